@@ -1,0 +1,78 @@
+import Foundation
+
+/// Runs the `kiln` executable built beside the test bundle, as a user would.
+public enum KilnBinary {
+    /// The built `kiln` binary: next to the test bundle in the build folder.
+    public static let url: URL = {
+        if let env = ProcessInfo.processInfo.environment["KILN_BINARY"], !env.isEmpty {
+            return URL(fileURLWithPath: env)
+        }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // On Linux the test runner is `<build>/debug/KilnPackageTests.xctest`; step out of any bundle folder.
+        while dir.pathExtension == "xctest" || dir.lastPathComponent == "Contents" || dir.lastPathComponent == "MacOS" {
+            dir.deleteLastPathComponent()
+        }
+        return dir.appendingPathComponent("kiln")
+    }()
+
+    /// What one run printed and how it ended.
+    public struct Result: Sendable {
+        /// Exit status.
+        public var status: Int32
+        /// Standard output, decoded as UTF-8.
+        public var stdout: String
+        /// Standard error, decoded as UTF-8.
+        public var stderr: String
+        /// Standard output, raw bytes.
+        public var stdoutData: Data
+    }
+
+    /// Runs `kiln` with `arguments`, optionally feeding `stdin`, and waits for it.
+    public static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
+                           currentDirectory: URL? = nil) throws -> Result {
+        try ProcessRunner.run(url, arguments, stdin: stdin, environment: environment, currentDirectory: currentDirectory)
+    }
+}
+
+/// Runs a process to completion, capturing its output without deadlocking on full pipes.
+public enum ProcessRunner {
+    /// Runs `executable` with `arguments` and returns its status and output.
+    public static func run(_ executable: URL, _ arguments: [String], stdin: Data? = nil,
+                           environment: [String: String]? = nil, currentDirectory: URL? = nil) throws -> KilnBinary.Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-test-\(UUID().uuidString).out")
+        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-test-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outFile)
+            try? FileManager.default.removeItem(at: errFile)
+        }
+        let outHandle = try FileHandle(forWritingTo: outFile)
+        let errHandle = try FileHandle(forWritingTo: errFile)
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        let inPipe = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
+        try process.run()
+        if let stdin {
+            inPipe.fileHandleForWriting.write(stdin)
+            try? inPipe.fileHandleForWriting.close()
+        }
+        process.waitUntilExit()
+        try? outHandle.close()
+        try? errHandle.close()
+        let out = (try? Data(contentsOf: outFile)) ?? Data()
+        let err = (try? Data(contentsOf: errFile)) ?? Data()
+        return .init(status: process.terminationStatus,
+                     stdout: String(decoding: out, as: UTF8.self),
+                     stderr: String(decoding: err, as: UTF8.self),
+                     stdoutData: out)
+    }
+}
