@@ -1,0 +1,34 @@
+# Debian packages Kiln needs, and a function that installs the missing ones.
+# Sourced by scripts/example and scripts/test; safe to source twice.
+
+# To compile Kiln: the C libraries behind the system-library targets.
+KILN_BUILD_PACKAGES=(pkg-config libarchive-dev libzstd-dev zlib1g-dev)
+# To run the test suite: tools no one here wrote that check Kiln's output, and real parts.
+KILN_TEST_PACKAGES=(python3 python3-jsonschema tar gzip zstd pigz jq skopeo umoci runc busybox-static)
+
+# ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
+ensure_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "kiln: installing missing Debian packages: ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    if [ -z "${KILN_APT_UPDATED:-}" ]; then
+        $sudo apt-get update -qq >&2
+        KILN_APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# ensure_swift: fails with a clear message when no Swift toolchain is on PATH.
+ensure_swift() {
+    if ! command -v swift >/dev/null 2>&1; then
+        echo "kiln: a Swift 6 toolchain is required (https://www.swift.org/install/linux/); 'swift' is not on PATH" >&2
+        exit 1
+    fi
+}
