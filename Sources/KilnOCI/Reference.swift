@@ -19,6 +19,11 @@ public struct Reference: Sendable, Hashable, CustomStringConvertible {
     /// Parses and normalises `string`. With `defaultTag` (the default), a reference with neither
     /// tag nor digest gets `:latest`, as `docker pull` does; pass nil to keep it untagged.
     public init(parsing string: String, defaultTag: String? = Reference.defaultTag) throws(ReferenceError) {
+        // Checked before normalisation, which would otherwise hide them behind "docker.io/library/".
+        guard !string.isEmpty else { throw ReferenceError.empty }
+        if string.hasPrefix(":") || string.hasPrefix("@") || string.hasPrefix("/") {
+            throw ReferenceError.invalidFormat(string, reason: "missing repository name")
+        }
         if string.utf8.count == 64, string.utf8.allSatisfy(ReferenceGrammar.isLowerHex) {
             throw ReferenceError.hexIdentifier(string)
         }
