@@ -67,11 +67,11 @@ public struct ContainerConfig: Codable, Sendable, Hashable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         user = try container.decodeIfPresent(String.self, forKey: .user)
-        exposedPorts = Set(try container.decodeIfPresent([String: EmptyObject].self, forKey: .exposedPorts)?.keys ?? [:].keys)
+        exposedPorts = try EmptyObject.decodeKeys(container, forKey: .exposedPorts)
         env = try container.decodeIfPresent([String].self, forKey: .env) ?? []
         entrypoint = try container.decodeIfPresent([String].self, forKey: .entrypoint) ?? []
         cmd = try container.decodeIfPresent([String].self, forKey: .cmd) ?? []
-        volumes = Set(try container.decodeIfPresent([String: EmptyObject].self, forKey: .volumes)?.keys ?? [:].keys)
+        volumes = try EmptyObject.decodeKeys(container, forKey: .volumes)
         workingDir = try container.decodeIfPresent(String.self, forKey: .workingDir)
         labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         stopSignal = try container.decodeIfPresent(String.self, forKey: .stopSignal)
@@ -194,6 +194,11 @@ struct EmptyObject: Codable, Hashable {
 
     func encode(to encoder: any Encoder) throws {
         _ = encoder.container(keyedBy: AnyKey.self)
+    }
+
+    /// The keys of an optional (or null) `{"key": {}, ...}` object.
+    static func decodeKeys<Key: CodingKey>(_ container: KeyedDecodingContainer<Key>, forKey key: Key) throws -> Set<String> {
+        Set(try container.decodeIfPresent([String: EmptyObject].self, forKey: key)?.keys.map { $0 } ?? [])
     }
 
     static func map(_ keys: Set<String>) -> [String: EmptyObject] {

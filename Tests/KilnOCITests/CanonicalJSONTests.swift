@@ -54,3 +54,21 @@ import Testing
         #expect(text == #"{"config":\#(layer),"layers":[\#(layer)],"mediaType":"application/vnd.oci.image.manifest.v1+json","schemaVersion":2}"#)
     }
 }
+
+@Suite struct ForeignDocumentTests {
+    /// Readers must ignore fields they do not know (future spec versions, vendor extensions).
+    @Test func unknownFieldsAreIgnored() throws {
+        let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        let text = """
+            {"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","future":{"x":[1,2]},
+             "config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":0,"digest":"\(digest)","extra":true},
+             "layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":0,"digest":"\(digest)","x":null}]}
+            """
+        let manifest = try Manifest(validating: Data(text.utf8))
+        #expect(manifest.mediaType == .dockerManifest)
+        #expect(manifest.config.mediaType == .dockerConfig)
+        let index = try Index(validating: Data(#"{"schemaVersion":2,"manifests":[],"vendor":"x"}"#.utf8))
+        #expect(index.mediaType == nil)
+        #expect(index.manifests.isEmpty)
+    }
+}
