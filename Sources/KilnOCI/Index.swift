@@ -56,13 +56,10 @@ public struct Index: OCIDocument, Hashable {
 
     /// Checks the index schema: version 2, well-formed media types, every descriptor valid.
     public func validate() throws(ValidationError) {
-        try SchemaVersionRule.check(schemaVersion)
-        if let mediaType { try MediaTypeRule.check(mediaType, field: "mediaType") }
-        if let artifactType { try MediaTypeRule.check(artifactType, field: "artifactType") }
+        try EnvelopeRule.check(schemaVersion: schemaVersion, mediaType: mediaType, artifactType: artifactType, subject: subject)
         for (position, manifest) in manifests.enumerated() {
             do { try manifest.validate() } catch { throw error.nested(in: "manifests[\(position)]") }
         }
-        do { try subject?.validate() } catch { throw error.nested(in: "subject") }
     }
 
     /// The first manifest whose platform matches `platform` (see ``Platform/matches(_:)``).

@@ -63,21 +63,25 @@ public struct Manifest: OCIDocument, Hashable {
     /// Checks the manifest schema: version 2, well-formed media types, at least one layer
     /// (`minItems: 1`), and every descriptor valid.
     public func validate() throws(ValidationError) {
-        try SchemaVersionRule.check(schemaVersion)
-        if let mediaType { try MediaTypeRule.check(mediaType, field: "mediaType") }
-        if let artifactType { try MediaTypeRule.check(artifactType, field: "artifactType") }
+        try EnvelopeRule.check(schemaVersion: schemaVersion, mediaType: mediaType, artifactType: artifactType, subject: subject)
         do { try config.validate() } catch { throw error.nested(in: "config") }
         guard !layers.isEmpty else { throw ValidationError(field: "layers", reason: "must list at least one layer") }
         for (position, layer) in layers.enumerated() {
             do { try layer.validate() } catch { throw error.nested(in: "layers[\(position)]") }
         }
-        do { try subject?.validate() } catch { throw error.nested(in: "subject") }
     }
 }
 
-/// `schemaVersion` of manifests and indexes.
-enum SchemaVersionRule {
-    static func check(_ version: Int) throws(ValidationError) {
-        guard version == 2 else { throw ValidationError(field: "schemaVersion", reason: "must be 2, got \(version)") }
+/// The fields manifests and indexes share: `schemaVersion` 2, well-formed media types, a valid subject.
+enum EnvelopeRule {
+    static func check(
+        schemaVersion: Int, mediaType: MediaType?, artifactType: MediaType?, subject: Descriptor?
+    ) throws(ValidationError) {
+        guard schemaVersion == 2 else {
+            throw ValidationError(field: "schemaVersion", reason: "must be 2, got \(schemaVersion)")
+        }
+        if let mediaType { try MediaTypeRule.check(mediaType, field: "mediaType") }
+        if let artifactType { try MediaTypeRule.check(artifactType, field: "artifactType") }
+        do { try subject?.validate() } catch { throw error.nested(in: "subject") }
     }
 }
