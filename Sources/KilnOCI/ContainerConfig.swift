@@ -64,6 +64,7 @@ public struct ContainerConfig: Codable, Sendable, Hashable {
         case argsEscaped = "ArgsEscaped", healthcheck = "Healthcheck", shell = "Shell", onBuild = "OnBuild"
     }
 
+    /// Decodes the JSON form; absent optional fields become nil or empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         user = try container.decodeIfPresent(String.self, forKey: .user)
@@ -81,6 +82,7 @@ public struct ContainerConfig: Codable, Sendable, Hashable {
         onBuild = try container.decodeIfPresent([String].self, forKey: .onBuild) ?? []
     }
 
+    /// Encodes the JSON form, omitting nil and empty optional fields.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         if let user, !user.isEmpty { try container.encode(user, forKey: .user) }
@@ -142,6 +144,7 @@ public struct Healthcheck: Codable, Sendable, Hashable {
         case startInterval = "StartInterval", retries = "Retries"
     }
 
+    /// Decodes the JSON form; absent optional fields become nil or empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         test = try container.decodeIfPresent([String].self, forKey: .test) ?? []
@@ -155,6 +158,7 @@ public struct Healthcheck: Codable, Sendable, Hashable {
         retries = try container.decodeIfPresent(Int.self, forKey: .retries)
     }
 
+    /// Encodes the JSON form, omitting nil and empty optional fields.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         if !test.isEmpty { try container.encode(test, forKey: .test) }

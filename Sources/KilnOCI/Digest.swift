@@ -102,8 +102,10 @@ public struct Digest: Sendable, Hashable, Comparable, Codable, CustomStringConve
     /// `algorithm:encoded`.
     public var description: String { "\(algorithm):\(encoded)" }
 
+    /// Orders by the string form, for stable sorting.
     public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.description < rhs.description }
 
+    /// Decodes a strict `sha256:`/`sha512:` digest string.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
@@ -112,6 +114,7 @@ public struct Digest: Sendable, Hashable, Comparable, Codable, CustomStringConve
         }
     }
 
+    /// Encodes the string form.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
@@ -125,6 +128,7 @@ public enum DigestError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An algorithm other than sha256 or sha512.
     case unsupportedAlgorithm(String)
 
+    /// The text form shown to users.
     public var description: String {
         switch self {
         case .malformed(let s): return "invalid digest \"\(s)\": want sha256:<64 lowercase hex> or sha512:<128 lowercase hex>"

@@ -54,6 +54,7 @@ public struct ImageConfig: OCIDocument, Hashable {
         case osFeatures = "os.features"
     }
 
+    /// Decodes the JSON form; absent optional fields become nil or empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         created = try container.decodeIfPresent(String.self, forKey: .created)
@@ -68,6 +69,7 @@ public struct ImageConfig: OCIDocument, Hashable {
         history = try container.decodeIfPresent([History].self, forKey: .history) ?? []
     }
 
+    /// Encodes the JSON form, omitting nil and empty optional fields.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(created, forKey: .created)
@@ -154,6 +156,7 @@ public struct History: Codable, Sendable, Hashable {
         case emptyLayer = "empty_layer"
     }
 
+    /// Decodes the JSON form; absent optional fields become nil or empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         created = try container.decodeIfPresent(String.self, forKey: .created)
@@ -163,6 +166,7 @@ public struct History: Codable, Sendable, Hashable {
         emptyLayer = try container.decodeIfPresent(Bool.self, forKey: .emptyLayer) ?? false
     }
 
+    /// Encodes the JSON form, omitting nil and empty optional fields.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(created, forKey: .created)

@@ -34,6 +34,7 @@ public struct Index: OCIDocument, Hashable {
         case schemaVersion, mediaType, artifactType, manifests, subject, annotations
     }
 
+    /// Decodes the JSON form; absent optional fields become nil or empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         schemaVersion = try container.decode(Int.self, forKey: .schemaVersion)
@@ -44,6 +45,7 @@ public struct Index: OCIDocument, Hashable {
         annotations = try container.decodeIfPresent([String: String].self, forKey: .annotations) ?? [:]
     }
 
+    /// Encodes the JSON form, omitting nil and empty optional fields.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(schemaVersion, forKey: .schemaVersion)

@@ -38,6 +38,7 @@ public struct Manifest: OCIDocument, Hashable {
         case schemaVersion, mediaType, artifactType, config, layers, subject, annotations
     }
 
+    /// Decodes the JSON form; absent optional fields become nil or empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         schemaVersion = try container.decode(Int.self, forKey: .schemaVersion)
@@ -49,6 +50,7 @@ public struct Manifest: OCIDocument, Hashable {
         annotations = try container.decodeIfPresent([String: String].self, forKey: .annotations) ?? [:]
     }
 
+    /// Encodes the JSON form, omitting nil and empty optional fields.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(schemaVersion, forKey: .schemaVersion)

@@ -8,12 +8,15 @@ public struct MediaType: RawRepresentable, Sendable, Hashable, Codable, Expressi
     /// Wraps a media type string literal.
     public init(stringLiteral value: String) { self.rawValue = value }
 
+    /// The text form shown to users.
     public var description: String { rawValue }
 
+    /// Decodes the media type string as is.
     public init(from decoder: any Decoder) throws {
         rawValue = try decoder.singleValueContainer().decode(String.self)
     }
 
+    /// Encodes the string form.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)

@@ -37,6 +37,7 @@ public struct Platform: Codable, Sendable, Hashable, CustomStringConvertible {
         case osFeatures = "os.features"
     }
 
+    /// Decodes the JSON form; absent optional fields become nil or empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         architecture = try container.decode(String.self, forKey: .architecture)
@@ -47,6 +48,7 @@ public struct Platform: Codable, Sendable, Hashable, CustomStringConvertible {
         features = try container.decodeIfPresent([String].self, forKey: .features) ?? []
     }
 
+    /// Encodes the JSON form, omitting nil and empty optional fields.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(architecture, forKey: .architecture)
@@ -230,6 +232,7 @@ public enum PlatformError: Error, Sendable, Hashable, CustomStringConvertible {
     /// More than `os/arch/variant`.
     case tooManyComponents(String)
 
+    /// The text form shown to users.
     public var description: String {
         switch self {
         case .wildcard(let s):

@@ -311,6 +311,7 @@ public enum ReferenceError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A 64-hex string, which Docker reserves for image IDs.
     case hexIdentifier(String)
 
+    /// The text form shown to users.
     public var description: String {
         switch self {
         case .empty:

@@ -13,6 +13,7 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         self.reason = reason
     }
 
+    /// The text form shown to users.
     public var description: String { "\(field): \(reason)" }
 
     /// The same error seen from a containing document, so the path names the whole way down.
@@ -28,31 +29,12 @@ public enum DocumentError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Decoded, but breaks a constraint of the spec.
     case invalid(ValidationError)
 
+    /// The text form shown to users.
     public var description: String {
         switch self {
         case .malformed(let detail): return "malformed document: \(detail)"
         case .invalid(let error): return "invalid document: \(error)"
         }
-    }
-}
-
-/// A JSON document of the OCI image spec that Kiln reads and writes.
-public protocol OCIDocument: Codable, Sendable {
-    /// Checks what Codable cannot: patterns, ranges and cross-field rules of the spec's schemas.
-    func validate() throws(ValidationError)
-}
-
-extension OCIDocument {
-    /// Decodes `data` and validates the result, as every reader of untrusted documents should.
-    public init(validating data: Data) throws(DocumentError) {
-        let decoded: Self
-        do {
-            decoded = try CanonicalJSON.decode(Self.self, from: data)
-        } catch {
-            throw DocumentError.malformed(DocumentError.describe(error))
-        }
-        do { try decoded.validate() } catch { throw DocumentError.invalid(error) }
-        self = decoded
     }
 }
 
