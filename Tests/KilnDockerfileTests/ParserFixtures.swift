@@ -68,6 +68,18 @@ enum ParserFixtures {
         }
     }
 
+    /// The first differing line of two dumps, for a readable failure.
+    static func firstDifference(expected: String, actual: String) -> String {
+        let expectedLines = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        for index in 0..<max(expectedLines.count, actualLines.count) {
+            let want = index < expectedLines.count ? String(expectedLines[index]) : "<none>"
+            let got = index < actualLines.count ? String(actualLines[index]) : "<none>"
+            if want != got { return "dump line \(index + 1): expected \(want) got \(got)" }
+        }
+        return "dump differs"
+    }
+
     /// Parses a case and checks everything it specifies; returns a list of mismatches.
     static func check(_ testCase: ParserCase) -> [String] {
         let input = bytes(testCase.path)
@@ -81,13 +93,15 @@ enum ParserFixtures {
         var problems: [String] = []
         if let resultPath = testCase.resultPath {
             let expected = text(resultPath)
-            if parsed.dump != expected {
-                problems.append("dump differs:\n--- expected\n\(expected)--- actual\n\(parsed.dump)")
-            }
+            if parsed.dump != expected { problems.append(firstDifference(expected: expected, actual: parsed.dump)) }
         }
         if !testCase.instructions.isEmpty {
             let actual = parsed.nodes.map { ExpectedInstruction(name: $0.keywordAsWritten, startLine: $0.lines.start, endLine: $0.lines.end) }
-            if actual != testCase.instructions { problems.append("instructions \(actual) != \(testCase.instructions)") }
+            if actual != testCase.instructions {
+                let index = zip(actual, testCase.instructions).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(actual.count, testCase.instructions.count)
+                problems.append("instruction #\(index) (of \(actual.count), expected \(testCase.instructions.count)): "
+                    + "\(index < actual.count ? "\(actual[index])" : "none") != \(index < testCase.instructions.count ? "\(testCase.instructions[index])" : "none")")
+            }
         }
         for (index, heredocs) in testCase.heredocs {
             let actual = index < parsed.nodes.count ? parsed.nodes[index].heredocs : []

@@ -43,28 +43,31 @@ struct LocationMapper {
     mutating func location(of offset: Int) -> SourceLocation {
         let segments = line.segments
         guard !segments.isEmpty else { return SourceLocation(line: 1, column: 1) }
-        // Find the last segment starting at or before `offset` (a later one starting exactly at
-        // `offset` wins, so positions at a join land on the next line's text).
-        var target = segmentIndex
-        if offset < segments[target].logicalStart || offset < cachedOffset {
-            target = 0
+        // The last segment starting at or before `offset`: positions at a join land on the next
+        // line's text.
+        var low = 0
+        var high = segments.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if segments[middle].logicalStart <= offset { low = middle } else { high = middle - 1 }
         }
-        while target + 1 < segments.count && segments[target + 1].logicalStart <= offset { target += 1 }
-        let segment = segments[target]
-        if target != segmentIndex || offset < cachedOffset {
-            segmentIndex = target
+        let segment = segments[low]
+        if low != segmentIndex {
+            segmentIndex = low
             cachedOffset = segment.logicalStart
             cachedColumn = source.column(ofLine: segment.lineIndex, offset: segment.sourceStart)
         }
-        var column = cachedColumn
-        var index = cachedOffset
+        // Walk from the cached position, forwards or backwards, counting scalar starts.
         let bytes = line.bytes
-        while index < offset && index < bytes.count {
-            if bytes[index] & 0xC0 != 0x80 { column += 1 }
-            index += 1
+        let target = min(max(offset, segment.logicalStart), bytes.count)
+        while cachedOffset < target {
+            if bytes[cachedOffset] & 0xC0 != 0x80 { cachedColumn += 1 }
+            cachedOffset += 1
         }
-        cachedOffset = index
-        cachedColumn = column
-        return SourceLocation(line: segment.lineIndex + 1, column: column)
+        while cachedOffset > target {
+            cachedOffset -= 1
+            if bytes[cachedOffset] & 0xC0 != 0x80 { cachedColumn -= 1 }
+        }
+        return SourceLocation(line: segment.lineIndex + 1, column: cachedColumn)
     }
 }
