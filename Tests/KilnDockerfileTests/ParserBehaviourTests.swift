@@ -127,6 +127,7 @@ import Testing
         } catch {
             #expect(error.message == "dockerfile line greater than max allowed size of 65535")
             #expect(error.location?.line == 2)
+            #expect(error.sourceLine?.hasPrefix("RUN xxx") == true && error.sourceLine?.hasSuffix("…") == true)
         }
     }
 

@@ -15,7 +15,7 @@ struct BuilderFlags: Sendable {
     /// Splits the flags off `bytes[range]`.
     init(_ bytes: [UInt8], _ range: Range<Int>, escapeToken: UInt8) {
         var flags: [Word] = []
-        var phase = Phase.spaces
+        var phase = WordScanPhase.spaces
         var word: [UInt8] = []
         var wordStart = range.lowerBound
         var quote: UInt8 = 0

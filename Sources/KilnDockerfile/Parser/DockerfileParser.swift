@@ -85,11 +85,12 @@ private struct ParseRun {
             if lineCount == 0 && source.overlongLine == nil { throw DockerfileError("file with no instructions") }
             let line = max(1, next)
             throw DockerfileError("file with no instructions", at: SourceLocation(line: line, column: 1),
-                                  sourceLine: source.text(ofLine: line - 1))
+                                  sourceLine: Self.excerpt(source.allLineTexts(), line: line))
         }
         if let overlong = source.overlongLine {
             throw DockerfileError("dockerfile line greater than max allowed size of \(SourceText.maximumLineLength)",
-                                  at: SourceLocation(line: overlong, column: 1))
+                                  at: SourceLocation(line: overlong, column: 1),
+                                  sourceLine: Self.excerpt(source.allLineTexts(), line: overlong))
         }
         return ParsedDockerfile(nodes: nodes, directives: directives, warnings: warnings,
                                 sourceLines: source.allLineTexts())
@@ -131,6 +132,14 @@ private struct ParseRun {
                 directives.check = directive.value
             }
         }
+    }
+
+    /// Line `line` (1-based) for a diagnostic, cut short when it is very long.
+    private static func excerpt(_ lines: [String], line: Int) -> String? {
+        guard line >= 1 && line <= lines.count else { return nil }
+        let text = lines[line - 1]
+        let limit = 200
+        return text.unicodeScalars.count > limit ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit))) + "…" : text
     }
 
     private static func containsHeredocMarker(_ bytes: [UInt8]) -> Bool {

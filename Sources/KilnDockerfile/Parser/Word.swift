@@ -10,3 +10,9 @@ struct Word: Sendable, Hashable {
         self.offset = offset
     }
 }
+
+/// Where BuildKit's hand-written word scanners (flags, `parseWords`) are: between words, in a
+/// word, or inside quotes within a word.
+enum WordScanPhase {
+    case spaces, word, quote
+}

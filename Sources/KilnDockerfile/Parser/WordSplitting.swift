@@ -3,12 +3,11 @@
 ///
 /// Runes are decoded like Go does, so an invalid byte becomes U+FFFD in the words.
 enum WordSplitting {
-    private enum Phase { case spaces, word, quote }
 
     /// The words of `bytes[range]`.
     static func words(_ bytes: [UInt8], _ range: Range<Int>, escapeToken: UInt8) -> [Word] {
         var words: [Word] = []
-        var phase = Phase.spaces
+        var phase = WordScanPhase.spaces
         var word: [UInt8] = []
         var wordStart = range.lowerBound
         var quote: UInt8 = 0
