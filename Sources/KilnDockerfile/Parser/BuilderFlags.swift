@@ -10,7 +10,6 @@ struct BuilderFlags: Sendable {
     /// Where the text after the flags starts (the end of the range when nothing follows).
     var restStart: Int
 
-    private enum Phase { case spaces, word, quote }
 
     /// Splits the flags off `bytes[range]`.
     init(_ bytes: [UInt8], _ range: Range<Int>, escapeToken: UInt8) {
