@@ -1,0 +1,130 @@
+/// A Dockerfile resolved for one build: the stages the target needs, in build order, each
+/// instruction expanded with the build's arguments exactly where BuildKit expands.
+///
+/// Create it with ``Dockerfile/plan(_:)``.
+public struct BuildPlan: Sendable, Hashable, Encodable {
+    /// Index of the target stage.
+    public var target: Int
+    /// The needed stages, every stage after the stages it needs.
+    public var stages: [ResolvedStage]
+    /// Values of the global ARGs (and predefined platform ARGs) as `FROM` lines see them.
+    public var globalArgs: [String: String]
+    /// Findings such as `--build-arg`s nothing declares.
+    public var warnings: [String]
+}
+
+/// One stage of a ``BuildPlan``.
+public struct ResolvedStage: Sendable, Hashable, Encodable {
+    /// Index in the Dockerfile.
+    public var index: Int
+    /// The `AS` name.
+    public var name: String?
+    /// What the stage starts from, after expansion.
+    public var base: StageSource
+    /// `--platform` after expansion.
+    public var platform: String?
+    /// Stages this one needs (base, `COPY --from`, mount `from=`).
+    public var dependencies: [Int]
+    /// The instructions after `FROM`, expanded.
+    public var instructions: [ResolvedInstruction]
+    /// The stage's `ENV` at its end (inherited ones first), which stages built on it inherit.
+    public var environment: [KeyValuePair]
+}
+
+/// One expanded instruction with what a cache key and an executor need to know about it.
+public struct ResolvedInstruction: Sendable, Hashable, Encodable {
+    /// The instruction after expansion (RUN/CMD/ENTRYPOINT/HEALTHCHECK/SHELL/ONBUILD unchanged
+    /// apart from RUN's mount options).
+    public var instruction: Instruction
+    /// The build-arg values the step depends on: for `RUN`, every ARG in scope with a value
+    /// (not shadowed by ENV); for other steps, only the ARGs its own words referenced.
+    public var buildArgs: [String: String]
+    /// `RUN` only: the variables the command runs with (stage ENV and ARGs in scope, ENV
+    /// winning); build args are never persisted in the image.
+    public var environment: [String: String]?
+    /// `RUN` only: proxy `--build-arg`s passed without declaration; never part of a cache key.
+    public var proxyEnvironment: [String: String]?
+    /// `COPY --from` / `RUN --mount from=` sources, in flag order.
+    public var sources: [StageSource]
+}
+
+extension Dockerfile {
+    /// Resolves the stages `options.target` needs with the build's arguments and platforms.
+    ///
+    /// This is the entry point of the build side: errors (unknown target, bad stage index,
+    /// circular dependency, expansion and validation errors) carry locations and source lines.
+    public func plan(_ options: BuildOptions = BuildOptions()) throws(DockerfileError) -> BuildPlan {
+        do throws(DockerfileError) {
+            return try makePlan(options)
+        } catch {
+            throw error.withSourceLine(from: sourceLines)
+        }
+    }
+
+    private func makePlan(_ options: BuildOptions) throws(DockerfileError) -> BuildPlan {
+        let scope = try GlobalScope(dockerfile: self, options: options)
+        var bases: [StageSource] = []
+        var platforms: [String?] = []
+        var sources: [[Int: [StageSource]]] = []
+        var dependencies: [[Int]] = []
+        for stage in stages {
+            let base = try scope.base(of: stage, in: self)
+            bases.append(base)
+            platforms.append(try scope.platform(of: stage))
+            var stageSources: [Int: [StageSource]] = [:]
+            var needs = base.stageIndex.map { [$0] } ?? []
+            for (position, instruction) in stage.instructions.enumerated() {
+                let found = try referencedSources(of: instruction, scope: scope)
+                if !found.isEmpty { stageSources[position] = found }
+                needs += found.compactMap(\.stageIndex)
+            }
+            sources.append(stageSources)
+            dependencies.append(needs)
+        }
+        let graph = try StageGraph(dependencies: dependencies, names: stages.map(\.displayName), locations: stages.map(\.from.source.location))
+        let target = try targetStage(options.target)
+        var resolved: [Int: ResolvedStage] = [:]
+        var consumed = scope.declared.union(PredefinedArgs.proxyArgNames).union(PredefinedArgs.platformArgNames)
+        for index in graph.buildOrder(for: target.index) {
+            let inherited: [KeyValuePair]
+            switch bases[index] {
+            case .stage(let parent): inherited = resolved[parent]?.environment ?? []
+            case .image(let reference):
+                inherited = (options.imageEnvironment[reference] ?? [:]).sorted { $0.key < $1.key }.map { KeyValuePair(key: $0.key, value: $0.value) }
+            case .scratch: inherited = []
+            }
+            var evaluator = StageEvaluator(scope: scope, options: options, environment: inherited, escapeToken: directives.escapeToken)
+            var instructions: [ResolvedInstruction] = []
+            for (position, instruction) in stages[index].instructions.enumerated() {
+                instructions.append(try evaluator.evaluate(instruction, sources: sources[index][position] ?? []))
+            }
+            consumed.formUnion(evaluator.declared)
+            resolved[index] = ResolvedStage(
+                index: index, name: stages[index].name, base: bases[index], platform: platforms[index],
+                dependencies: graph.dependencies[index], instructions: instructions, environment: evaluator.environment)
+        }
+        let unused = options.buildArgs.keys.filter { !consumed.contains($0) }.sorted()
+        let warnings = unused.isEmpty ? [] : ["one or more build-args [\(unused.joined(separator: " "))] were not consumed"]
+        return BuildPlan(
+            target: target.index, stages: graph.buildOrder(for: target.index).compactMap { resolved[$0] },
+            globalArgs: scope.variables, warnings: warnings)
+    }
+
+    /// The stages and images a `COPY --from` or `RUN --mount from=` reads.
+    private func referencedSources(of instruction: Instruction, scope: GlobalScope) throws(DockerfileError) -> [StageSource] {
+        switch instruction {
+        case .copy(let copy):
+            guard let from = copy.from else { return [] }
+            let location = copy.source.location(ofFlag: "from")
+            return [try source(named: try scope.expand(from, at: location), at: location)]
+        case .run(let run):
+            var found: [StageSource] = []
+            for mount in run.mounts {
+                if let from = mount.from { found.append(try source(named: from, at: run.source.location(ofFlag: "mount"))) }
+            }
+            return found
+        default:
+            return []
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// The variables of `FROM` lines: the predefined platform ARGs and the global ARGs (before
+/// the first `FROM`), each default expanded in order, `--build-arg` values winning.
+struct GlobalScope: Sendable {
+    /// Visible variables (predefined + global ARGs that have a value).
+    var variables: [String: String]
+    /// Names declared by global ARGs.
+    var declared: Set<String>
+    /// The escape token of the file.
+    var escapeToken: Character
+
+    init(dockerfile: Dockerfile, options: BuildOptions) throws(DockerfileError) {
+        escapeToken = dockerfile.directives.escapeToken
+        variables = PredefinedArgs.platformArgs(target: options.targetPlatform, build: options.buildPlatform)
+        declared = []
+        for arg in dockerfile.globalArgs {
+            // All words of one ARG see the variables as they were before it, as in BuildKit.
+            var expander = WordExpander(escapeToken: escapeToken, variables: variables, location: arg.source.location)
+            guard case .arg(let expanded) = try Instruction.arg(arg).expanded(with: &expander) else { continue }
+            for argument in expanded.arguments {
+                declared.insert(argument.name)
+                if let value = options.buildArgs[argument.name] ?? argument.defaultValue {
+                    variables[argument.name] = value
+                }
+            }
+        }
+    }
+
+    /// Expands a `FROM` word or a `COPY --from` value.
+    func expand(_ text: String, at location: SourceLocation) throws(DockerfileError) -> String {
+        var expander = WordExpander(escapeToken: escapeToken, variables: variables, location: location)
+        return try expander.word(text)
+    }
+
+    /// The stage's base after expansion: `scratch`, an earlier stage (by name), or an image.
+    func base(of stage: Stage, in dockerfile: Dockerfile) throws(DockerfileError) -> StageSource {
+        let name = try expand(stage.from.base, at: stage.from.source.location(ofArgument: 0))
+        guard !name.isEmpty else {
+            throw DockerfileError("base name (\(stage.from.base)) should not be blank", at: stage.from.source.location(ofArgument: 0))
+        }
+        if name == "scratch" { return .scratch }
+        let lowered = name.lowercased()
+        if let earlier = dockerfile.stages[..<stage.index].last(where: { $0.name == lowered }) {
+            return .stage(earlier.index)
+        }
+        return .image(name)
+    }
+
+    /// The stage's `--platform` after expansion, if given.
+    func platform(of stage: Stage) throws(DockerfileError) -> String? {
+        guard let platform = stage.from.platform else { return nil }
+        return try expand(platform, at: stage.from.source.location(ofFlag: "platform"))
+    }
+}
+
+extension Dockerfile {
+    /// Resolves a `COPY --from` / mount `from=` value: a stage index, a stage name, else an image.
+    func source(named text: String, at location: SourceLocation) throws(DockerfileError) -> StageSource {
+        if let index = Int(text) {
+            guard stages.indices.contains(index) else {
+                throw DockerfileError("invalid stage index \(index): the Dockerfile has \(stages.count) stage\(stages.count == 1 ? "" : "s")",
+                                      at: location)
+            }
+            return .stage(index)
+        }
+        if let stage = stage(named: text) { return .stage(stage.index) }
+        return .image(text)
+    }
+}

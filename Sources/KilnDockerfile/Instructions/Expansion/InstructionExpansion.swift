@@ -1,0 +1,105 @@
+/// The builder-side expansion of each instruction, as BuildKit does it: ADD, COPY, ENV,
+/// EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR and ARG expand their words (and the
+/// flags `--chown`, `--chmod`, `--checksum`, `--exclude`, mount options); RUN, CMD,
+/// ENTRYPOINT, HEALTHCHECK, SHELL, MAINTAINER and ONBUILD are left to the shell / the
+/// image that triggers them.
+extension Instruction {
+    /// The instruction with its expandable words expanded.
+    func expanded(with expander: inout WordExpander) throws(DockerfileError) -> Instruction {
+        switch self {
+        case .env(var i):
+            for index in i.variables.indices {
+                i.variables[index] = KeyValuePair(key: try expander.word(i.variables[index].key),
+                                                  value: try expander.word(i.variables[index].value))
+            }
+            return .env(i)
+        case .label(var i):
+            for index in i.labels.indices {
+                i.labels[index] = KeyValuePair(key: try expander.word(i.labels[index].key),
+                                               value: try expander.word(i.labels[index].value))
+            }
+            return .label(i)
+        case .arg(var i):
+            for index in i.arguments.indices {
+                i.arguments[index].name = try expander.word(i.arguments[index].name)
+                i.arguments[index].defaultValue = try expander.word(i.arguments[index].defaultValue)
+            }
+            return .arg(i)
+        case .expose(var i):
+            var ports: [String] = []
+            // A variable may hold several ports (`EXPOSE $PORTS`).
+            for word in i.ports { ports += try expander.word(word).split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
+            i.ports = ports
+            _ = try i.exposedPorts()
+            return .expose(i)
+        case .user(var i):
+            i.user = try expander.word(i.user)
+            return .user(i)
+        case .workdir(var i):
+            i.path = try expander.word(i.path)
+            return .workdir(i)
+        case .stopSignal(var i):
+            i.signal = try expander.word(i.signal)
+            return .stopSignal(i)
+        case .volume(var i):
+            i.volumes = try VolumeInstruction.trimmed(try expander.words(i.volumes), at: i.source.location)
+            return .volume(i)
+        case .copy(var i):
+            i.files = try i.files.expanded(with: &expander)
+            i.chown = try expander.word(i.chown)
+            i.chmod = try expander.word(i.chmod)
+            i.excludes = try expander.words(i.excludes)
+            return .copy(i)
+        case .add(var i):
+            i.files = try i.files.expanded(with: &expander)
+            i.chown = try expander.word(i.chown)
+            i.chmod = try expander.word(i.chmod)
+            i.checksum = try expander.word(i.checksum)
+            i.excludes = try expander.words(i.excludes)
+            return .add(i)
+        case .run(var i):
+            i.mounts = try i.expandedMounts(with: &expander)
+            return .run(i)
+        case .from, .cmd, .entrypoint, .healthcheck, .shell, .maintainer, .onbuild:
+            return self
+        }
+    }
+}
+
+extension FileSources {
+    func expanded(with expander: inout WordExpander) throws(DockerfileError) -> FileSources {
+        var copy = self
+        copy.paths = try expander.words(paths)
+        copy.destination = try expander.word(destination)
+        for index in copy.inlineFiles.indices where copy.inlineFiles[index].expand {
+            copy.inlineFiles[index].content = try expander.heredoc(copy.inlineFiles[index].content)
+        }
+        return copy
+    }
+}
+
+extension RunInstruction {
+    /// Re-parses every `--mount` from its text with the stage's variables.
+    func expandedMounts(with expander: inout WordExpander) throws(DockerfileError) -> [Mount] {
+        let node = source.node
+        let mountFlags = node.flags.indices.filter { FlagSpec.name(of: node.flags[$0]) == "mount" }
+        var mounts: [Mount] = []
+        for index in mountFlags {
+            let text = String(node.flags[index].drop { $0 != "=" }.dropFirst())
+            var local = expander
+            do throws(MountError) {
+                mounts.append(try Mount(parsing: text) { (value: String) throws(MountError) -> String in
+                    do throws(DockerfileError) {
+                        return try local.word(value)
+                    } catch {
+                        throw MountError(error.message)
+                    }
+                })
+            } catch {
+                throw error.diagnostic(at: node.flagLocations[index])
+            }
+            expander = local
+        }
+        return mounts
+    }
+}
