@@ -89,6 +89,14 @@ import Testing
         #expect(throws: PatternError.badPattern("[z-a]")) { try PatternMatcher(["[z-a]"]).matchesOrParentMatches("x") }
     }
 
+    @Test func walkFormKeepsWhatASkippedInclusionWouldExcludeThroughTheParent() throws {
+        let matcher = try PatternMatcher(["a", "!a/b", "a"])
+        let parent = try matcher.matchesUsingParentResults("a")
+        #expect(parent.matched)
+        #expect(try !matcher.matchesUsingParentResults("a/b", parentResults: parent.results).matched)
+        #expect(try matcher.matchesOrParentMatches("a/b"))
+    }
+
     @Test func parentResultsFromAnotherMatcherAreRejected() throws {
         let parent = try PatternMatcher(["a", "b"]).matchesUsingParentResults("a").results
         #expect(throws: PatternError.mismatchedParentResults(expected: 1, got: 2)) {

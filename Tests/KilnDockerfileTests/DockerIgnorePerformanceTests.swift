@@ -40,6 +40,7 @@ import Testing
             for path in paths where try filter.isExcluded(path) { excluded += 1 }
         }
         #expect(excluded > 10_000 && excluded < 100_000, "the sample exercises both outcomes")
-        #expect(elapsed < .seconds(20), "took \(elapsed)")
+        // About 1.5 s in a debug build on a loaded 2-core machine; the margin absorbs noise.
+        #expect(elapsed < .seconds(8), "took \(elapsed)")
     }
 }

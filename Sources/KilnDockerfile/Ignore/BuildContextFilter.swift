@@ -2,6 +2,10 @@ import Foundation
 
 /// Which files of a build context a build may see, as decided by the build's ignore file.
 ///
+/// Both questions it answers use the reference's parent rule
+/// (``PatternMatcher/matchesOrParentMatches(_:)``), so a directory it lets a walk skip
+/// never holds an entry it would include.
+///
 /// The ignore file is found the way BuildKit finds it: `<Dockerfile name>.dockerignore`
 /// beside the Dockerfile (for `app/prod.Dockerfile`, `app/prod.Dockerfile.dockerignore`)
 /// takes precedence over `.dockerignore` at the context root; with neither, nothing is
@@ -99,6 +103,7 @@ public enum IgnoreFileError: Error, Sendable, Hashable, CustomStringConvertible 
     /// The file holds a pattern the matcher rejects.
     case invalidPattern(file: String, PatternError)
 
+    /// The problem, prefixed with the ignore file's path.
     public var description: String {
         switch self {
         case .unreadable(let file, let reason):

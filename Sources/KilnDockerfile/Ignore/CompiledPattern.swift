@@ -30,16 +30,39 @@ enum CompiledPattern: Sendable, Hashable {
     func matches(_ path: UnsafeBufferPointer<UInt8>) throws(PatternError) -> Bool {
         switch self {
         case .exact(let literal):
-            return path.elementsEqual(literal)
+            return path.count == literal.count && path.hasBytes(literal, at: 0)
         case .prefix(let literal):
-            return path.starts(with: literal)
+            return path.hasBytes(literal, at: 0)
         case .suffix(let literal):
-            if path.count >= literal.count, path[(path.count - literal.count)...].elementsEqual(literal) {
-                return true
-            }
-            return literal.first == UInt8(ascii: "/") && path.elementsEqual(literal.dropFirst())
+            if path.hasBytes(literal, at: path.count - literal.count) { return true }
+            // `**/foo` also matches `foo` itself.
+            return path.count == literal.count - 1 && literal.first == UInt8(ascii: "/")
+                && path.hasBytes(literal, 1..<literal.count, at: 0)
         case .glob(let program):
             return program.matches(path)
+        case .unmatchable(let error):
+            throw error
+        }
+    }
+
+    /// Whether a clean relative `path` or one of its ancestors (its prefixes that end
+    /// before a `/`) matches: the parent rule, answered in one test where the form allows.
+    func matchesSelfOrAncestor(_ path: UnsafeBufferPointer<UInt8>) throws(PatternError) -> Bool {
+        switch self {
+        case .exact(let literal):
+            if path.count == literal.count { return path.hasBytes(literal, at: 0) }
+            return path.count > literal.count && path[literal.count] == UInt8(ascii: "/") && path.hasBytes(literal, at: 0)
+        case .prefix(let literal):
+            // An ancestor with the prefix makes the path itself have it.
+            return path.hasBytes(literal, at: 0)
+        case .suffix:
+            if try matches(path) { return true }
+            for index in path.indices where path[index] == UInt8(ascii: "/") {
+                if try matches(path.prefix(bytes: index)) { return true }
+            }
+            return false
+        case .glob(let program):
+            return program.matchesSelfOrAncestor(path)
         case .unmatchable(let error):
             throw error
         }

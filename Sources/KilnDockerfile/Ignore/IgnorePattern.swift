@@ -33,10 +33,12 @@ public struct IgnorePattern: Sendable, Hashable, CustomStringConvertible {
     /// The pattern as written in a `.dockerignore` (with its `!`).
     public var description: String { isException ? "!" + text : text }
 
+    /// Patterns are equal when they read the same (the compiled form follows from the text).
     public static func == (lhs: IgnorePattern, rhs: IgnorePattern) -> Bool {
         lhs.text == rhs.text && lhs.isException == rhs.isException
     }
 
+    /// Hashes what ``==`` compares.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(text)
         hasher.combine(isException)

@@ -13,6 +13,7 @@ public enum PatternError: Error, Sendable, Hashable, CustomStringConvertible {
     /// different number of patterns.
     case mismatchedParentResults(expected: Int, got: Int)
 
+    /// The message, worded like the reference's.
     public var description: String {
         switch self {
         case .illegalExclusion:

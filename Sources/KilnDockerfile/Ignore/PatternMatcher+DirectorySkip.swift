@@ -24,9 +24,9 @@ extension PatternMatcher {
     /// skipped pattern never changes the outcome, that pattern decides whether `path` is
     /// excluded. `nil` when none applies, or when evaluating a pattern fails.
     private func lastApplyingPattern(to path: String) -> Int? {
-        let found = try? withPathAndParent(path) { (path, parent) throws(PatternError) -> Int? in
+        let found = try? withPathAndParent(path) { path throws(PatternError) -> Int? in
             for index in patterns.indices.reversed() {
-                if try patterns[index].applies(to: path, parent: parent) { return index }
+                if try patterns[index].applies(to: path) { return index }
             }
             return nil
         }

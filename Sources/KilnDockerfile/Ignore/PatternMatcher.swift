@@ -42,12 +42,12 @@ public struct PatternMatcher: Sendable {
     /// - Throws: ``PatternError/badPattern(_:)`` when a pattern that must be evaluated
     ///   cannot be compiled (a reversed range like `[z-a]`), on every call.
     public func matchesOrParentMatches(_ path: String) throws(PatternError) -> Bool {
-        try withPathAndParent(path) { (path, parent) throws(PatternError) -> Bool in
+        try withPathAndParent(path) { path throws(PatternError) -> Bool in
             var matched = false
             for pattern in patterns {
                 // Whatever this pattern says could not change the result.
                 if pattern.isException != matched { continue }
-                if try pattern.applies(to: path, parent: parent) { matched = !pattern.isException }
+                if try pattern.applies(to: path) { matched = !pattern.isException }
             }
             return matched
         }
@@ -58,6 +58,11 @@ public struct PatternMatcher: Sendable {
     ///
     /// Pass the `results` returned for the parent directory, or an empty ``MatchInfo``
     /// (then every parent directory is checked, as ``matchesOrParentMatches(_:)`` does).
+    ///
+    /// Like the reference, it can disagree with ``matchesOrParentMatches(_:)`` when an
+    /// inclusion pattern was skipped for the parent (its result could not change there)
+    /// but would apply through the parent: with `["a", "!a/b", "a"]` the walk keeps
+    /// `a/b`, the parent rule excludes it.
     /// - Throws: ``PatternError/mismatchedParentResults(expected:got:)`` when
     ///   `parentResults` came from another matcher, and the errors of
     ///   ``matchesOrParentMatches(_:)``.
@@ -68,7 +73,7 @@ public struct PatternMatcher: Sendable {
         if !parentMatched.isEmpty && parentMatched.count != patterns.count {
             throw .mismatchedParentResults(expected: patterns.count, got: parentMatched.count)
         }
-        return try withPathAndParent(path) { (path, parent) throws(PatternError) -> (Bool, MatchInfo) in
+        return try withPathAndParent(path) { path throws(PatternError) -> (Bool, MatchInfo) in
             var matched = false
             var results = [Bool](repeating: false, count: patterns.count)
             for (index, pattern) in patterns.enumerated() {
@@ -76,8 +81,8 @@ public struct PatternMatcher: Sendable {
                 if !applies {
                     if pattern.isException != matched { continue }
                     applies = parentMatched.isEmpty
-                        ? try pattern.applies(to: path, parent: parent)
-                        : try pattern.compiled.matches(path)
+                        ? try pattern.applies(to: path)
+                        : try pattern.compiled.matches(path.bytes)
                 }
                 results[index] = applies
                 if applies { matched = !pattern.isException }
@@ -86,24 +91,28 @@ public struct PatternMatcher: Sendable {
         }
     }
 
-    /// Runs `body` on the UTF-8 of `path` and of its parent directory (Go's
-    /// `filepath.Dir`, `nil` for `.`), without allocating when `path` is already clean.
+    /// Runs `body` on `path` prepared for the parent rule, without allocating when `path`
+    /// is already clean.
     func withPathAndParent<Result>(
-        _ path: String,
-        _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>?) throws(PatternError) -> Result
+        _ path: String, _ body: (PathUnderTest) throws(PatternError) -> Result
     ) throws(PatternError) -> Result {
         var path = path
         let outcome = path.withUTF8 { bytes -> Swift.Result<Result, PatternError> in
             Swift.Result { () throws(PatternError) -> Result in
                 if SlashPath.isClean(bytes) {
-                    guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return try body(bytes, nil) }
-                    // The parent of `/x` is `/`.
-                    return try body(bytes, UnsafeBufferPointer(rebasing: bytes[..<max(slash, 1)]))
+                    guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else {
+                        return try body(PathUnderTest(bytes: bytes, parent: nil, ancestorsArePrefixes: true))
+                    }
+                    // The parent of `/x` is `/`, which is not a prefix ending before a `/`.
+                    let parent = bytes.prefix(bytes: max(slash, 1))
+                    return try body(PathUnderTest(bytes: bytes, parent: parent, ancestorsArePrefixes: slash > 0))
                 }
                 var parent = SlashPath.dir(String(decoding: bytes, as: UTF8.self))
-                if parent == "." { return try body(bytes, nil) }
+                if parent == "." { return try body(PathUnderTest(bytes: bytes, parent: nil, ancestorsArePrefixes: false)) }
                 let nested = parent.withUTF8 { parentBytes in
-                    Swift.Result { () throws(PatternError) -> Result in try body(bytes, parentBytes) }
+                    Swift.Result { () throws(PatternError) -> Result in
+                        try body(PathUnderTest(bytes: bytes, parent: parentBytes, ancestorsArePrefixes: false))
+                    }
                 }
                 return try nested.get()
             }
@@ -112,17 +121,29 @@ public struct PatternMatcher: Sendable {
     }
 }
 
+/// A path as given to the matcher, with its parent directory (Go's `filepath.Dir`).
+struct PathUnderTest {
+    /// The path's UTF-8.
+    let bytes: UnsafeBufferPointer<UInt8>
+    /// The parent directory's UTF-8; `nil` when it is `.`.
+    let parent: UnsafeBufferPointer<UInt8>?
+    /// The path is clean and relative, so its ancestors are exactly its prefixes that end
+    /// before a `/`, which lets most patterns answer the parent rule in one test.
+    let ancestorsArePrefixes: Bool
+}
+
 extension IgnorePattern {
-    /// Whether this pattern matches `path` or one of the directories of `parent`: each
-    /// prefix of `parent` that ends before a `/`, then `parent` itself (for the parent `/`
-    /// that is the empty string, then `/`, as in the reference).
-    func applies(to path: UnsafeBufferPointer<UInt8>, parent: UnsafeBufferPointer<UInt8>?) throws(PatternError) -> Bool {
-        if try compiled.matches(path) { return true }
-        guard let parent else { return false }
+    /// Whether this pattern matches the path or one of the directories of its parent: each
+    /// prefix of the parent that ends before a `/`, then the parent itself (for the parent
+    /// `/` that is the empty string, then `/`, as in the reference).
+    func applies(to path: PathUnderTest) throws(PatternError) -> Bool {
+        if path.ancestorsArePrefixes { return try compiled.matchesSelfOrAncestor(path.bytes) }
+        if try compiled.matches(path.bytes) { return true }
+        guard let parent = path.parent else { return false }
         // The path itself compiled fine, so parent checks cannot throw; the reference
         // ignores their errors too.
         for index in parent.indices where parent[index] == UInt8(ascii: "/") {
-            if (try? compiled.matches(UnsafeBufferPointer(rebasing: parent[..<index]))) == true { return true }
+            if (try? compiled.matches(parent.prefix(bytes: index))) == true { return true }
         }
         return (try? compiled.matches(parent)) == true
     }
