@@ -14,7 +14,7 @@ public struct PatternMatcher: Sendable {
     /// Whether any pattern is an exception (`!pattern`).
     public let hasExceptions: Bool
 
-    /// Builds a matcher from pattern-list entries such as ``DockerIgnoreFile/patterns(in:)-(String)``
+    /// Builds a matcher from pattern-list entries such as ``DockerIgnoreFile``
     /// returns. Each entry is trimmed and cleaned; empty entries are dropped.
     ///
     /// - Throws: ``PatternError/illegalExclusion`` for an entry that is just `!`, and
