@@ -14,8 +14,9 @@ public struct PatternMatcher: Sendable {
     /// Whether any pattern is an exception (`!pattern`).
     public let hasExceptions: Bool
 
-    /// Builds a matcher from pattern-list entries such as ``DockerIgnoreFile``
-    /// returns. Each entry is trimmed and cleaned; empty entries are dropped.
+    /// Builds a matcher from pattern-list entries, such as the ones ``DockerIgnoreFile``
+    /// reads from a `.dockerignore`. Each entry is trimmed and cleaned; empty entries are
+    /// dropped.
     ///
     /// - Throws: ``PatternError/illegalExclusion`` for an entry that is just `!`, and
     ///   ``PatternError/badPattern(_:)`` for malformed syntax (`[`, `a\`, `[]a]`, `[x-]`, …).
