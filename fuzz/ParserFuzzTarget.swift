@@ -9,6 +9,6 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func kilnFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    FrontendFuzzing.exercise(bytes)
+    FrontendExercise.run(bytes)
     return 0
 }
