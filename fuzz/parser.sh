@@ -10,7 +10,7 @@ mkdir -p "$out" fuzz/findings "$out/corpus"
 
 # The frontend has no dependencies, so its sources compile straight into the fuzz binary.
 mapfile -t sources < <(find Sources/KilnDockerfile -name '*.swift' | sort)
-swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name KilnDockerfile \
+swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name KilnDockerfile -package-name Kiln \
     "${sources[@]}" fuzz/ParserFuzzTarget.swift -o "$out/kiln-frontend-fuzz" 2>&1 | grep -v "ld.gold: warning" || true
 
 seed="${KILN_CONFORMANCE_DIR:-../shared/conformance}"
