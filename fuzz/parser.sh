@@ -14,8 +14,9 @@ swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name KilnDockerfile
     "${sources[@]}" fuzz/ParserFuzzTarget.swift -o "$out/kiln-frontend-fuzz" 2>&1 | grep -v "ld.gold: warning" || true
 
 seed="${KILN_CONFORMANCE_DIR:-../shared/conformance}"
-find "$seed/dockerfile-parser" "$seed/dockerfile-corpus" -type f \( -name '*Dockerfile*' -o -name '*.template' \) \
-    -exec cp -t "$out/corpus" {} + 2>/dev/null || true
+# Seeds are named by content hash: many conformance files share the name "Dockerfile".
+find "$seed/dockerfile-parser" "$seed/dockerfile-corpus" -type f \( -name '*Dockerfile' -o -name '*.template' \) -print0 |
+    while IFS= read -r -d '' f; do cp "$f" "$out/corpus/$(sha1sum < "$f" | cut -c1-16)"; done
 
 "$out/kiln-frontend-fuzz" "$out/corpus" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 \
     -max_len=65536 -artifact_prefix=fuzz/findings/ -print_final_stats=1 "$@"
