@@ -76,6 +76,16 @@ public struct Dockerfile: Sendable, Hashable, Encodable {
         }
     }
 
+    /// Parses and types Dockerfile text: the entry point for `kiln debug parse` and builds.
+    public init(parsing text: String) throws(DockerfileError) {
+        try self.init(parsed: try DockerfileParser.parse(text))
+    }
+
+    /// Parses and types Dockerfile bytes (BOM and CRLF handled by the parser).
+    public init(parsing bytes: some Collection<UInt8>) throws(DockerfileError) {
+        try self.init(parsed: try DockerfileParser.parse(bytes))
+    }
+
     /// The stage with this name (case-insensitive), if any.
     public func stage(named name: String) -> Stage? {
         let lowered = name.lowercased()
