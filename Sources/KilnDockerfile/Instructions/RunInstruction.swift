@@ -32,6 +32,8 @@ public struct RunInstruction: Sendable, Hashable, Encodable {
     public var network: Network?
     /// `--security`, `nil` when not given.
     public var security: Security?
+    /// `--device` values (BuildKit labs: CDI device names, optionally `,required`), as written.
+    public var devices: [String]
     /// Heredocs of the line. When the command is a single heredoc word (`RUN <<EOF`), the
     /// heredoc body is the script the shell runs; otherwise each body feeds its file
     /// descriptor (stdin for `<<EOF`, 3 for `3<<EOF`).
@@ -43,6 +45,7 @@ public struct RunInstruction: Sendable, Hashable, Encodable {
         source = InstructionSource(node: node)
         command = CommandForm(node: node, arguments: node.arguments[...])
         heredocs = node.heredocs
+        devices = flags.list("device")
         let mountLocations = node.flags.indices.filter { FlagSpec.name(of: node.flags[$0]) == "mount" }.map { node.flagLocations[$0] }
         var mounts: [Mount] = []
         for (index, text) in flags.list("mount").enumerated() {
