@@ -55,6 +55,11 @@ struct ReferenceSnippet: CustomTestStringConvertible, Sendable {
         do throws(DockerfileError) {
             let dockerfile = try Dockerfile(parsing: bytes)
             #expect(!dockerfile.stages.isEmpty)
+            // Every named stage (and the default target) also resolves with the default build args.
+            for target in dockerfile.stages.compactMap(\.name) + [nil] as [String?] {
+                let plan = try dockerfile.plan(BuildOptions(target: target))
+                #expect(plan.stages.last?.index == (try dockerfile.targetStage(target)).index)
+            }
         } catch {
             Issue.record("\(error.rendered(fileName: file.path))")
         }
