@@ -63,6 +63,9 @@ import Testing
     @Test func argDefaultsExpandInOrder() throws {
         #expect(try runEnvironment("FROM a\nARG A=1\nARG B=${A}0\nRUN true") == ["A": "1", "B": "10"])
         #expect(try plan("ARG A=1\nARG B=$A-2\nFROM x:$B").stages[0].base == .image("x:1-2"))
+        // Global ARGs see earlier ones on the same line; a stage ARG line sees the scope before it.
+        #expect(try plan("ARG A=1 B=${A}2\nFROM x:$B").stages[0].base == .image("x:12"))
+        #expect(try runEnvironment("FROM a\nARG A=1 B=${A}2\nRUN true") == ["A": "1", "B": "2"])
     }
 
     @Test func quotesAreRemovedFromEnvAndLabelValues() throws {

@@ -13,13 +13,15 @@ struct GlobalScope: Sendable {
         variables = PredefinedArgs.platformArgs(target: options.targetPlatform, build: options.buildPlatform)
         declared = []
         for arg in dockerfile.globalArgs {
-            // All words of one ARG see the variables as they were before it, as in BuildKit.
-            var expander = WordExpander(escapeToken: escapeToken, variables: variables, location: arg.source.location)
-            guard case .arg(let expanded) = try Instruction.arg(arg).expanded(with: &expander) else { continue }
-            for argument in expanded.arguments {
-                declared.insert(argument.name)
-                if let value = options.buildArgs[argument.name] ?? argument.defaultValue {
-                    variables[argument.name] = value
+            // Unlike a stage ARG, each global argument sees the ones before it on the same
+            // line (BuildKit expands meta args one by one).
+            for argument in arg.arguments {
+                var expander = WordExpander(escapeToken: escapeToken, variables: variables, location: arg.source.location)
+                let name = try expander.word(argument.name)
+                let defaultValue = try expander.word(argument.defaultValue)
+                declared.insert(name)
+                if let value = options.buildArgs[name] ?? defaultValue {
+                    variables[name] = value
                 }
             }
         }
