@@ -45,17 +45,11 @@ extension Instruction {
             i.volumes = try VolumeInstruction.trimmed(try expander.words(i.volumes), at: i.source.location)
             return .volume(i)
         case .copy(var i):
-            i.files = try i.files.expanded(with: &expander)
-            i.chown = try expander.word(i.chown)
-            i.chmod = try expander.word(i.chmod)
-            i.excludes = try expander.words(i.excludes)
+            try expander.expandFileOptions(&i.files, &i.chown, &i.chmod, &i.excludes)
             return .copy(i)
         case .add(var i):
-            i.files = try i.files.expanded(with: &expander)
-            i.chown = try expander.word(i.chown)
-            i.chmod = try expander.word(i.chmod)
+            try expander.expandFileOptions(&i.files, &i.chown, &i.chmod, &i.excludes)
             i.checksum = try expander.word(i.checksum)
-            i.excludes = try expander.words(i.excludes)
             return .add(i)
         case .run(var i):
             i.mounts = try i.expandedMounts(with: &expander)
@@ -66,15 +60,20 @@ extension Instruction {
     }
 }
 
-extension FileSources {
-    func expanded(with expander: inout WordExpander) throws(DockerfileError) -> FileSources {
-        var copy = self
-        copy.paths = try expander.words(paths)
-        copy.destination = try expander.word(destination)
-        for index in copy.inlineFiles.indices where copy.inlineFiles[index].expand {
-            copy.inlineFiles[index].content = try expander.heredoc(copy.inlineFiles[index].content)
+extension WordExpander {
+    /// Expands what `COPY` and `ADD` share: sources, destination, heredoc bodies that expand,
+    /// `--chown`, `--chmod` and `--exclude`.
+    mutating func expandFileOptions(
+        _ files: inout FileSources, _ chown: inout String?, _ chmod: inout String?, _ excludes: inout [String]
+    ) throws(DockerfileError) {
+        files.paths = try words(files.paths)
+        files.destination = try word(files.destination)
+        for index in files.inlineFiles.indices where files.inlineFiles[index].expand {
+            files.inlineFiles[index].content = try heredoc(files.inlineFiles[index].content)
         }
-        return copy
+        chown = try word(chown)
+        chmod = try word(chmod)
+        excludes = try words(excludes)
     }
 }
 
