@@ -185,9 +185,9 @@ import Testing
     }
 
     @Test func heredocSourcesExpandUnlessQuoted() throws {
-        let s = try steps("FROM a\nARG A=1\nCOPY <<EOF <<'RAW' /dst/\nv=$A \"q\"\nEOF\nv=$A\nRAW\n")
+        let s = try steps("FROM a\nARG A=1\nCOPY <<EOF <<'RAW' /dst/\nv=$A \"q\" '$A'\nEOF\nv=$A\nRAW\n")
         guard case .copy(let copy) = s[1].instruction else { Issue.record(); return }
-        #expect(copy.files.inlineFiles.map(\.content) == ["v=1 \"q\"\n", "v=$A\n"])
+        #expect(copy.files.inlineFiles.map(\.content) == ["v=1 \"q\" '1'\n", "v=$A\n"])
         #expect(s[1].buildArgs == ["A": "1"])
     }
 

@@ -46,10 +46,12 @@ struct WordExpander {
         return result
     }
 
-    /// Expands heredoc content: variables only, quotes kept as written.
+    /// Expands heredoc content: variables only, quotes kept as written and not quoting.
     mutating func heredoc(_ text: String) throws(DockerfileError) -> String {
-        var raw = lexer
-        raw.rawQuotes = true
+        // BuildKit expands heredoc bodies with `\` as escape whatever the directive says, and
+        // quotes as plain characters (`'$A'` expands).
+        var raw = ShellLexer(escapeToken: "\\")
+        raw.skipProcessQuotes = true
         return try expand(text, with: raw)
     }
 }
