@@ -87,6 +87,15 @@ private typealias T = InstructionTestSupport
         guard case .run(let other) = try Instruction(node: piped) else { Issue.record(); return }
         #expect(!other.runsHeredocAsScript)
         #expect(other.heredocs.count == 1)
+        #expect(run.effectiveCommand == .shell("echo hi\n") && run.scriptFile == nil)
+        #expect(other.effectiveCommand == .shell("python3 <<EOF\nprint(1)\nEOF"))
+    }
+
+    @Test func runHeredocWithShebangIsAScriptFile() throws {
+        var node = T.node("RUN <<-EOF")
+        node.heredocs = [Heredoc(name: "EOF", chomp: true, content: "#!/usr/bin/env python3\n\tprint(1)\n")]
+        guard case .run(let run) = try Instruction(node: node) else { Issue.record(); return }
+        #expect(run.scriptFile == InlineFile(path: "EOF", content: "#!/usr/bin/env python3\nprint(1)\n", expand: false))
     }
 
     @Test func copyWithAllFlags() throws {
