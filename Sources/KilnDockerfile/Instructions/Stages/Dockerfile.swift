@@ -49,7 +49,7 @@ public struct Dockerfile: Sendable, Hashable, Encodable {
                         }
                         namedAt[name] = stages.count
                     }
-                    stages.append(Stage(index: stages.count, name: from.name, from: from, instructions: [], base: .scratch))
+                    stages.append(Stage(index: stages.count, name: from.name, from: from, instructions: [], base: .image(from.base)))
                 case .arg(let arg) where stages.isEmpty:
                     globalArgs.append(arg)
                 default:
@@ -68,7 +68,8 @@ public struct Dockerfile: Sendable, Hashable, Encodable {
         }
         self.globalArgs = globalArgs
         self.stages = stages
-        // The static view resolves bases with the ARG defaults; plans redo it with real build args.
+        // The static view resolves bases with the ARG defaults (keeping the text as written when
+        // that fails); plans redo it with the real build args.
         if let scope = try? GlobalScope(dockerfile: self, options: BuildOptions()) {
             for index in self.stages.indices {
                 if let base = try? scope.base(of: self.stages[index], in: self) { self.stages[index].base = base }
