@@ -8,24 +8,31 @@ import Testing
     private let arm64 = BuildPlatform(os: "linux", architecture: "arm64", variant: "v8")
 
     private func plan(_ text: String, args: [String: String] = [:], target: String? = nil,
-                      images: [String: [String: String]] = [:]) throws -> BuildPlan {
+                      images: [String: [String]] = [:]) throws -> BuildPlan {
         try Dockerfile(parsing: text).plan(BuildOptions(
             buildArgs: args, target: target, targetPlatform: arm64, buildPlatform: amd64, imageEnvironment: images))
     }
 
     /// The resolved instructions of the last planned stage.
-    private func steps(_ text: String, args: [String: String] = [:], images: [String: [String: String]] = [:]) throws -> [ResolvedInstruction] {
+    private func steps(_ text: String, args: [String: String] = [:], images: [String: [String]] = [:]) throws -> [ResolvedInstruction] {
         try plan(text, args: args, images: images).stages.last?.instructions ?? []
     }
 
+    /// The environment of the last RUN, without the default `PATH` every stage gets.
     private func runEnvironment(_ text: String, args: [String: String] = [:]) throws -> [String: String]? {
-        try steps(text, args: args).last { if case .run = $0.instruction { true } else { false } }?.environment
+        try steps(text, args: args).last { if case .run = $0.instruction { true } else { false } }?.environment.map(withoutPath)
     }
+
+    private func withoutPath(_ environment: [String: String]) -> [String: String] {
+        environment.filter { $0.key != "PATH" }
+    }
+
+    private let path = "PATH=" + StageEvaluator.defaultPath
 
     @Test func globalArgIsVisibleInFromOnly() throws {
         let p = try plan("ARG V=3.20\nFROM alpine:$V\nRUN echo $V")
         #expect(p.stages[0].base == .image("alpine:3.20"))
-        #expect(p.stages[0].instructions[0].environment == [:])
+        #expect(p.stages[0].instructions[0].environment == ["PATH": StageEvaluator.defaultPath])
         #expect(p.stages[0].instructions[0].buildArgs == [:])
         #expect(p.globalArgs["V"] == "3.20")
     }
@@ -37,7 +44,7 @@ import Testing
     @Test func buildArgBeatsDefaults() throws {
         let p = try plan("ARG V=3.20\nFROM alpine:$V\nARG V\nARG W=w\nRUN true", args: ["V": "3.19", "W": "x"])
         #expect(p.stages[0].base == .image("alpine:3.19"))
-        #expect(p.stages[0].instructions.last?.environment == ["V": "3.19", "W": "x"])
+        #expect(p.stages[0].instructions.last?.environment.map(withoutPath) == ["V": "3.19", "W": "x"])
     }
 
     @Test func undeclaredGlobalWithoutValueStaysUnset() throws {
@@ -45,32 +52,37 @@ import Testing
         #expect(try runEnvironment("FROM alpine\nARG X\nRUN true", args: ["X": "5"]) == ["X": "5"])
     }
 
-    @Test func envBeatsArgWhateverTheOrder() throws {
+    @Test func laterAssignmentWinsBetweenEnvAndArg() throws {
+        // ENV after ARG: the ENV value (Docker's documented "ENV overrides ARG").
         #expect(try runEnvironment("FROM a\nARG X=arg\nENV X=env\nRUN true", args: ["X": "cli"]) == ["X": "env"])
-        #expect(try runEnvironment("FROM a\nENV X=env\nARG X=arg\nRUN true") == ["X": "env"])
-        let s = try steps("FROM a\nENV X=env\nARG X=arg\nWORKDIR /$X")
-        guard case .workdir(let w) = s.last?.instruction else { Issue.record(); return }
-        #expect(w.path == "/env")
-        #expect(s.last?.buildArgs == [:])
+        // ARG after ENV: BuildKit's AddEnv replaces the value for later steps; the image keeps ENV.
+        let p = try plan("FROM a\nENV X=env\nARG X=arg\nWORKDIR /$X\nRUN true")
+        #expect(p.stages[0].instructions[3].environment.map(withoutPath) == ["X": "arg"])
+        #expect(p.stages[0].environment.imageConfigEnv == [path, "X=env"])
+        guard case .workdir(let w) = p.stages[0].instructions[2].instruction else { Issue.record(); return }
+        #expect(w.path == "/arg")
+        #expect(p.stages[0].instructions[2].buildArgs == ["X": "arg"])
     }
 
     @Test func envValuesOfOneInstructionSeeThePreviousEnvironment() throws {
         let p = try plan("FROM a\nENV A=1\nENV A=2 B=$A\nENV C=$A")
-        #expect(p.stages[0].environment == [KeyValuePair(key: "A", value: "2"), KeyValuePair(key: "B", value: "1"),
-                                            KeyValuePair(key: "C", value: "2")])
+        #expect(p.stages[0].environment.imageConfigEnv == [path, "A=2", "B=1", "C=2"])
     }
 
     @Test func argDefaultsExpandInOrder() throws {
         #expect(try runEnvironment("FROM a\nARG A=1\nARG B=${A}0\nRUN true") == ["A": "1", "B": "10"])
+        // Within one stage ARG line each default sees the arguments before it.
+        #expect(try runEnvironment("FROM a\nARG A=1 B=${A}2\nRUN true") == ["A": "1", "B": "12"])
+        // A --build-arg value is used as given, never expanded.
+        #expect(try runEnvironment("FROM a\nARG A=1 B\nRUN true", args: ["B": "$A"]) == ["A": "1", "B": "$A"])
         #expect(try plan("ARG A=1\nARG B=$A-2\nFROM x:$B").stages[0].base == .image("x:1-2"))
         // Global ARGs see earlier ones on the same line; a stage ARG line sees the scope before it.
         #expect(try plan("ARG A=1 B=${A}2\nFROM x:$B").stages[0].base == .image("x:12"))
-        #expect(try runEnvironment("FROM a\nARG A=1 B=${A}2\nRUN true") == ["A": "1", "B": "2"])
     }
 
     @Test func quotesAreRemovedFromEnvAndLabelValues() throws {
         let p = try plan(#"FROM a"# + "\n" + #"ENV A="x y" B='$A'"# + "\n" + #"LABEL "k 1"="v $A""#)
-        #expect(p.stages[0].environment == [KeyValuePair(key: "A", value: "x y"), KeyValuePair(key: "B", value: "$A")])
+        #expect(p.stages[0].environment.imageConfigEnv == [path, "A=x y", "B=$A"])
         guard case .label(let label) = p.stages[0].instructions[1].instruction else { Issue.record(); return }
         #expect(label.labels == [KeyValuePair(key: "k 1", value: "v x y")])
     }
@@ -143,7 +155,7 @@ import Testing
         let p = try plan("FROM a\nRUN true", args: ["HTTP_PROXY": "http://p:3128", "no_proxy": "local"])
         let run = try #require(p.stages[0].instructions.first)
         #expect(run.proxyEnvironment == ["HTTP_PROXY": "http://p:3128", "no_proxy": "local"])
-        #expect(run.environment == [:] && run.buildArgs == [:])
+        #expect(run.environment.map(withoutPath) == [:] && run.buildArgs == [:])
         #expect(p.warnings.isEmpty)
     }
 
@@ -156,20 +168,25 @@ import Testing
         let s = try steps("FROM a\nARG A=1\nARG B=2\nCOPY $A /x\nRUN true\nENV A=3\nRUN true", args: ["C": "9"])
         #expect(s[2].buildArgs == ["A": "1"])
         #expect(s[3].buildArgs == ["A": "1", "B": "2"])
-        // ENV shadows the ARG: the value is part of the config state, not an ARG any more.
-        #expect(s[5].buildArgs == ["B": "2"])
-        #expect(s[5].environment == ["A": "3", "B": "2"])
+        // A later ENV of the same name gives the ARG's key entry its current value.
+        #expect(s[5].buildArgs == ["A": "3", "B": "2"])
+        #expect(s[5].environment.map(withoutPath) == ["A": "3", "B": "2"])
     }
 
-    @Test func childStageInheritsEnvButNotArgs() throws {
+    @Test func childStageStartsFromTheParentState() throws {
+        // BuildKit's child stage continues the parent's state, ARG values included, but
+        // declares no ARGs of its own: they are not part of its RUN keys.
         let p = try plan("FROM a AS parent\nARG X=1\nENV Y=2\nFROM parent\nRUN true")
         #expect(p.stages.map(\.index) == [0, 1])
-        #expect(p.stages[1].instructions[0].environment == ["Y": "2"])
+        #expect(p.stages[1].instructions[0].environment.map(withoutPath) == ["X": "1", "Y": "2"])
+        #expect(p.stages[1].instructions[0].buildArgs == [:])
+        #expect(p.stages[1].environment.imageConfigEnv == [path, "Y=2"])
     }
 
     @Test func imageEnvironmentSeedsTheStage() throws {
-        let s = try steps("FROM alpine\nENV PATH=/x:$PATH\nRUN true", images: ["alpine": ["PATH": "/bin"]])
-        #expect(s[1].environment == ["PATH": "/x:/bin"])
+        let p = try plan("FROM alpine\nENV PATH=/x:$PATH\nRUN true", images: ["alpine": ["HOME=/root", "PATH=/bin"]])
+        #expect(p.stages[0].instructions[1].environment == ["HOME": "/root", "PATH": "/x:/bin"])
+        #expect(p.stages[0].environment.imageConfigEnv == ["HOME=/root", "PATH=/x:/bin"])
     }
 
     @Test func mountOptionsAreExpanded() throws {

@@ -1,5 +1,5 @@
 /// The builder-side expansion of each instruction, as BuildKit does it: ADD, COPY, ENV,
-/// EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR and ARG expand their words (and the
+/// EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR expand their words (and the
 /// flags `--chown`, `--chmod`, `--checksum`, `--exclude`, mount options); RUN, CMD,
 /// ENTRYPOINT, HEALTHCHECK, SHELL, MAINTAINER and ONBUILD are left to the shell / the
 /// image that triggers them.
@@ -19,12 +19,6 @@ extension Instruction {
                                                value: try expander.word(i.labels[index].value))
             }
             return .label(i)
-        case .arg(var i):
-            for index in i.arguments.indices {
-                i.arguments[index].name = try expander.word(i.arguments[index].name)
-                i.arguments[index].defaultValue = try expander.word(i.arguments[index].defaultValue)
-            }
-            return .arg(i)
         case .expose(var i):
             var ports: [String] = []
             // A variable may hold several ports (`EXPOSE $PORTS`).
@@ -54,6 +48,10 @@ extension Instruction {
         case .run(var i):
             i.mounts = try i.expandedMounts(with: &expander)
             return .run(i)
+        case .arg:
+            // ARG defaults expand one argument at a time against a changing scope: the
+            // stage evaluator and the global scope do it themselves.
+            return self
         case .from, .cmd, .entrypoint, .healthcheck, .shell, .maintainer, .onbuild:
             return self
         }
