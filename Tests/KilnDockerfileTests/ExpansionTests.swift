@@ -224,6 +224,19 @@ import Testing
         }
     }
 
+    @Test(arguments: ["SIGTERM", "term", "9", "SIGRTMIN+3", "sigusr1"])
+    func validStopSignals(signal: String) throws {
+        _ = try plan("FROM a\nARG S=\(signal)\nSTOPSIGNAL $S")
+    }
+
+    @Test func invalidStopSignalAfterExpansion() {
+        #expect(throws: DockerfileError("invalid signal: SIGTREM", at: SourceLocation(line: 3, column: 12), sourceLine: "STOPSIGNAL SIG$S",
+                                        suggestion: "SIGTERM")) {
+            try plan("FROM a\nARG S=TREM\nSTOPSIGNAL SIG$S")
+        }
+        #expect(throws: DockerfileError.self) { try plan("FROM a\nSTOPSIGNAL 0") }
+    }
+
     @Test func stagesOutsideTheTargetAreNotEvaluated() throws {
         let p = try plan("FROM a AS broken\nEXPOSE $NOPE/x\nFROM b AS ok\nRUN true", target: "ok")
         #expect(p.stages.map(\.index) == [1])

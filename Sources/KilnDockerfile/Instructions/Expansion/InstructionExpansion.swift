@@ -34,6 +34,7 @@ extension Instruction {
             return .workdir(i)
         case .stopSignal(var i):
             i.signal = try expander.word(i.signal)
+            try i.validate()
             return .stopSignal(i)
         case .volume(var i):
             i.volumes = try VolumeInstruction.trimmed(try expander.words(i.volumes), at: i.source.location)
