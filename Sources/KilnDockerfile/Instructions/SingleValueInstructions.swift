@@ -31,6 +31,7 @@ public struct UserInstruction: Sendable, Hashable, Encodable {
 
     private enum CodingKeys: String, CodingKey { case source, user, userName, group }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(source, forKey: .source)

@@ -1,7 +1,16 @@
 /// A Dockerfile resolved for one build: the stages the target needs, in build order, each
 /// instruction expanded with the build's arguments exactly where BuildKit expands.
 ///
-/// Create it with ``Dockerfile/plan(_:)``.
+/// Create it with ``Dockerfile/plan(_:)``. JSON shape:
+/// ```
+/// { "target": 2, "globalArgs": {"TARGETARCH": "amd64", …}, "warnings": ["…"],
+///   "stages": [ { "index": 0, "name"?: "build", "base": {"image": "…"} | {"scratch": true} | {"stage": 0},
+///                 "platform"?: "linux/arm64", "dependencies": [0],
+///                 "environment": ["PATH=…", …], "finalState": ["PATH=…", "ARG_OR_ENV=…"],
+///                 "instructions": [ { "instruction": {…expanded instruction…},
+///                                     "buildArgs": {"NAME": "value"}, "sources": [{"stage": 0}],
+///                                     "environment"?: {…}, "proxyEnvironment"?: {…} } ] } ] }
+/// ```
 public struct BuildPlan: Sendable, Hashable, Encodable {
     /// Index of the target stage.
     public var target: Int

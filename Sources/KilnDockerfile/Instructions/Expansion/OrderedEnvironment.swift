@@ -40,6 +40,7 @@ public struct OrderedEnvironment: Sendable, Hashable, Encodable {
     /// `NAME=value` entries, as an image config's `Env` holds them.
     public var imageConfigEnv: [String] { pairs.map { "\($0.key)=\($0.value)" } }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(imageConfigEnv)

@@ -97,6 +97,7 @@ public struct Dockerfile: Sendable, Hashable, Encodable {
     private enum DirectiveKeys: String, CodingKey { case escape, syntax, check }
     private enum WarningKeys: String, CodingKey { case message, line, column }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         var directivesContainer = container.nestedContainer(keyedBy: DirectiveKeys.self, forKey: .directives)
