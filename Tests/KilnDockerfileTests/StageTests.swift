@@ -45,6 +45,16 @@ import Testing
             """)
     }
 
+    @Test func reservedStageNamesWarn() throws {
+        let file = try dockerfile("FROM a AS context\nFROM b")
+        #expect(file.warnings.map(\.description) == ["1:11: warning: 'context' is reserved and should not be used as a stage name"])
+    }
+
+    @Test func platformIsExpandedAndChecked() throws {
+        #expect(try dockerfile("ARG P=linux/arm64\nFROM --platform=$P a").plan().stages[0].platform == "linux/arm64")
+        #expect(error("FROM --platform=linux//x a")?.hasPrefix(#"Dockerfile:1:6: error: failed to parse platform "linux//x""#) == true)
+    }
+
     @Test func instructionBeforeFrom() {
         #expect(error("ARG A\nRUN true\nFROM a")?.hasPrefix("Dockerfile:2:1: error: no build stage in current context") == true)
     }

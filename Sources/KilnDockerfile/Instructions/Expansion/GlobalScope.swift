@@ -47,10 +47,18 @@ struct GlobalScope: Sendable {
         return .image(name)
     }
 
-    /// The stage's `--platform` after expansion, if given.
+    /// The stage's `--platform` after expansion, if given: `os[/arch[/variant]]` (or a bare
+    /// architecture), as containerd's platform parser accepts.
     func platform(of stage: Stage) throws(DockerfileError) -> String? {
         guard let platform = stage.from.platform else { return nil }
-        return try expand(platform, at: stage.from.source.location(ofFlag: "platform"))
+        let location = stage.from.source.location(ofFlag: "platform")
+        let value = try expand(platform, at: location)
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        let valid = (1...3).contains(parts.count) && parts.allSatisfy { part in
+            !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+        }
+        guard valid else { throw DockerfileError("failed to parse platform \"\(value)\"", at: location) }
+        return value
     }
 }
 

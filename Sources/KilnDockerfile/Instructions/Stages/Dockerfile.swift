@@ -48,6 +48,11 @@ public struct Dockerfile: Sendable, Hashable, Encodable {
                             throw DockerfileError("duplicate stage name \"\(name)\"", at: from.source.location(ofArgument: 2))
                         }
                         namedAt[name] = stages.count
+                        if name == "scratch" || name == "context" {
+                            // BuildKit's ReservedStageName check: a warning, the build goes on.
+                            warnings.append(DockerfileWarning("'\(name)' is reserved and should not be used as a stage name",
+                                                              at: from.source.location(ofArgument: 2)))
+                        }
                     }
                     stages.append(Stage(index: stages.count, name: from.name, from: from, instructions: [], base: .image(from.base)))
                 case .arg(let arg) where stages.isEmpty:
