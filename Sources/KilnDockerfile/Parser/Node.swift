@@ -53,6 +53,10 @@ public struct Node: Sendable, Hashable {
     /// (BuildKit's `Node.Original`); used by history entries and error messages.
     public var original: String
     private var nestedStorage: [Node]
+    /// The exact bytes of ``arguments`` when one of them is not valid UTF-8 (a `String` cannot
+    /// hold such bytes); the dump quotes these so that it matches the reference byte for byte.
+    /// Ignored once `arguments` no longer matches them.
+    package var exactArguments: [[UInt8]]? = nil
 
     /// The instruction wrapped by `ONBUILD`, if this node is one.
     public var nested: Node? {
