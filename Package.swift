@@ -36,7 +36,7 @@ let package = Package(
         // Fixtures shared by every test target (conformance data location, running the kiln binary).
         .target(name: "KilnTestSupport", path: "Tests/KilnTestSupport"),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile", "KilnTestSupport"]),
-        .testTarget(name: "KilnOCITests", dependencies: ["KilnOCI", "KilnTestSupport"]),
+        .testTarget(name: "KilnOCITests", dependencies: ["KilnOCI", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"]),
         .testTarget(name: "KilnStorageTests", dependencies: ["KilnStorage", "KilnTestSupport"]),
     ]

@@ -30,6 +30,30 @@ import Testing
         #expect(elapsed < .seconds(10))
     }
 
+    /// A hostile heredoc line, named for the test list.
+    struct HostileLine: Sendable, CustomStringConvertible {
+        var description: String
+        var text: String
+    }
+
+    static let hostileHeredocLines: [HostileLine] = [
+        HostileLine(description: "64 nested substitutions",
+                    text: "RUN <<A " + String(repeating: "${a:-", count: 64) + String(repeating: "}", count: 64) + "\nA\n"),
+        HostileLine(description: "6000 nested substitutions",
+                    text: "RUN <<A " + String(repeating: "${a:-", count: 6000) + String(repeating: "}", count: 6000) + "\nA\n"),
+        HostileLine(description: "unclosed quotes", text: "RUN <<A " + String(repeating: "\"$(", count: 10000) + "\nA\n"),
+        HostileLine(description: "mixed quoting", text: "RUN <<A " + String(repeating: "'a'\"b\"\\c", count: 6000) + "\nA\n"),
+        HostileLine(description: "patterns", text: "RUN <<A " + String(repeating: "${a/*/*}", count: 6000) + "\nA\n"),
+        HostileLine(description: "only markers", text: "RUN " + String(repeating: "<<", count: 30000) + "\nA\n"),
+    ]
+
+    @Test(arguments: hostileHeredocLines)
+    func hostileHeredocLineReturns(_ line: HostileLine) {
+        let clock = ContinuousClock()
+        let elapsed = clock.measure { _ = try? DockerfileParser.parse(line.text) }
+        #expect(elapsed < .seconds(10))
+    }
+
     @Test func manyContinuationLines() throws {
         let text = "RUN a \\\n" + String(repeating: "  b \\\n", count: 50_000) + "  c\n"
         let parsed = try DockerfileParser.parse(text)

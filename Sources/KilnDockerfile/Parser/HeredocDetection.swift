@@ -21,12 +21,35 @@ enum HeredocDetection {
         lexer.rawQuotes = true
         lexer.rawEscapes = true
         lexer.skipUnsetEnv = true
+        try checkNesting(line)
         guard let words = try? lexer.processWords(line, environment: [:]) else { return [] }
         var heredocs: [Heredoc] = []
         for word in words {
             if let heredoc = try heredoc(fromWord: word) { heredocs.append(heredoc) }
         }
         return heredocs
+    }
+
+    /// How deeply `${…}` may nest in a line handed to the shell lexer, whose scanner recurses
+    /// once per level; real Dockerfiles nest two or three levels.
+    static let maximumSubstitutionNesting = 64
+
+    /// Refuses text whose `${` openers (counted without regard to quotes, so an over-estimate)
+    /// nest deeper than ``maximumSubstitutionNesting``, before it can exhaust the stack.
+    static func checkNesting(_ text: String) throws(ShellError) {
+        var depth = 0
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "{") && previous == UInt8(ascii: "$") {
+                depth += 1
+                if depth > maximumSubstitutionNesting {
+                    throw ShellError("variable substitutions nested more than \(maximumSubstitutionNesting) levels deep")
+                }
+            } else if byte == UInt8(ascii: "}") && depth > 0 {
+                depth -= 1
+            }
+            previous = byte
+        }
     }
 
     /// Classifies one shell word: a heredoc opener (`^(\d*)<<(-?)\s*([^<]*)$` whose delimiter
@@ -48,6 +71,7 @@ enum HeredocDetection {
         let delimiter = bytes[index...]
         guard !delimiter.isEmpty, !delimiter.contains(UInt8(ascii: "<")) else { return nil }
         let text = String(decoding: delimiter, as: UTF8.self)
+        try checkNesting(text)
 
         // Lexing with and without raw quotes tells whether any part of the delimiter was quoted.
         var lexer = ShellLexer(escapeToken: "\\")

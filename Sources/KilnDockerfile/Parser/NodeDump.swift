@@ -9,7 +9,8 @@ extension Node {
 
     func appendDump(to out: inout [UInt8]) {
         out.append(UInt8(ascii: "("))
-        var body: [UInt8] = Array(keyword.utf8)
+        // Lowercased again for nodes built elsewhere; parsed keywords already are.
+        var body: [UInt8] = Array(GoText.lowercased(ArraySlice(keyword.utf8)).utf8)
         if !flags.isEmpty {
             body.append(contentsOf: Array(" [".utf8))
             for (index, flag) in flags.enumerated() {
