@@ -78,6 +78,8 @@ import Testing
         #expect(try plan("ARG A=1\nARG B=$A-2\nFROM x:$B").stages[0].base == .image("x:1-2"))
         // Global ARGs see earlier ones on the same line; a stage ARG line sees the scope before it.
         #expect(try plan("ARG A=1 B=${A}2\nFROM x:$B").stages[0].base == .image("x:12"))
+        // A --build-arg replaces the default before it is ever expanded.
+        #expect(try plan("ARG A=${NOPE:?unset}\nFROM x:$A", args: ["A": "$B"]).stages[0].base == .image("x:$B"))
     }
 
     @Test func quotesAreRemovedFromEnvAndLabelValues() throws {

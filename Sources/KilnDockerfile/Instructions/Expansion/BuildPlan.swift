@@ -47,7 +47,8 @@ public struct ResolvedStage: Sendable, Hashable, Encodable {
 /// One expanded instruction with what a cache key and an executor need to know about it.
 public struct ResolvedInstruction: Sendable, Hashable, Encodable {
     /// The instruction after expansion (RUN/CMD/ENTRYPOINT/HEALTHCHECK/SHELL/ONBUILD unchanged
-    /// apart from RUN's mount options).
+    /// apart from RUN's mount options). For `ARG`, each argument's `defaultValue` holds the
+    /// value it resolved to (`nil`: declared but unset).
     public var instruction: Instruction
     /// The ARG values the step depends on: for `RUN`, every ARG the stage declared so far that
     /// has a value; for `ARG`, the values it set; for other steps, only the declared ARGs its

@@ -16,12 +16,13 @@ struct GlobalScope: Sendable {
             // Unlike a stage ARG, each global argument sees the ones before it on the same
             // line (BuildKit expands meta args one by one).
             for argument in arg.arguments {
-                var expander = WordExpander(escapeToken: escapeToken, variables: variables, location: arg.source.location)
-                let name = try expander.word(argument.name)
-                let defaultValue = try expander.word(argument.defaultValue)
-                declared.insert(name)
-                if let value = options.buildArgs[name] ?? defaultValue {
-                    variables[name] = value
+                declared.insert(argument.name)
+                // A --build-arg is used as given; only a default is expanded.
+                if let given = options.buildArgs[argument.name] {
+                    variables[argument.name] = given
+                } else if let defaultValue = argument.defaultValue {
+                    var expander = WordExpander(escapeToken: escapeToken, variables: variables, location: arg.source.location)
+                    variables[argument.name] = try expander.word(defaultValue)
                 }
             }
         }
