@@ -134,7 +134,7 @@ import Testing
               case .maintainer(let maintainer) = s[7].instruction
         else { Issue.record(); return }
         #expect(run.command == .shell("echo $A") && cmd.command == .shell("echo $A"))
-        #expect(entrypoint.command == .exec(["echo", "$A"]) && health.test == ["CMD-SHELL", "test $A"])
+        #expect(entrypoint.entrypoint == .exec(["echo", "$A"]) && health.test == ["CMD-SHELL", "test $A"])
         #expect(shell.shell == ["/bin/sh", "-c$A"] && onbuild.expression == "RUN echo $A" && maintainer.maintainer == "$A")
     }
 

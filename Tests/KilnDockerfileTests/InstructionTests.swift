@@ -169,7 +169,7 @@ private typealias T = InstructionTestSupport
         guard case .volume(let v) = try T.instruction(#"VOLUME ["/data", "/logs"]"#), v.volumes == ["/data", "/logs"] else { Issue.record(); return }
         guard case .volume(let p) = try T.instruction("VOLUME /a /b"), p.volumes == ["/a", "/b"] else { Issue.record(); return }
         guard case .cmd(let c) = try T.instruction("CMD []"), c.command == .exec([]) else { Issue.record(); return }
-        guard case .entrypoint(let e) = try T.instruction(#"ENTRYPOINT ["/init"]"#), e.command == .exec(["/init"]) else { Issue.record(); return }
+        guard case .entrypoint(let e) = try T.instruction(#"ENTRYPOINT ["/init"]"#), e.entrypoint == .exec(["/init"]) else { Issue.record(); return }
         guard case .shell(let sh) = try T.instruction(#"SHELL ["pwsh", "-c"]"#), sh.shell == ["pwsh", "-c"] else { Issue.record(); return }
     }
 
