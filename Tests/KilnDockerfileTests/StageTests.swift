@@ -45,6 +45,19 @@ import Testing
             """)
     }
 
+    @Test func errorsPointIntoContinuationLines() {
+        #expect(error("FROM a\nCOPY --link \\\n  --chwon=app a b") == """
+            Dockerfile:3:3: error: unknown flag: --chwon (did you mean --chown?)
+             3 |   --chwon=app a b
+               |   ^
+            """)
+        #expect(error("FROM a\nruun true") == """
+            Dockerfile:2:1: error: unknown instruction: RUUN (did you mean RUN?)
+             2 | ruun true
+               | ^
+            """)
+    }
+
     @Test func reservedStageNamesWarn() throws {
         let file = try dockerfile("FROM a AS context\nFROM b")
         #expect(file.warnings.map(\.description) == ["1:11: warning: 'context' is reserved and should not be used as a stage name"])
