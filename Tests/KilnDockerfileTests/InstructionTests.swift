@@ -87,6 +87,15 @@ private typealias T = InstructionTestSupport
         guard case .run(let other) = try Instruction(node: piped) else { Issue.record(); return }
         #expect(!other.runsHeredocAsScript)
         #expect(other.heredocs.count == 1)
+        #expect(run.effectiveCommand == .shell("echo hi\n") && run.scriptFile == nil)
+        #expect(other.effectiveCommand == .shell("python3 <<EOF\nprint(1)\nEOF"))
+    }
+
+    @Test func runHeredocWithShebangIsAScriptFile() throws {
+        var node = T.node("RUN <<-EOF")
+        node.heredocs = [Heredoc(name: "EOF", chomp: true, content: "#!/usr/bin/env python3\n\tprint(1)\n")]
+        guard case .run(let run) = try Instruction(node: node) else { Issue.record(); return }
+        #expect(run.scriptFile == InlineFile(path: "EOF", content: "#!/usr/bin/env python3\nprint(1)\n", expand: false))
     }
 
     @Test func copyWithAllFlags() throws {
@@ -160,7 +169,7 @@ private typealias T = InstructionTestSupport
         guard case .volume(let v) = try T.instruction(#"VOLUME ["/data", "/logs"]"#), v.volumes == ["/data", "/logs"] else { Issue.record(); return }
         guard case .volume(let p) = try T.instruction("VOLUME /a /b"), p.volumes == ["/a", "/b"] else { Issue.record(); return }
         guard case .cmd(let c) = try T.instruction("CMD []"), c.command == .exec([]) else { Issue.record(); return }
-        guard case .entrypoint(let e) = try T.instruction(#"ENTRYPOINT ["/init"]"#), e.command == .exec(["/init"]) else { Issue.record(); return }
+        guard case .entrypoint(let e) = try T.instruction(#"ENTRYPOINT ["/init"]"#), e.entrypoint == .exec(["/init"]) else { Issue.record(); return }
         guard case .shell(let sh) = try T.instruction(#"SHELL ["pwsh", "-c"]"#), sh.shell == ["pwsh", "-c"] else { Issue.record(); return }
     }
 

@@ -7,9 +7,7 @@ public struct CmdInstruction: Sendable, Hashable, Encodable {
 
     /// Parses a `CMD` node.
     public init(node: Node) throws(DockerfileError) {
-        _ = try ParsedFlags(node: node, accepting: [])
-        source = InstructionSource(node: node)
-        command = CommandForm(node: node, arguments: node.arguments[...])
+        (source, command) = try CommandForm.flaglessCommand(node)
     }
 }
 
@@ -18,12 +16,18 @@ public struct EntrypointInstruction: Sendable, Hashable, Encodable {
     /// Where it was written.
     public var source: InstructionSource
     /// The entrypoint; empty clears it.
-    public var command: CommandForm
+    public var entrypoint: CommandForm
 
     /// Parses an `ENTRYPOINT` node.
     public init(node: Node) throws(DockerfileError) {
+        (source, entrypoint) = try CommandForm.flaglessCommand(node)
+    }
+}
+
+extension CommandForm {
+    /// The source and command of an instruction that takes no flags (`CMD`, `ENTRYPOINT`).
+    static func flaglessCommand(_ node: Node) throws(DockerfileError) -> (InstructionSource, CommandForm) {
         _ = try ParsedFlags(node: node, accepting: [])
-        source = InstructionSource(node: node)
-        command = CommandForm(node: node, arguments: node.arguments[...])
+        return (InstructionSource(node: node), CommandForm(node: node, arguments: node.arguments[...]))
     }
 }

@@ -36,6 +36,7 @@ public enum CommandForm: Sendable, Hashable, Encodable {
 
     private enum CodingKeys: String, CodingKey { case shell, exec }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         switch self {

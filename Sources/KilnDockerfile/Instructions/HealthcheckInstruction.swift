@@ -88,6 +88,7 @@ public struct HealthcheckInstruction: Sendable, Hashable, Encodable {
         case source, command, test, interval, timeout, startPeriod, startInterval, retries
     }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(source, forKey: .source)

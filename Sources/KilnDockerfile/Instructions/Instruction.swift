@@ -129,6 +129,7 @@ public enum Instruction: Sendable, Hashable, Encodable {
 
     private enum CodingKeys: String, CodingKey { case instruction }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         try payload.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)

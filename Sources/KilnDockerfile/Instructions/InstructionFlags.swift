@@ -25,7 +25,10 @@ public struct FlagSpec: Sendable, Hashable {
     /// listed accept none.
     public static let byInstruction: [String: [FlagSpec]] = [
         "from": [FlagSpec("platform", .string)],
-        "run": [FlagSpec("mount", .strings), FlagSpec("network", .string), FlagSpec("security", .string)],
+        "run": [
+            FlagSpec("mount", .strings), FlagSpec("network", .string), FlagSpec("security", .string),
+            FlagSpec("device", .strings),
+        ],
         "add": [
             FlagSpec("chown", .string), FlagSpec("chmod", .string), FlagSpec("link", .bool),
             FlagSpec("keep-git-dir", .bool), FlagSpec("checksum", .string), FlagSpec("exclude", .strings),

@@ -34,6 +34,7 @@ public struct InstructionSource: Sendable, Hashable, Encodable {
         case keyword, line, column, startLine, endLine, original
     }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(node.keywordAsWritten, forKey: .keyword)

@@ -33,7 +33,8 @@ public struct Mount: Sendable, Hashable, Encodable {
 
     /// The mount type.
     public var type: Kind = .bind
-    /// Where the mount appears in the container.
+    /// Where the mount appears in the container; relative paths and `nil` (bind, cache,
+    /// tmpfs) resolve against the working directory, as in BuildKit.
     public var target: String?
     /// The path inside `from` (or the context) to mount; secret/ssh: the id's source.
     public var source: String?
@@ -178,9 +179,6 @@ public struct Mount: Sendable, Hashable, Encodable {
         }
         if sharing != nil && type != .cache {
             throw MountError("invalid cache sharing set for \(type.rawValue) mount")
-        }
-        if (type == .bind || type == .cache || type == .tmpfs) && (target ?? "").isEmpty {
-            throw MountError("mount type \(type.rawValue) requires a target")
         }
     }
 

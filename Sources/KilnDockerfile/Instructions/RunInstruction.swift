@@ -32,6 +32,8 @@ public struct RunInstruction: Sendable, Hashable, Encodable {
     public var network: Network?
     /// `--security`, `nil` when not given.
     public var security: Security?
+    /// `--device` values (BuildKit labs: CDI device names, optionally `,required`), as written.
+    public var devices: [String]
     /// Heredocs of the line. When the command is a single heredoc word (`RUN <<EOF`), the
     /// heredoc body is the script the shell runs; otherwise each body feeds its file
     /// descriptor (stdin for `<<EOF`, 3 for `3<<EOF`).
@@ -43,6 +45,7 @@ public struct RunInstruction: Sendable, Hashable, Encodable {
         source = InstructionSource(node: node)
         command = CommandForm(node: node, arguments: node.arguments[...])
         heredocs = node.heredocs
+        devices = flags.list("device")
         let mountLocations = node.flags.indices.filter { FlagSpec.name(of: node.flags[$0]) == "mount" }.map { node.flagLocations[$0] }
         var mounts: [Mount] = []
         for (index, text) in flags.list("mount").enumerated() {
@@ -71,9 +74,32 @@ public struct RunInstruction: Sendable, Hashable, Encodable {
 
     /// True when the command is only a heredoc opener (`RUN <<EOF`): the body is the script.
     public var runsHeredocAsScript: Bool {
-        guard case .shell(let text) = command, heredocs.count == 1 else { return false }
-        let word = text.trimmingCharacters(in: .whitespaces)
-        return HeredocWord(word).map { $0.name == heredocs[0].name && $0.fileDescriptor == 0 } ?? false
+        guard case .shell(let text) = command, !heredocs.isEmpty else { return false }
+        return HeredocWord(text.trimmingCharacters(in: .whitespaces)) != nil
+    }
+
+    /// What the shell runs once heredocs are taken into account, as BuildKit's dispatcher does:
+    /// `RUN <<EOF` runs the body itself (leading tabs removed for `<<-`); a command with
+    /// heredocs (`RUN python3 <<EOF`) is handed to the shell with the bodies and terminators
+    /// appended, so the shell's own heredoc support feeds them. Without heredocs: ``command``.
+    ///
+    /// A script body starting with `#!` is written to a file and executed by the builder instead
+    /// (on Linux); ``scriptFile`` gives that file.
+    public var effectiveCommand: CommandForm {
+        guard case .shell(let text) = command, !heredocs.isEmpty else { return command }
+        if runsHeredocAsScript {
+            let body = heredocs[0]
+            return .shell(body.chomp ? FileSources.chomp(body.content) : body.content)
+        }
+        return .shell(heredocs.reduce(text) { $0 + "\n" + $1.content + $1.name })
+    }
+
+    /// The heredoc script to write to a file and execute, when ``runsHeredocAsScript`` and the
+    /// body starts with a `#!` line.
+    public var scriptFile: InlineFile? {
+        guard runsHeredocAsScript, heredocs[0].content.hasPrefix("#!") else { return nil }
+        let body = heredocs[0]
+        return InlineFile(path: body.name, content: body.chomp ? FileSources.chomp(body.content) : body.content, expand: false)
     }
 }
 

@@ -31,6 +31,7 @@ public struct UserInstruction: Sendable, Hashable, Encodable {
 
     private enum CodingKeys: String, CodingKey { case source, user, userName, group }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(source, forKey: .source)
@@ -66,4 +67,31 @@ public struct StopSignalInstruction: Sendable, Hashable, Encodable {
         signal = try exactlyOneArgument(node, "STOPSIGNAL")
         source = InstructionSource(node: node)
     }
+
+    /// Checks the (expanded) signal as moby's `signal.ParseSignal` does: a non-zero number, or a
+    /// Linux signal name with or without `SIG`, any case.
+    public func validate() throws(DockerfileError) {
+        if let number = Int(signal) {
+            guard number != 0 else { throw DockerfileError("invalid signal: \(signal)", at: source.location(ofArgument: 0)) }
+            return
+        }
+        var name = signal.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        guard Self.linuxSignalNames.contains(name) else {
+            let known = Self.linuxSignalNames.map { "SIG" + $0 }
+            throw DockerfileError("invalid signal: \(signal)", at: source.location(ofArgument: 0),
+                                  suggestion: SpellingSuggestion.closest(to: signal.hasPrefix("SIG") ? signal : "SIG" + signal, in: known))
+        }
+    }
+
+    /// Names in moby's Linux `SignalMap`, without the `SIG` prefix.
+    static let linuxSignalNames: Set<String> = {
+        var names: Set<String> = [
+            "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE",
+            "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU",
+            "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
+        ]
+        for n in 1...15 { names.insert("RTMIN+\(n)"); names.insert("RTMAX-\(n)") }
+        return names
+    }()
 }

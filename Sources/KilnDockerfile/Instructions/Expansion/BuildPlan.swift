@@ -1,7 +1,16 @@
 /// A Dockerfile resolved for one build: the stages the target needs, in build order, each
 /// instruction expanded with the build's arguments exactly where BuildKit expands.
 ///
-/// Create it with ``Dockerfile/plan(_:)``.
+/// Create it with ``Dockerfile/plan(_:)``. JSON shape:
+/// ```
+/// { "target": 2, "globalArgs": {"TARGETARCH": "amd64", …}, "warnings": ["…"],
+///   "stages": [ { "index": 0, "name"?: "build", "base": {"image": "…"} | {"scratch": true} | {"stage": 0},
+///                 "platform"?: "linux/arm64", "dependencies": [0],
+///                 "environment": ["PATH=…", …], "finalState": ["PATH=…", "ARG_OR_ENV=…"],
+///                 "instructions": [ { "instruction": {…expanded instruction…},
+///                                     "buildArgs": {"NAME": "value"}, "sources": [{"stage": 0}],
+///                                     "environment"?: {…}, "proxyEnvironment"?: {…} } ] } ] }
+/// ```
 public struct BuildPlan: Sendable, Hashable, Encodable {
     /// Index of the target stage.
     public var target: Int
@@ -27,22 +36,29 @@ public struct ResolvedStage: Sendable, Hashable, Encodable {
     public var dependencies: [Int]
     /// The instructions after `FROM`, expanded.
     public var instructions: [ResolvedInstruction]
-    /// The stage's `ENV` at its end (inherited ones first), which stages built on it inherit.
-    public var environment: [KeyValuePair]
+    /// The image config environment at the end of the stage (inherited entries first, `PATH`
+    /// always present), encoded as `["NAME=value", …]`.
+    public var environment: OrderedEnvironment
+    /// The variables at the end of the stage (ENV and ARG values), which a stage built on
+    /// this one starts from.
+    public var finalState: OrderedEnvironment
 }
 
 /// One expanded instruction with what a cache key and an executor need to know about it.
 public struct ResolvedInstruction: Sendable, Hashable, Encodable {
     /// The instruction after expansion (RUN/CMD/ENTRYPOINT/HEALTHCHECK/SHELL/ONBUILD unchanged
-    /// apart from RUN's mount options).
+    /// apart from RUN's mount options). For `ARG`, each argument's `defaultValue` holds the
+    /// value it resolved to (`nil`: declared but unset).
     public var instruction: Instruction
-    /// The build-arg values the step depends on: for `RUN`, every ARG in scope with a value
-    /// (not shadowed by ENV); for other steps, only the ARGs its own words referenced.
+    /// The ARG values the step depends on: for `RUN`, every ARG the stage declared so far that
+    /// has a value; for `ARG`, the values it set; for other steps, only the declared ARGs its
+    /// own words referenced. A `--build-arg` the stage does not declare never appears.
     public var buildArgs: [String: String]
-    /// `RUN` only: the variables the command runs with (stage ENV and ARGs in scope, ENV
-    /// winning); build args are never persisted in the image.
+    /// `RUN` only: the variables the command runs with (ENV and ARG values, the later
+    /// assignment winning, `PATH` included); build args are never persisted in the image.
     public var environment: [String: String]?
-    /// `RUN` only: proxy `--build-arg`s passed without declaration; never part of a cache key.
+    /// `RUN` only: proxy `--build-arg`s (`HTTP_PROXY`, …), passed whether declared or not; never
+    /// part of a cache key.
     public var proxyEnvironment: [String: String]?
     /// `COPY --from` / `RUN --mount from=` sources, in flag order.
     public var sources: [StageSource]
@@ -86,14 +102,19 @@ extension Dockerfile {
         var resolved: [Int: ResolvedStage] = [:]
         var consumed = scope.declared.union(PredefinedArgs.proxyArgNames).union(PredefinedArgs.platformArgNames)
         for index in graph.buildOrder(for: target.index) {
-            let inherited: [KeyValuePair]
+            var evaluator: StageEvaluator
             switch bases[index] {
-            case .stage(let parent): inherited = resolved[parent]?.environment ?? []
+            case .stage(let parent):
+                evaluator = StageEvaluator(scope: scope, options: options, state: resolved[parent]?.finalState ?? OrderedEnvironment(),
+                                           image: resolved[parent]?.environment ?? OrderedEnvironment(), escapeToken: directives.escapeToken)
             case .image(let reference):
-                inherited = (options.imageEnvironment[reference] ?? [:]).sorted { $0.key < $1.key }.map { KeyValuePair(key: $0.key, value: $0.value) }
-            case .scratch: inherited = []
+                evaluator = StageEvaluator(scope: scope, options: options, state: OrderedEnvironment(),
+                                           image: OrderedEnvironment(imageConfigEnv: options.imageEnvironment[reference] ?? []),
+                                           escapeToken: directives.escapeToken)
+            case .scratch:
+                evaluator = StageEvaluator(scope: scope, options: options, state: OrderedEnvironment(), image: OrderedEnvironment(),
+                                           escapeToken: directives.escapeToken)
             }
-            var evaluator = StageEvaluator(scope: scope, options: options, environment: inherited, escapeToken: directives.escapeToken)
             var instructions: [ResolvedInstruction] = []
             for (position, instruction) in stages[index].instructions.enumerated() {
                 instructions.append(try evaluator.evaluate(instruction, sources: sources[index][position] ?? []))
@@ -101,7 +122,8 @@ extension Dockerfile {
             consumed.formUnion(evaluator.declared)
             resolved[index] = ResolvedStage(
                 index: index, name: stages[index].name, base: bases[index], platform: platforms[index],
-                dependencies: graph.dependencies[index], instructions: instructions, environment: evaluator.environment)
+                dependencies: graph.dependencies[index], instructions: instructions, environment: evaluator.image,
+                finalState: evaluator.state)
         }
         let unused = options.buildArgs.keys.filter { !consumed.contains($0) }.sorted()
         let warnings = unused.isEmpty ? [] : ["one or more build-args [\(unused.joined(separator: " "))] were not consumed"]

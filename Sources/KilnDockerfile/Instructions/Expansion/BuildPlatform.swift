@@ -74,15 +74,16 @@ public struct BuildOptions: Sendable, Hashable {
     public var targetPlatform: BuildPlatform
     /// The platform the build runs on.
     public var buildPlatform: BuildPlatform
-    /// Environment of external base images, keyed by the expanded `FROM` reference, so that
-    /// `ENV PATH=/x:$PATH` sees the image's `PATH`. Missing images start with an empty environment.
-    public var imageEnvironment: [String: [String: String]]
+    /// Image config `Env` (`NAME=value` entries) of external base images, keyed by the expanded
+    /// `FROM` reference, so that `ENV PATH=/x:$PATH` sees the image's `PATH`. Images not listed
+    /// start with an empty environment (plus the default `PATH`).
+    public var imageEnvironment: [String: [String]]
 
     /// Creates options.
     public init(
         buildArgs: [String: String] = [:], target: String? = nil,
         targetPlatform: BuildPlatform = .current, buildPlatform: BuildPlatform = .current,
-        imageEnvironment: [String: [String: String]] = [:]
+        imageEnvironment: [String: [String]] = [:]
     ) {
         self.buildArgs = buildArgs
         self.target = target

@@ -13,13 +13,16 @@ struct GlobalScope: Sendable {
         variables = PredefinedArgs.platformArgs(target: options.targetPlatform, build: options.buildPlatform)
         declared = []
         for arg in dockerfile.globalArgs {
-            // All words of one ARG see the variables as they were before it, as in BuildKit.
-            var expander = WordExpander(escapeToken: escapeToken, variables: variables, location: arg.source.location)
-            guard case .arg(let expanded) = try Instruction.arg(arg).expanded(with: &expander) else { continue }
-            for argument in expanded.arguments {
+            // Unlike a stage ARG, each global argument sees the ones before it on the same
+            // line (BuildKit expands meta args one by one).
+            for argument in arg.arguments {
                 declared.insert(argument.name)
-                if let value = options.buildArgs[argument.name] ?? argument.defaultValue {
-                    variables[argument.name] = value
+                // A --build-arg is used as given; only a default is expanded.
+                if let given = options.buildArgs[argument.name] {
+                    variables[argument.name] = given
+                } else if let defaultValue = argument.defaultValue {
+                    var expander = WordExpander(escapeToken: escapeToken, variables: variables, location: arg.source.location)
+                    variables[argument.name] = try expander.word(defaultValue)
                 }
             }
         }
@@ -45,10 +48,18 @@ struct GlobalScope: Sendable {
         return .image(name)
     }
 
-    /// The stage's `--platform` after expansion, if given.
+    /// The stage's `--platform` after expansion, if given: `os[/arch[/variant]]` (or a bare
+    /// architecture), as containerd's platform parser accepts.
     func platform(of stage: Stage) throws(DockerfileError) -> String? {
         guard let platform = stage.from.platform else { return nil }
-        return try expand(platform, at: stage.from.source.location(ofFlag: "platform"))
+        let location = stage.from.source.location(ofFlag: "platform")
+        let value = try expand(platform, at: location)
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        let valid = (1...3).contains(parts.count) && parts.allSatisfy { part in
+            !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+        }
+        guard valid else { throw DockerfileError("failed to parse platform \"\(value)\"", at: location) }
+        return value
     }
 }
 

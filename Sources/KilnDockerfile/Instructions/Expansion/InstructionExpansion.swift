@@ -1,5 +1,5 @@
 /// The builder-side expansion of each instruction, as BuildKit does it: ADD, COPY, ENV,
-/// EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR and ARG expand their words (and the
+/// EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME and WORKDIR expand their words (and the
 /// flags `--chown`, `--chmod`, `--checksum`, `--exclude`, mount options); RUN, CMD,
 /// ENTRYPOINT, HEALTHCHECK, SHELL, MAINTAINER and ONBUILD are left to the shell / the
 /// image that triggers them.
@@ -19,12 +19,6 @@ extension Instruction {
                                                value: try expander.word(i.labels[index].value))
             }
             return .label(i)
-        case .arg(var i):
-            for index in i.arguments.indices {
-                i.arguments[index].name = try expander.word(i.arguments[index].name)
-                i.arguments[index].defaultValue = try expander.word(i.arguments[index].defaultValue)
-            }
-            return .arg(i)
         case .expose(var i):
             var ports: [String] = []
             // A variable may hold several ports (`EXPOSE $PORTS`).
@@ -40,41 +34,45 @@ extension Instruction {
             return .workdir(i)
         case .stopSignal(var i):
             i.signal = try expander.word(i.signal)
+            try i.validate()
             return .stopSignal(i)
         case .volume(var i):
             i.volumes = try VolumeInstruction.trimmed(try expander.words(i.volumes), at: i.source.location)
             return .volume(i)
         case .copy(var i):
-            i.files = try i.files.expanded(with: &expander)
-            i.chown = try expander.word(i.chown)
-            i.chmod = try expander.word(i.chmod)
-            i.excludes = try expander.words(i.excludes)
+            try expander.expandFileOptions(&i.files, &i.chown, &i.chmod, &i.excludes)
             return .copy(i)
         case .add(var i):
-            i.files = try i.files.expanded(with: &expander)
-            i.chown = try expander.word(i.chown)
-            i.chmod = try expander.word(i.chmod)
+            try expander.expandFileOptions(&i.files, &i.chown, &i.chmod, &i.excludes)
             i.checksum = try expander.word(i.checksum)
-            i.excludes = try expander.words(i.excludes)
             return .add(i)
         case .run(var i):
             i.mounts = try i.expandedMounts(with: &expander)
             return .run(i)
+        case .arg:
+            // ARG defaults expand one argument at a time against a changing scope: the
+            // stage evaluator and the global scope do it themselves.
+            return self
         case .from, .cmd, .entrypoint, .healthcheck, .shell, .maintainer, .onbuild:
             return self
         }
     }
 }
 
-extension FileSources {
-    func expanded(with expander: inout WordExpander) throws(DockerfileError) -> FileSources {
-        var copy = self
-        copy.paths = try expander.words(paths)
-        copy.destination = try expander.word(destination)
-        for index in copy.inlineFiles.indices where copy.inlineFiles[index].expand {
-            copy.inlineFiles[index].content = try expander.heredoc(copy.inlineFiles[index].content)
+extension WordExpander {
+    /// Expands what `COPY` and `ADD` share: sources, destination, heredoc bodies that expand,
+    /// `--chown`, `--chmod` and `--exclude`.
+    mutating func expandFileOptions(
+        _ files: inout FileSources, _ chown: inout String?, _ chmod: inout String?, _ excludes: inout [String]
+    ) throws(DockerfileError) {
+        files.paths = try words(files.paths)
+        files.destination = try word(files.destination)
+        for index in files.inlineFiles.indices where files.inlineFiles[index].expand {
+            files.inlineFiles[index].content = try heredoc(files.inlineFiles[index].content)
         }
-        return copy
+        chown = try word(chown)
+        chmod = try word(chmod)
+        excludes = try words(excludes)
     }
 }
 

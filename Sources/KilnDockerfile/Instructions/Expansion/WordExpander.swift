@@ -20,6 +20,10 @@ struct WordExpander {
     mutating func word(_ text: String) throws(DockerfileError) -> String {
         // Nothing to expand or unquote: skip the lexer (also keeps plain words exact).
         if !text.contains(where: { $0 == "$" || $0 == "\"" || $0 == "'" || $0 == lexer.escapeToken }) { return text }
+        return try expand(text, with: lexer)
+    }
+
+    private mutating func expand(_ text: String, with lexer: ShellLexer) throws(DockerfileError) -> String {
         do throws(ShellError) {
             let expansion = try lexer.processWordWithMatches(text, environment: variables)
             matched.formUnion(expansion.matched)
@@ -42,16 +46,12 @@ struct WordExpander {
         return result
     }
 
-    /// Expands heredoc content: variables only, quotes kept as written.
+    /// Expands heredoc content: variables only, quotes kept as written and not quoting.
     mutating func heredoc(_ text: String) throws(DockerfileError) -> String {
-        var raw = lexer
-        raw.rawQuotes = true
-        do throws(ShellError) {
-            let expansion = try raw.processWordWithMatches(text, environment: variables)
-            matched.formUnion(expansion.matched)
-            return expansion.result
-        } catch {
-            throw DockerfileError(error.message, at: location)
-        }
+        // BuildKit expands heredoc bodies with `\` as escape whatever the directive says, and
+        // quotes as plain characters (`'$A'` expands).
+        var raw = ShellLexer(escapeToken: "\\")
+        raw.skipProcessQuotes = true
+        return try expand(text, with: raw)
     }
 }

@@ -48,8 +48,13 @@ public struct Dockerfile: Sendable, Hashable, Encodable {
                             throw DockerfileError("duplicate stage name \"\(name)\"", at: from.source.location(ofArgument: 2))
                         }
                         namedAt[name] = stages.count
+                        if name == "scratch" || name == "context" {
+                            // BuildKit's ReservedStageName check: a warning, the build goes on.
+                            warnings.append(DockerfileWarning("'\(name)' is reserved and should not be used as a stage name",
+                                                              at: from.source.location(ofArgument: 2)))
+                        }
                     }
-                    stages.append(Stage(index: stages.count, name: from.name, from: from, instructions: [], base: .scratch))
+                    stages.append(Stage(index: stages.count, name: from.name, from: from, instructions: [], base: .image(from.base)))
                 case .arg(let arg) where stages.isEmpty:
                     globalArgs.append(arg)
                 default:
@@ -68,12 +73,23 @@ public struct Dockerfile: Sendable, Hashable, Encodable {
         }
         self.globalArgs = globalArgs
         self.stages = stages
-        // The static view resolves bases with the ARG defaults; plans redo it with real build args.
+        // The static view resolves bases with the ARG defaults (keeping the text as written when
+        // that fails); plans redo it with the real build args.
         if let scope = try? GlobalScope(dockerfile: self, options: BuildOptions()) {
             for index in self.stages.indices {
                 if let base = try? scope.base(of: self.stages[index], in: self) { self.stages[index].base = base }
             }
         }
+    }
+
+    /// Parses and types Dockerfile text: the entry point for `kiln debug parse` and builds.
+    public init(parsing text: String) throws(DockerfileError) {
+        try self.init(parsed: try DockerfileParser.parse(text))
+    }
+
+    /// Parses and types Dockerfile bytes (BOM and CRLF handled by the parser).
+    public init(parsing bytes: some Collection<UInt8>) throws(DockerfileError) {
+        try self.init(parsed: try DockerfileParser.parse(bytes))
     }
 
     /// The stage with this name (case-insensitive), if any.
@@ -86,6 +102,7 @@ public struct Dockerfile: Sendable, Hashable, Encodable {
     private enum DirectiveKeys: String, CodingKey { case escape, syntax, check }
     private enum WarningKeys: String, CodingKey { case message, line, column }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         var directivesContainer = container.nestedContainer(keyedBy: DirectiveKeys.self, forKey: .directives)

@@ -35,6 +35,7 @@ public enum StageSource: Sendable, Hashable, Encodable {
 
     private enum CodingKeys: String, CodingKey { case scratch, image, stage }
 
+    /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         switch self {
