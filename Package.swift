@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The Dockerfile frontend: text → AST → typed instructions → stages. No dependencies by design.
@@ -26,6 +28,17 @@ let package = Package(
         .target(name: "KilnArchive", dependencies: ["KilnOCI", "CArchive", "CZstd", "CZlib"]),
         // Local state: content store, snapshots and diffs, rootfs materialisation.
         .target(name: "KilnStorage", dependencies: ["KilnOCI", "KilnArchive"]),
+        // Distribution-spec client: auth, blobs, manifests, uploads, retries.
+        .target(
+            name: "KilnRegistry",
+            dependencies: [
+                "KilnOCI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "kiln",
             dependencies: [
@@ -40,5 +53,13 @@ let package = Package(
         .testTarget(name: "KilnOCITests", dependencies: ["KilnOCI", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"]),
         .testTarget(name: "KilnStorageTests", dependencies: ["KilnStorage", "KilnTestSupport"]),
+        .testTarget(
+            name: "KilnRegistryTests",
+            dependencies: [
+                "KilnRegistry", "KilnTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -1,0 +1,68 @@
+import Foundation
+import KilnOCI
+import KilnRegistry
+import KilnTestSupport
+
+/// Shared set-up of the registry tests: clients tuned for a loopback registry, random blob files.
+enum RegistryTestFixtures {
+    /// Quick retries so that tests of failure paths do not wait for production back-off.
+    static let fastRetries = RetryPolicy(maximumAttempts: 4, initialDelay: .milliseconds(20), maximumDelay: .milliseconds(200))
+
+    /// A client for `registry`, with small upload chunks so multi-MB files exercise chunking.
+    static func client(
+        _ registry: TestRegistry, credentials: (any CredentialProvider)? = nil, monolithicLimit: Int64 = 16 << 20,
+        chunkSize: Int64 = 16 << 20
+    ) -> RegistryClient {
+        RegistryClient(
+            registry: registry.host, credentials: credentials,
+            configuration: .init(retryPolicy: fastRetries, monolithicUploadLimit: monolithicLimit, uploadChunkSize: chunkSize))
+    }
+
+    /// A fresh temporary folder; remove it with `FileManager.removeItem`.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-registry-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Runs `body` with a fresh temporary folder and removes it afterwards.
+    static func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return try await body(directory)
+    }
+
+    /// Writes `size` random bytes to `directory/name`; returns the file, its digest and size.
+    static func randomBlob(size: Int, in directory: URL, name: String = "blob") throws -> (url: URL, digest: Digest, size: Int64) {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: size)
+        for index in stride(from: 0, to: size, by: 8) {
+            let value = generator.next() as UInt64
+            for shift in 0..<min(8, size - index) { bytes[index + shift] = UInt8(truncatingIfNeeded: value >> (shift * 8)) }
+        }
+        let url = directory.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return (url, Digest.sha256(of: bytes), Int64(size))
+    }
+
+    /// Where the registry's filesystem driver keeps the bytes of blob `digest`.
+    static func storedBlobData(_ registry: TestRegistry, _ digest: Digest) -> URL {
+        registry.directory.appendingPathComponent(
+            "storage/docker/registry/v2/blobs/\(digest.algorithm)/\(digest.encoded.prefix(2))/\(digest.encoded)/data")
+    }
+
+    /// Pushes a one-layer image (config, layer, manifest tagged `tag`) and returns its manifest's descriptor.
+    @discardableResult
+    static func pushImage(
+        _ client: RegistryClient, repository: String, tag: String, layer: Data, platform: Platform = .host
+    ) async throws -> (manifest: Descriptor, config: EncodedBlob, layer: EncodedBlob) {
+        let config = try CanonicalJSON.blob(
+            ImageConfig(platform: platform, rootfs: RootFS(diffIDs: [Digest.sha256(of: layer)])))
+        try await client.pushBlob(data: config.bytes, to: repository)
+        let layerBlob = try await client.pushBlob(data: layer, to: repository)
+        let manifest = Manifest(
+            config: config.descriptor(mediaType: .ociConfig), layers: [layerBlob.descriptor(mediaType: .ociLayer)])
+        let descriptor = try await client.pushManifest(manifest, to: .tag(tag), in: repository)
+        return (descriptor, config, layerBlob)
+    }
+}

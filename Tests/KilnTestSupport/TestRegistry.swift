@@ -1,0 +1,288 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A real CNCF distribution registry (`docker-registry` from Debian) on a free loopback port,
+/// with its own storage and config in a temporary folder, for tests that need a registry.
+///
+/// Start one with ``withTestRegistry(auth:_:)``, which always stops it: the process is
+/// terminated and the folder removed. Tests skip only when the binary is truly absent
+/// (``TestRegistry/isAvailable``).
+public final class TestRegistry: @unchecked Sendable {
+    /// How clients must authenticate.
+    public enum Auth: Sendable {
+        /// Anyone may pull and push.
+        case open
+        /// HTTP basic auth against one htpasswd (bcrypt) user.
+        case basic(username: String, password: String)
+        /// The token protocol: the registry trusts tokens signed by `certificateBundle`'s key,
+        /// issued by `issuer` for `service`, and sends clients to `realm` for them.
+        case token(realm: String, service: String, issuer: String, certificateBundle: URL)
+    }
+
+    /// The registry binary: `$KILN_DOCKER_REGISTRY`, else `/usr/bin/docker-registry`.
+    public static let binary: URL = {
+        if let path = ProcessInfo.processInfo.environment["KILN_DOCKER_REGISTRY"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        return URL(fileURLWithPath: "/usr/bin/docker-registry")
+    }()
+
+    /// Whether the registry binary is installed; tests that need it are disabled otherwise.
+    public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: binary.path) }
+
+    /// Why registry tests are skipped, for `.enabled(if:_:)`.
+    public static let unavailableReason = "docker-registry is not installed (apt-get install docker-registry)"
+
+    /// The loopback port it listens on.
+    public let port: Int
+    /// `127.0.0.1:<port>`, the registry part of references.
+    public var host: String { "127.0.0.1:\(port)" }
+    /// The temporary folder holding config, storage and log.
+    public let directory: URL
+    /// The registry's combined output: its own log and the access log, one line per request.
+    public var logURL: URL { directory.appendingPathComponent("registry.log") }
+
+    private let process: Process
+
+    private init(port: Int, directory: URL, process: Process) {
+        self.port = port
+        self.directory = directory
+        self.process = process
+    }
+
+    /// Starts a registry and waits until `/v2/` answers.
+    public static func start(auth: Auth = .open) async throws -> TestRegistry {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-registry-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            // Another process may take the probed port before the registry binds it; try a few.
+            var lastError: (any Error)?
+            for _ in 0..<5 {
+                let port = try freePort()
+                try writeConfig(port: port, auth: auth, directory: directory)
+                let process = Process()
+                process.executableURL = binary
+                process.arguments = ["serve", directory.appendingPathComponent("config.yml").path]
+                let logURL = directory.appendingPathComponent("registry.log")
+                _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+                let log = try FileHandle(forWritingTo: logURL)
+                process.standardOutput = log
+                process.standardError = log
+                process.standardInput = FileHandle.nullDevice
+                try process.run()
+                try? log.close()
+                let registry = TestRegistry(port: port, directory: directory, process: process)
+                do {
+                    try await registry.waitUntilReady()
+                    return registry
+                } catch {
+                    registry.terminate()
+                    lastError = error
+                }
+            }
+            throw lastError ?? TestRegistryError.notReady(log: "")
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+    }
+
+    /// Terminates the registry and removes its folder.
+    public func stop() {
+        terminate()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The registry's log so far.
+    public func log() -> String {
+        (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+    }
+
+    /// How many requests with `method` whose path contains `path` the access log lists, e.g.
+    /// `requestCount("GET", path: "/blobs/sha256:")`.
+    public func requestCount(_ method: String, path: String) -> Int {
+        log().split(separator: "\n").filter { line in
+            guard let request = line.range(of: "\"\(method) ") else { return false }
+            let rest = line[request.upperBound...]
+            let target = rest.prefix { $0 != " " }
+            return target.contains(path)
+        }.count
+    }
+
+    private func terminate() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    private func waitUntilReady() async throws {
+        for _ in 0..<400 {
+            guard process.isRunning else { throw TestRegistryError.exited(log: log()) }
+            if let status = Self.probe(port: port), status == 200 || status == 401 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestRegistryError.notReady(log: log())
+    }
+
+    /// The status of `GET /v2/` on the port, or nil when nothing answers yet.
+    static func probe(port: Int) -> Int? {
+        guard let socket = connectedSocket(port: port) else { return nil }
+        defer { close(socket) }
+        let request = Array("GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        guard send(socket, request, request.count, 0) == request.count else { return nil }
+        var reply = [UInt8](repeating: 0, count: 64)
+        let count = recv(socket, &reply, reply.count, 0)
+        guard count > 12 else { return nil }
+        let line = String(decoding: reply[0..<count], as: UTF8.self)
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    }
+
+    /// Whether something accepts connections on the loopback port.
+    public static func isListening(port: Int) -> Bool {
+        guard let socket = connectedSocket(port: port) else { return false }
+        close(socket)
+        return true
+    }
+
+    private static func connectedSocket(port: Int) -> Int32? {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return nil }
+        var address = loopbackAddress(port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(socket)
+            return nil
+        }
+        return socket
+    }
+
+    /// A port nothing listens on right now, from the kernel's ephemeral range.
+    public static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw TestRegistryError.noPort }
+        defer { close(socket) }
+        var address = loopbackAddress(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestRegistryError.noPort }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
+        guard named == 0 else { throw TestRegistryError.noPort }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private static func loopbackAddress(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        return address
+    }
+
+    private static func writeConfig(port: Int, auth: Auth, directory: URL) throws {
+        let storage = directory.appendingPathComponent("storage")
+        try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
+        var config = """
+            version: 0.1
+            log:
+              level: info
+              formatter: text
+              accesslog:
+                disabled: false
+            storage:
+              filesystem:
+                rootdirectory: \(storage.path)
+              delete:
+                enabled: true
+              maintenance:
+                uploadpurging:
+                  enabled: false
+            http:
+              addr: 127.0.0.1:\(port)
+              secret: kiln-test-\(UUID().uuidString)
+
+            """
+        switch auth {
+        case .open:
+            break
+        case .basic(let username, let password):
+            let file = directory.appendingPathComponent("htpasswd")
+            try Data(try htpasswdLine(username: username, password: password).utf8).write(to: file)
+            config += """
+                auth:
+                  htpasswd:
+                    realm: kiln-test
+                    path: \(file.path)
+
+                """
+        case .token(let realm, let service, let issuer, let bundle):
+            config += """
+                auth:
+                  token:
+                    realm: \(realm)
+                    service: \(service)
+                    issuer: \(issuer)
+                    rootcertbundle: \(bundle.path)
+
+                """
+        }
+        try Data(config.utf8).write(to: directory.appendingPathComponent("config.yml"))
+    }
+
+    /// A bcrypt htpasswd line, from `htpasswd -B` (apache2-utils) — the only hash the registry takes.
+    private static func htpasswdLine(username: String, password: String) throws -> String {
+        let tool = ["/usr/bin/htpasswd", "/usr/sbin/htpasswd"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let tool else { throw TestRegistryError.noHtpasswd }
+        let result = try ProcessRunner.run(URL(fileURLWithPath: tool), ["-nbB", username, password])
+        guard result.status == 0 else { throw TestRegistryError.noHtpasswd }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + "\n"
+    }
+}
+
+/// Why a test registry did not start.
+public enum TestRegistryError: Error, CustomStringConvertible {
+    /// The process ended before answering.
+    case exited(log: String)
+    /// It did not answer within 20 s.
+    case notReady(log: String)
+    /// No free loopback port could be found.
+    case noPort
+    /// `htpasswd` (apache2-utils) is missing, so no basic-auth user can be made.
+    case noHtpasswd
+
+    public var description: String {
+        switch self {
+        case .exited(let log): return "docker-registry exited during start-up:\n\(log)"
+        case .notReady(let log): return "docker-registry did not answer /v2/ in time:\n\(log)"
+        case .noPort: return "no free loopback port"
+        case .noHtpasswd: return "htpasswd not found: apt-get install apache2-utils"
+        }
+    }
+}
+
+/// Runs `body` with a fresh registry and stops it afterwards, whether `body` returns or throws.
+public func withTestRegistry<T>(
+    auth: TestRegistry.Auth = .open, _ body: (TestRegistry) async throws -> T
+) async throws -> T {
+    let registry = try await TestRegistry.start(auth: auth)
+    do {
+        let result = try await body(registry)
+        registry.stop()
+        return result
+    } catch {
+        registry.stop()
+        throw error
+    }
+}

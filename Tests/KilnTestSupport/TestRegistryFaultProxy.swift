@@ -1,0 +1,162 @@
+import Foundation
+
+/// A fault-injecting HTTP proxy in front of a ``TestRegistry`` (Python stdlib), to prove that a
+/// client rides out broken transfers: it can cut blob downloads halfway, answer 503 with
+/// `Retry-After: 0`, or drop a `PATCH` after forwarding half its body. Each fault fires as many
+/// times as asked, then the proxy forwards faithfully. Every request is logged to `proxy.log`.
+public final class TestRegistryFaultProxy: Sendable {
+    /// The faults to inject, each a number of times.
+    public struct Faults: Sendable, Codable {
+        /// Blob GETs whose response is cut after half the body.
+        public var dropBlobGets = 0
+        /// Requests answered 503 before reaching the registry.
+        public var serverErrors = 0
+        /// PATCHes whose connection dies after half the body reached the registry.
+        public var dropPatches = 0
+
+        /// Creates a fault plan.
+        public init(dropBlobGets: Int = 0, serverErrors: Int = 0, dropPatches: Int = 0) {
+            self.dropBlobGets = dropBlobGets
+            self.serverErrors = serverErrors
+            self.dropPatches = dropPatches
+        }
+    }
+
+    /// Whether `python3` is installed.
+    public static let isAvailable = TestRegistryPythonServer.isAvailable(modules: ["http.client"])
+
+    private let server: TestRegistryPythonServer
+
+    /// `127.0.0.1:<port>`: talk to this instead of the registry.
+    public var host: String { "127.0.0.1:\(server.port)" }
+
+    private init(server: TestRegistryPythonServer) {
+        self.server = server
+    }
+
+    /// Starts a proxy for `registry` with `faults`.
+    public static func start(for registry: TestRegistry, faults: Faults) async throws -> TestRegistryFaultProxy {
+        let rules = String(decoding: try JSONEncoder().encode(faults), as: UTF8.self)
+        let server = try await TestRegistryPythonServer.start(
+            name: "fault-proxy", source: pythonSource,
+            arguments: { port, directory in [String(port), String(registry.port), directory.path, rules] })
+        return TestRegistryFaultProxy(server: server)
+    }
+
+    /// Requests so far, one line each: `METHOD path status|503|dropped-… range=<Range or ->`.
+    public func requests() -> [String] { server.lines(of: "proxy.log") }
+
+    /// Terminates the proxy and removes its folder.
+    public func stop() { server.stop() }
+
+    private static let pythonSource = #"""
+import http.client, json, socket, sys, threading
+
+port, upstream_port, directory, rules = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+lock = threading.Lock()
+budget = {"dropBlobGets": rules.get("dropBlobGets", 0), "serverErrors": rules.get("serverErrors", 0),
+          "dropPatches": rules.get("dropPatches", 0)}
+
+def take(name):
+    with lock:
+        if budget[name] > 0:
+            budget[name] -= 1
+            return True
+        return False
+
+def record(line):
+    with lock:
+        with open(directory + "/proxy.log", "a") as f:
+            f.write(line + "\n")
+
+def read_head(conn, buffer):
+    while b"\r\n\r\n" not in buffer:
+        data = conn.recv(65536)
+        if not data:
+            return None, None, buffer
+        buffer += data
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    return lines[0], [tuple(l.split(":", 1)) for l in lines[1:] if ":" in l], rest
+
+def read_exact(conn, buffer, length):
+    while len(buffer) < length:
+        data = conn.recv(65536)
+        if not data:
+            break
+        buffer += data
+    return buffer[:length], buffer[length:]
+
+def handle(conn):
+    buffer = b""
+    try:
+        while True:
+            request_line, headers, buffer = read_head(conn, buffer)
+            if request_line is None:
+                return
+            method, path, _ = request_line.split(" ", 2)
+            length = int(next((v for k, v in headers if k.strip().lower() == "content-length"), "0"))
+            if method == "PATCH" and take("dropPatches"):
+                half, buffer = read_exact(conn, buffer, length // 2)
+                upstream = socket.create_connection(("127.0.0.1", upstream_port))
+                upstream.sendall((request_line + "\r\n" + "".join("%s:%s\r\n" % (k, v) for k, v in headers) + "\r\n").encode("latin-1") + half)
+                upstream.close()
+                record("%s %s dropped-request" % (method, path))
+                return
+            body, buffer = read_exact(conn, buffer, length)
+            if take("serverErrors"):
+                record("%s %s 503" % (method, path))
+                conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n")
+                continue
+            upstream = http.client.HTTPConnection("127.0.0.1", upstream_port)
+            upstream.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for k, v in headers:
+                upstream.putheader(k.strip(), v.strip())
+            upstream.endheaders(body if length else None)
+            response = upstream.getresponse()
+            payload = response.read()
+            out = ["HTTP/1.1 %d %s" % (response.status, response.reason)]
+            for k, v in response.getheaders():
+                if k.lower() not in ("transfer-encoding", "content-length", "connection"):
+                    out.append("%s: %s" % (k, v))
+            declared = response.getheader("Content-Length")
+            out.append("Content-Length: %s" % (declared if method == "HEAD" and declared else len(payload)))
+            conn.sendall(("\r\n".join(out) + "\r\n\r\n").encode("latin-1"))
+            upstream.close()
+            if method == "GET" and "/blobs/sha256:" in path and len(payload) > 1 and take("dropBlobGets"):
+                conn.sendall(payload[: len(payload) // 2])
+                record("%s %s %d dropped-response range=%s" % (method, path, response.status,
+                       next((v.strip() for k, v in headers if k.strip().lower() == "range"), "-")))
+                return
+            conn.sendall(payload)
+            record("%s %s %d range=%s" % (method, path, response.status,
+                   next((v.strip() for k, v in headers if k.strip().lower() == "range"), "-")))
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        conn.close()
+
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port))
+server.listen(64)
+while True:
+    conn, _ = server.accept()
+    threading.Thread(target=handle, args=(conn,), daemon=True).start()
+"""#
+}
+
+/// Runs `body` with a proxy for `registry` and stops it afterwards.
+public func withFaultProxy<T>(
+    for registry: TestRegistry, faults: TestRegistryFaultProxy.Faults, _ body: (TestRegistryFaultProxy) async throws -> T
+) async throws -> T {
+    let proxy = try await TestRegistryFaultProxy.start(for: registry, faults: faults)
+    do {
+        let result = try await body(proxy)
+        proxy.stop()
+        return result
+    } catch {
+        proxy.stop()
+        throw error
+    }
+}

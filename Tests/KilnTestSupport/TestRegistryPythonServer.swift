@@ -1,0 +1,74 @@
+import Foundation
+
+/// A helper server of the registry tests written in Python: its script goes into a fresh
+/// temporary folder, it listens on a free loopback port, and ``stop()`` ends it and removes
+/// the folder.
+public final class TestRegistryPythonServer: @unchecked Sendable {
+    /// Whether `python3` is installed with every module in `modules`.
+    public static func isAvailable(modules: [String]) -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: python.path) else { return false }
+        let check = try? ProcessRunner.run(python, ["-c", modules.map { "import \($0)" }.joined(separator: "; ")])
+        return check?.status == 0
+    }
+
+    static let python = URL(fileURLWithPath: "/usr/bin/python3")
+
+    /// The loopback port it listens on.
+    public let port: Int
+    /// Its temporary folder: script, output, whatever files it writes.
+    public let directory: URL
+    private let process: Process
+
+    private init(port: Int, directory: URL, process: Process) {
+        self.port = port
+        self.directory = directory
+        self.process = process
+    }
+
+    /// Writes `source` as a script and runs it with `arguments(port, directory)`; returns once
+    /// the port accepts connections and `ready` (checked against the folder) holds.
+    public static func start(
+        name: String, source: String, arguments: (Int, URL) -> [String], ready: (URL) -> Bool = { _ in true }
+    ) async throws -> TestRegistryPythonServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let script = directory.appendingPathComponent("\(name).py")
+        try Data(source.utf8).write(to: script)
+        let port = try TestRegistry.freePort()
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [script.path] + arguments(port, directory)
+        let log = directory.appendingPathComponent("output.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try? handle.close()
+        let server = TestRegistryPythonServer(port: port, directory: directory, process: process)
+        for _ in 0..<400 {
+            if ready(directory), TestRegistry.isListening(port: port) { return server }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        server.stop()
+        throw TestRegistryError.notReady(log: "\(name): " + output)
+    }
+
+    /// The lines of a file the server writes into its folder (empty when it has not yet).
+    public func lines(of file: String) -> [String] {
+        let text = (try? String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    /// Terminates the server and removes its folder.
+    public func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
