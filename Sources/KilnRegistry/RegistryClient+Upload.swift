@@ -92,7 +92,8 @@ extension RegistryClient {
     }
 
     /// Uploads `body` into a session (the given one, else a new one). A session that breaks
-    /// mid-body may hold part of it, so a monolithic upload starts over in a fresh session.
+    /// mid-body may hold part of it, so a monolithic upload, or a chunked one whose session
+    /// cannot be resumed, starts over in a fresh session.
     private nonisolated func upload(
         _ body: RegistryRequest.Body, digest: Digest, to repository: String, session: String?
     ) async throws {
@@ -113,7 +114,7 @@ extension RegistryClient {
                 }
                 return
             } catch let failure as RegistryError {
-                guard case .transport = failure.kind, policy.allowsRetry(after: attempt) else { throw failure }
+                guard failure.isTransient, policy.allowsRetry(after: attempt) else { throw failure }
                 await cancelUpload(location, repository: repository)
                 try await Task.sleep(for: policy.delay(after: attempt))
             }
@@ -144,16 +145,13 @@ extension RegistryClient {
                 failures = 0
             } catch let failure as RegistryError {
                 failures += 1
-                let transient: Bool
-                switch failure.kind {
-                case .transport: transient = true
-                case .unexpectedStatus: transient = failure.status.map { $0 >= 500 || $0 == 416 } ?? false
-                case .tooManyRequests: transient = true
-                default: transient = false
-                }
-                guard transient, policy.allowsRetry(after: failures) else { throw failure }
+                guard failure.isTransient, policy.allowsRetry(after: failures) else { throw failure }
                 try await Task.sleep(for: policy.delay(after: failures))
-                (location, offset) = try await uploadStatus(location, repository: repository)
+                // A registry that cannot say where the session stands (distribution refuses a
+                // session whose stored size no longer matches its state token) gets the original
+                // failure back, and the caller starts over in a fresh session.
+                guard let status = try? await uploadStatus(location, repository: repository) else { throw failure }
+                (location, offset) = status
             }
         }
         return location

@@ -131,3 +131,15 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
         }
     }
 }
+
+extension RegistryError {
+    /// Whether trying again may succeed: the connection failed, the registry was overloaded or
+    /// briefly broken (5xx, 429), or an upload session lost track of its offset (416).
+    var isTransient: Bool {
+        switch kind {
+        case .transport, .tooManyRequests: return true
+        case .unexpectedStatus: return status.map { ($0 >= 500 && $0 != 501) || $0 == 416 } ?? false
+        default: return false
+        }
+    }
+}

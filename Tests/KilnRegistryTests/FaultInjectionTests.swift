@@ -84,9 +84,15 @@ struct FaultInjectionTests {
     @Test("A refused connection is retried, then reported as a transport error naming the registry")
     func connectionRefused() async throws {
         let port = try TestRegistry.freePort()
+        // AHC keeps reconnecting until its connect timeout: keep that short so the test is quick.
+        var configuration = RegistryClient.defaultHTTPConfiguration
+        configuration.timeout.connect = .milliseconds(200)
+        let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         let client = RegistryClient(
-            registry: "127.0.0.1:\(port)", configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries))
+            registry: "127.0.0.1:\(port)", configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries),
+            httpClient: httpClient)
         let error = await #expect(throws: RegistryError.self) { try await client.ping() }
+        try await httpClient.shutdown()
         guard case .transport? = error?.kind else {
             Issue.record("expected a transport error, got \(String(describing: error))")
             return

@@ -82,7 +82,7 @@ public final class TestRegistry: @unchecked Sendable {
                     try await registry.waitUntilReady()
                     return registry
                 } catch {
-                    registry.terminate()
+                    await terminate(process)
                     lastError = error
                 }
             }
@@ -94,8 +94,8 @@ public final class TestRegistry: @unchecked Sendable {
     }
 
     /// Terminates the registry and removes its folder.
-    public func stop() {
-        terminate()
+    public func stop() async {
+        await Self.terminate(process)
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -115,10 +115,17 @@ public final class TestRegistry: @unchecked Sendable {
         }.count
     }
 
-    private func terminate() {
+    /// Ends `process`: SIGTERM, then SIGKILL if it is still there after 5 s. Waits by polling
+    /// so that no thread of the cooperative pool blocks on it.
+    static func terminate(_ process: Process) async {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<250 where process.isRunning {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+            kill(process.processIdentifier, SIGKILL)
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
         }
     }
 
@@ -135,6 +142,8 @@ public final class TestRegistry: @unchecked Sendable {
     static func probe(port: Int) -> Int? {
         guard let socket = connectedSocket(port: port) else { return nil }
         defer { close(socket) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        _ = setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let request = Array("GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
         guard send(socket, request, request.count, 0) == request.count else { return nil }
         var reply = [UInt8](repeating: 0, count: 64)
@@ -279,10 +288,10 @@ public func withTestRegistry<T>(
     let registry = try await TestRegistry.start(auth: auth)
     do {
         let result = try await body(registry)
-        registry.stop()
+        await registry.stop()
         return result
     } catch {
-        registry.stop()
+        await registry.stop()
         throw error
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// A fault-injecting HTTP proxy in front of a ``TestRegistry`` (Python stdlib), to prove that a
 /// client rides out broken transfers: it can cut blob downloads halfway, answer 503 with
-/// `Retry-After: 0`, or drop a `PATCH` after forwarding half its body. Each fault fires as many
+/// `Retry-After: 0`, or drop a `PATCH` after forwarding half its body. It can also paginate
+/// tag lists, which the registry itself does not. Each fault fires as many
 /// times as asked, then the proxy forwards faithfully. Every request is logged to `proxy.log`.
 public final class TestRegistryFaultProxy: Sendable {
     /// The faults to inject, each a number of times.
@@ -13,12 +14,16 @@ public final class TestRegistryFaultProxy: Sendable {
         public var serverErrors = 0
         /// PATCHes whose connection dies after half the body reached the registry.
         public var dropPatches = 0
+        /// Whether `tags/list` honours `n=`/`last=` with `Link` headers, as distribution 3 does
+        /// and Debian's distribution 2.8 does not.
+        public var paginateTags = false
 
         /// Creates a fault plan.
-        public init(dropBlobGets: Int = 0, serverErrors: Int = 0, dropPatches: Int = 0) {
+        public init(dropBlobGets: Int = 0, serverErrors: Int = 0, dropPatches: Int = 0, paginateTags: Bool = false) {
             self.dropBlobGets = dropBlobGets
             self.serverErrors = serverErrors
             self.dropPatches = dropPatches
+            self.paginateTags = paginateTags
         }
     }
 
@@ -47,10 +52,11 @@ public final class TestRegistryFaultProxy: Sendable {
     public func requests() -> [String] { server.lines(of: "proxy.log") }
 
     /// Terminates the proxy and removes its folder.
-    public func stop() { server.stop() }
+    public func stop() async { await server.stop() }
 
     private static let pythonSource = #"""
 import http.client, json, socket, sys, threading
+from urllib.parse import parse_qs, urlparse
 
 port, upstream_port, directory, rules = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 lock = threading.Lock()
@@ -109,13 +115,27 @@ def handle(conn):
                 conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n")
                 continue
             upstream = http.client.HTTPConnection("127.0.0.1", upstream_port)
-            upstream.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            parsed = urlparse(path)
+            paginate = rules.get("paginateTags") and method == "GET" and parsed.path.endswith("/tags/list")
+            upstream.putrequest(method, parsed.path if paginate else path, skip_host=True, skip_accept_encoding=True)
             for k, v in headers:
                 upstream.putheader(k.strip(), v.strip())
             upstream.endheaders(body if length else None)
             response = upstream.getresponse()
             payload = response.read()
             out = ["HTTP/1.1 %d %s" % (response.status, response.reason)]
+            if paginate and response.status == 200:
+                # Distribution 2.8 ignores n= on tags/list; page the way distribution 3 does.
+                document = json.loads(payload)
+                query = parse_qs(parsed.query)
+                tags = sorted(document.get("tags") or [])
+                last = query.get("last", [""])[0]
+                tags = [t for t in tags if t > last]
+                count = int(query.get("n", [str(len(tags))])[0])
+                if count < len(tags):
+                    out.append('Link: <%s?n=%d&last=%s>; rel="next"' % (parsed.path, count, tags[count - 1]))
+                document["tags"] = tags[:count]
+                payload = json.dumps(document).encode()
             for k, v in response.getheaders():
                 if k.lower() not in ("transfer-encoding", "content-length", "connection"):
                     out.append("%s: %s" % (k, v))
@@ -153,10 +173,10 @@ public func withFaultProxy<T>(
     let proxy = try await TestRegistryFaultProxy.start(for: registry, faults: faults)
     do {
         let result = try await body(proxy)
-        proxy.stop()
+        await proxy.stop()
         return result
     } catch {
-        proxy.stop()
+        await proxy.stop()
         throw error
     }
 }

@@ -33,7 +33,11 @@ public final class TestRegistryPythonServer: @unchecked Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let script = directory.appendingPathComponent("\(name).py")
-        try Data(source.utf8).write(to: script)
+        // The test process blocks signals in its threads and children inherit the mask; without
+        // this preamble the script would ignore the SIGTERM that stops it.
+        let preamble = "import os, signal\nsignal.pthread_sigmask(signal.SIG_SETMASK, [])\n"
+            + "signal.signal(signal.SIGTERM, lambda *_: os._exit(0))\n"
+        try Data((preamble + source).utf8).write(to: script)
         let port = try TestRegistry.freePort()
         let process = Process()
         process.executableURL = python
@@ -53,7 +57,7 @@ public final class TestRegistryPythonServer: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        server.stop()
+        await server.stop()
         throw TestRegistryError.notReady(log: "\(name): " + output)
     }
 
@@ -64,11 +68,8 @@ public final class TestRegistryPythonServer: @unchecked Sendable {
     }
 
     /// Terminates the server and removes its folder.
-    public func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+    public func stop() async {
+        await TestRegistry.terminate(process)
         try? FileManager.default.removeItem(at: directory)
     }
 }

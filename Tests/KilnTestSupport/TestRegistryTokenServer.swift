@@ -46,7 +46,7 @@ public final class TestTokenServer: Sendable {
     public func tokenRequests() -> [String] { server.lines(of: "token.log") }
 
     /// Terminates the server and removes its folder.
-    public func stop() { server.stop() }
+    public func stop() async { await server.stop() }
 
     private static let pythonSource = #"""
 import base64, datetime, json, sys, threading, time, uuid
@@ -152,10 +152,10 @@ public func withTokenAuthRegistry<T>(
     let server = try await TestTokenServer.start(username: username, password: password, refreshToken: refreshToken)
     do {
         let result = try await withTestRegistry(auth: server.registryAuth) { registry in try await body(registry, server) }
-        server.stop()
+        await server.stop()
         return result
     } catch {
-        server.stop()
+        await server.stop()
         throw error
     }
 }
