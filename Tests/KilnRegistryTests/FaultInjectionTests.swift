@@ -81,6 +81,40 @@ struct FaultInjectionTests {
         }
     }
 
+    @Test("A request that gets no answer times out and is retried")
+    func stalledRequestTimesOut() async throws {
+        try await withTestRegistry { registry in
+            let image = try await RegistryTestFixtures.pushImage(
+                RegistryTestFixtures.client(registry), repository: "kiln/slow", tag: "v1", layer: Data(repeating: 1, count: 10))
+            try await withFaultProxy(for: registry, faults: .init(stalls: 1)) { proxy in
+                let client = RegistryClient(
+                    registry: proxy.host,
+                    configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries, requestTimeout: .milliseconds(500)))
+                let fetched = try await client.fetchManifest(.tag("v1"), in: "kiln/slow")
+                #expect(fetched.digest == image.manifest.digest)
+                #expect(proxy.requests().filter { $0.hasSuffix(" stalled") }.count == 1)
+            }
+        }
+    }
+
+    @Test("Blob downloads follow redirects to storage, without the registry's credentials")
+    func redirectsFollowed() async throws {
+        try await withTestRegistry { registry in
+            let blob = try await RegistryTestFixtures.client(registry).pushBlob(data: Data(repeating: 4, count: 70_000), to: "kiln/moved")
+            try await withFaultProxy(for: registry, faults: .init(redirectBlobGets: true)) { proxy in
+                let client = RegistryClient(
+                    registry: proxy.host, credentials: StaticCredentials([proxy.host: RegistryCredential(username: "u", password: "p")]),
+                    configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries))
+                let data = try await client.fetchBlobData(blob.digest, size: blob.size, from: "kiln/moved")
+                #expect(data == Data(repeating: 4, count: 70_000))
+                let requests = proxy.requests()
+                #expect(requests.contains { $0.hasPrefix("GET /v2/kiln/moved/blobs/") && $0.hasSuffix(" 307") })
+                #expect(requests.filter { $0.hasPrefix("GET /storage/v2/kiln/moved/blobs/") } .map { $0.hasSuffix("storage auth=no") } == [true])
+                #expect(registry.requestCount("GET", path: "/v2/kiln/moved/blobs/") == 1)
+            }
+        }
+    }
+
     @Test("A refused connection is retried, then reported as a transport error naming the registry")
     func connectionRefused() async throws {
         let port = try TestRegistry.freePort()

@@ -17,13 +17,24 @@ public final class TestRegistryFaultProxy: Sendable {
         /// Whether `tags/list` honours `n=`/`last=` with `Link` headers, as distribution 3 does
         /// and Debian's distribution 2.8 does not.
         public var paginateTags = false
+        /// Requests that get no answer at all (the connection hangs until the client gives up).
+        public var stalls = 0
+        /// Whether the proxy demands basic auth (any credentials) and answers blob GETs with a
+        /// `307` to `localhost:<port>/storage/…`, a different origin, the way registries send
+        /// clients to object storage.
+        public var redirectBlobGets = false
 
         /// Creates a fault plan.
-        public init(dropBlobGets: Int = 0, serverErrors: Int = 0, dropPatches: Int = 0, paginateTags: Bool = false) {
+        public init(
+            dropBlobGets: Int = 0, serverErrors: Int = 0, dropPatches: Int = 0, paginateTags: Bool = false, stalls: Int = 0,
+            redirectBlobGets: Bool = false
+        ) {
             self.dropBlobGets = dropBlobGets
             self.serverErrors = serverErrors
             self.dropPatches = dropPatches
             self.paginateTags = paginateTags
+            self.stalls = stalls
+            self.redirectBlobGets = redirectBlobGets
         }
     }
 
@@ -48,20 +59,22 @@ public final class TestRegistryFaultProxy: Sendable {
         return TestRegistryFaultProxy(server: server)
     }
 
-    /// Requests so far, one line each: `METHOD path status|503|dropped-… range=<Range or ->`.
+    /// Requests so far, one line each: `METHOD path status|503|stalled|dropped-… range=<Range or ->`,
+    /// `METHOD path 401|307` in redirect mode, and `METHOD /storage/… storage auth=yes|no` for
+    /// requests that followed a redirect.
     public func requests() -> [String] { server.lines(of: "proxy.log") }
 
     /// Terminates the proxy and removes its folder.
     public func stop() async { await server.stop() }
 
     private static let pythonSource = #"""
-import http.client, json, socket, sys, threading
+import http.client, json, socket, sys, threading, time
 from urllib.parse import parse_qs, urlparse
 
 port, upstream_port, directory, rules = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 lock = threading.Lock()
 budget = {"dropBlobGets": rules.get("dropBlobGets", 0), "serverErrors": rules.get("serverErrors", 0),
-          "dropPatches": rules.get("dropPatches", 0)}
+          "dropPatches": rules.get("dropPatches", 0), "stalls": rules.get("stalls", 0)}
 
 def take(name):
     with lock:
@@ -110,6 +123,27 @@ def handle(conn):
                 record("%s %s dropped-request" % (method, path))
                 return
             body, buffer = read_exact(conn, buffer, length)
+            if take("stalls"):
+                record("%s %s stalled" % (method, path))
+                time.sleep(120)
+                return
+            if rules.get("redirectBlobGets"):
+                # Plays a registry with basic auth whose blobs live in "storage" on another origin
+                # (localhost instead of 127.0.0.1) that must not see the registry's credentials.
+                authorized = any(k.strip().lower() == "authorization" for k, _ in headers)
+                if path.startswith("/storage/"):
+                    record("%s %s storage auth=%s" % (method, path, "yes" if authorized else "no"))
+                    path = path[len("/storage"):]
+                    headers = [(k, v) for k, v in headers if k.strip().lower() != "authorization"]
+                elif not authorized:
+                    record("%s %s 401" % (method, path))
+                    conn.sendall(b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="proxy"\r\nContent-Length: 0\r\n\r\n')
+                    continue
+                elif method == "GET" and "/blobs/sha256:" in path:
+                    record("%s %s 307" % (method, path))
+                    location = "http://localhost:%d/storage%s" % (port, path)
+                    conn.sendall(("HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % location).encode())
+                    continue
             if take("serverErrors"):
                 record("%s %s 503" % (method, path))
                 conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n")
