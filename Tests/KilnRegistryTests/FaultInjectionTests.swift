@@ -18,8 +18,7 @@ struct FaultInjectionTests {
                 try await RegistryTestFixtures.client(registry)
                     .pushBlob(file: blob.url, digest: blob.digest, size: blob.size, to: "kiln/resume")
                 try await withFaultProxy(for: registry, faults: .init(dropBlobGets: 2)) { proxy in
-                    let client = RegistryClient(
-                        registry: proxy.host, configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries))
+                    let client = RegistryTestFixtures.client(host: proxy.host)
                     let copy = directory.appendingPathComponent("copy")
                     let count = try await client.fetchBlob(blob.digest, size: blob.size, from: "kiln/resume", to: copy)
                     #expect(count == blob.size)
@@ -40,13 +39,13 @@ struct FaultInjectionTests {
             let image = try await RegistryTestFixtures.pushImage(
                 RegistryTestFixtures.client(registry), repository: "kiln/flaky", tag: "v1", layer: Data(repeating: 1, count: 10))
             try await withFaultProxy(for: registry, faults: .init(serverErrors: 2)) { proxy in
-                let client = RegistryClient(registry: proxy.host, configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries))
+                let client = RegistryTestFixtures.client(host: proxy.host)
                 let fetched = try await client.fetchManifest(.tag("v1"), in: "kiln/flaky")
                 #expect(fetched.digest == image.manifest.digest)
                 #expect(proxy.requests().filter { $0.hasSuffix(" 503") }.count == 2)
             }
             try await withFaultProxy(for: registry, faults: .init(serverErrors: 100)) { proxy in
-                let client = RegistryClient(registry: proxy.host, configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries))
+                let client = RegistryTestFixtures.client(host: proxy.host)
                 let error = await #expect(throws: RegistryError.self) {
                     try await client.fetchManifest(.tag("v1"), in: "kiln/flaky")
                 }
@@ -63,10 +62,7 @@ struct FaultInjectionTests {
             try await RegistryTestFixtures.withTemporaryDirectory { directory in
                 let blob = try RegistryTestFixtures.randomBlob(size: 3 << 20 | 999, in: directory)
                 try await withFaultProxy(for: registry, faults: .init(dropPatches: 1)) { proxy in
-                    let client = RegistryClient(
-                        registry: proxy.host,
-                        configuration: .init(
-                            retryPolicy: RegistryTestFixtures.fastRetries, monolithicUploadLimit: 1 << 20, uploadChunkSize: 1 << 20))
+                    let client = RegistryTestFixtures.client(host: proxy.host, monolithicLimit: 1 << 20, chunkSize: 1 << 20)
                     let result = try await client.pushBlob(file: blob.url, digest: blob.digest, size: blob.size, to: "kiln/upload")
                     #expect(result == .uploaded)
                     let requests = proxy.requests()
@@ -87,9 +83,7 @@ struct FaultInjectionTests {
             let image = try await RegistryTestFixtures.pushImage(
                 RegistryTestFixtures.client(registry), repository: "kiln/slow", tag: "v1", layer: Data(repeating: 1, count: 10))
             try await withFaultProxy(for: registry, faults: .init(stalls: 1)) { proxy in
-                let client = RegistryClient(
-                    registry: proxy.host,
-                    configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries, requestTimeout: .milliseconds(500)))
+                let client = RegistryTestFixtures.client(host: proxy.host, requestTimeout: .milliseconds(500))
                 let fetched = try await client.fetchManifest(.tag("v1"), in: "kiln/slow")
                 #expect(fetched.digest == image.manifest.digest)
                 #expect(proxy.requests().filter { $0.hasSuffix(" stalled") }.count == 1)
@@ -102,9 +96,8 @@ struct FaultInjectionTests {
         try await withTestRegistry { registry in
             let blob = try await RegistryTestFixtures.client(registry).pushBlob(data: Data(repeating: 4, count: 70_000), to: "kiln/moved")
             try await withFaultProxy(for: registry, faults: .init(redirectBlobGets: true)) { proxy in
-                let client = RegistryClient(
-                    registry: proxy.host, credentials: StaticCredentials([proxy.host: RegistryCredential(username: "u", password: "p")]),
-                    configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries))
+                let client = RegistryTestFixtures.client(
+                    host: proxy.host, credentials: StaticCredentials([proxy.host: RegistryCredential(username: "u", password: "p")]))
                 let data = try await client.fetchBlobData(blob.digest, size: blob.size, from: "kiln/moved")
                 #expect(data == Data(repeating: 4, count: 70_000))
                 let requests = proxy.requests()

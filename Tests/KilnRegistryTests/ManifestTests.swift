@@ -106,7 +106,7 @@ struct ManifestTests {
             #expect(try await client.listTags(in: "kiln/tags").sorted() == ["a", "b", "c", "d", "e"])
 
             try await withFaultProxy(for: registry, faults: .init(paginateTags: true)) { proxy in
-                let paged = RegistryClient(registry: proxy.host, configuration: .init(retryPolicy: RegistryTestFixtures.fastRetries))
+                let paged = RegistryTestFixtures.client(host: proxy.host)
                 let tags = try await paged.listTags(in: "kiln/tags", pageSize: 2)
                 #expect(tags == ["a", "b", "c", "d", "e"])
                 #expect(proxy.requests().filter { $0.hasPrefix("GET /v2/kiln/tags/tags/list") }.count == 3)

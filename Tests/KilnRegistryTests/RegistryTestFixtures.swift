@@ -8,14 +8,24 @@ enum RegistryTestFixtures {
     /// Quick retries so that tests of failure paths do not wait for production back-off.
     static let fastRetries = RetryPolicy(maximumAttempts: 4, initialDelay: .milliseconds(20), maximumDelay: .milliseconds(200))
 
-    /// A client for `registry`, with small upload chunks so multi-MB files exercise chunking.
+    /// A client for `registry` with quick retries; pass small limits so multi-MB files exercise chunking.
     static func client(
         _ registry: TestRegistry, credentials: (any CredentialProvider)? = nil, monolithicLimit: Int64 = 16 << 20,
         chunkSize: Int64 = 16 << 20
     ) -> RegistryClient {
+        client(host: registry.host, credentials: credentials, monolithicLimit: monolithicLimit, chunkSize: chunkSize)
+    }
+
+    /// A client for the registry (or proxy) at `host` with quick retries.
+    static func client(
+        host: String, credentials: (any CredentialProvider)? = nil, requestTimeout: Duration = .seconds(60),
+        monolithicLimit: Int64 = 16 << 20, chunkSize: Int64 = 16 << 20
+    ) -> RegistryClient {
         RegistryClient(
-            registry: registry.host, credentials: credentials,
-            configuration: .init(retryPolicy: fastRetries, monolithicUploadLimit: monolithicLimit, uploadChunkSize: chunkSize))
+            registry: host, credentials: credentials,
+            configuration: .init(
+                retryPolicy: fastRetries, requestTimeout: requestTimeout, monolithicUploadLimit: monolithicLimit,
+                uploadChunkSize: chunkSize))
     }
 
     /// A fresh temporary folder; remove it with `FileManager.removeItem`.

@@ -66,17 +66,9 @@ public final class TestRegistry: @unchecked Sendable {
             for _ in 0..<5 {
                 let port = try freePort()
                 try writeConfig(port: port, auth: auth, directory: directory)
-                let process = Process()
-                process.executableURL = binary
-                process.arguments = ["serve", directory.appendingPathComponent("config.yml").path]
-                let logURL = directory.appendingPathComponent("registry.log")
-                _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-                let log = try FileHandle(forWritingTo: logURL)
-                process.standardOutput = log
-                process.standardError = log
-                process.standardInput = FileHandle.nullDevice
-                try process.run()
-                try? log.close()
+                let process = try launch(
+                    binary, ["serve", directory.appendingPathComponent("config.yml").path],
+                    log: directory.appendingPathComponent("registry.log"))
                 let registry = TestRegistry(port: port, directory: directory, process: process)
                 do {
                     try await registry.waitUntilReady()
@@ -113,6 +105,21 @@ public final class TestRegistry: @unchecked Sendable {
             let target = rest.prefix { $0 != " " }
             return target.contains(path)
         }.count
+    }
+
+    /// Starts `executable` with stdin empty and stdout and stderr going to the file `log`.
+    static func launch(_ executable: URL, _ arguments: [String], log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     /// Ends `process`: SIGTERM, then SIGKILL if it is still there after 5 s. Waits by polling
@@ -285,13 +292,19 @@ public enum TestRegistryError: Error, CustomStringConvertible {
 public func withTestRegistry<T>(
     auth: TestRegistry.Auth = .open, _ body: (TestRegistry) async throws -> T
 ) async throws -> T {
-    let registry = try await TestRegistry.start(auth: auth)
+    try await withStopping(try await TestRegistry.start(auth: auth), stop: { await $0.stop() }, body)
+}
+
+/// Runs `body` with `fixture`, then `stop`s it whether `body` returns or throws.
+func withStopping<Fixture, T>(
+    _ fixture: Fixture, stop: (Fixture) async -> Void, _ body: (Fixture) async throws -> T
+) async throws -> T {
     do {
-        let result = try await body(registry)
-        await registry.stop()
+        let result = try await body(fixture)
+        await stop(fixture)
         return result
     } catch {
-        await registry.stop()
+        await stop(fixture)
         throw error
     }
 }

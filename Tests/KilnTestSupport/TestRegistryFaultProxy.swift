@@ -204,13 +204,5 @@ while True:
 public func withFaultProxy<T>(
     for registry: TestRegistry, faults: TestRegistryFaultProxy.Faults, _ body: (TestRegistryFaultProxy) async throws -> T
 ) async throws -> T {
-    let proxy = try await TestRegistryFaultProxy.start(for: registry, faults: faults)
-    do {
-        let result = try await body(proxy)
-        await proxy.stop()
-        return result
-    } catch {
-        await proxy.stop()
-        throw error
-    }
+    try await withStopping(try await TestRegistryFaultProxy.start(for: registry, faults: faults), stop: { await $0.stop() }, body)
 }

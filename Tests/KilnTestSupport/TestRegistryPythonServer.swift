@@ -39,17 +39,8 @@ public final class TestRegistryPythonServer: @unchecked Sendable {
             + "signal.signal(signal.SIGTERM, lambda *_: os._exit(0))\n"
         try Data((preamble + source).utf8).write(to: script)
         let port = try TestRegistry.freePort()
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [script.path] + arguments(port, directory)
         let log = directory.appendingPathComponent("output.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
+        let process = try TestRegistry.launch(python, [script.path] + arguments(port, directory), log: log)
         let server = TestRegistryPythonServer(port: port, directory: directory, process: process)
         for _ in 0..<400 {
             if ready(directory), TestRegistry.isListening(port: port) { return server }

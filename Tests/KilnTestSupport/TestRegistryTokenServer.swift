@@ -150,12 +150,7 @@ public func withTokenAuthRegistry<T>(
     _ body: (TestRegistry, TestTokenServer) async throws -> T
 ) async throws -> T {
     let server = try await TestTokenServer.start(username: username, password: password, refreshToken: refreshToken)
-    do {
-        let result = try await withTestRegistry(auth: server.registryAuth) { registry in try await body(registry, server) }
-        await server.stop()
-        return result
-    } catch {
-        await server.stop()
-        throw error
+    return try await withStopping(server, stop: { await $0.stop() }) { server in
+        try await withTestRegistry(auth: server.registryAuth) { registry in try await body(registry, server) }
     }
 }
