@@ -34,28 +34,31 @@ struct CredentialHelper: Sendable {
         return RegistryCredential(username: reply.Username ?? "", password: secret)
     }
 
-    /// Runs the helper to completion off the cooperative pool; helpers are short-lived and small-output.
+    /// Runs the helper to completion off the cooperative pool; helpers are short-lived and
+    /// small-output. Stderr goes to a file so that neither pipe can fill up and stall the helper.
     private static func run(_ executable: URL, arguments: [String], input: Data) async throws -> (Int32, Data, Data) {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
+                let errorFile = FileManager.default.temporaryDirectory
+                    .appendingPathComponent("kiln-credential-helper-\(UUID().uuidString).err")
+                defer { try? FileManager.default.removeItem(at: errorFile) }
                 do {
+                    _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+                    let errorHandle = try FileHandle(forWritingTo: errorFile)
+                    defer { try? errorHandle.close() }
                     let process = Process()
                     process.executableURL = executable
                     process.arguments = arguments
-                    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+                    let stdin = Pipe(), stdout = Pipe()
                     process.standardInput = stdin
                     process.standardOutput = stdout
-                    process.standardError = stderr
+                    process.standardError = errorHandle
                     try process.run()
                     stdin.fileHandleForWriting.write(input)
                     try? stdin.fileHandleForWriting.close()
-                    let errorReader = DispatchQueue(label: "kiln.credential-helper.stderr")
-                    nonisolated(unsafe) var errorOutput = Data()
-                    let group = DispatchGroup()
-                    errorReader.async(group: group) { errorOutput = stderr.fileHandleForReading.readDataToEndOfFile() }
                     let output = stdout.fileHandleForReading.readDataToEndOfFile()
-                    group.wait()
                     process.waitUntilExit()
+                    let errorOutput = (try? Data(contentsOf: errorFile)) ?? Data()
                     continuation.resume(returning: (process.terminationStatus, output, errorOutput))
                 } catch {
                     continuation.resume(throwing: error)

@@ -37,7 +37,7 @@ extension RegistryClient {
     ///
     /// `sink` sees every byte exactly once, in order, even across resumptions. On a mismatch
     /// the error comes after the sink has seen the bad bytes: callers that keep them must discard
-    /// them, as ``fetchBlob(_:size:from:to:)-(_,_,_,URL)`` does. Returns the byte count.
+    /// them, as the file-writing overloads do. Returns the byte count.
     @discardableResult
     public nonisolated func fetchBlob(
         _ digest: Digest, size: Int64?, from repository: String, into sink: (ByteBuffer) async throws -> Void

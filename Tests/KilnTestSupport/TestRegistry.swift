@@ -278,6 +278,7 @@ public enum TestRegistryError: Error, CustomStringConvertible {
     /// `htpasswd` (apache2-utils) is missing, so no basic-auth user can be made.
     case noHtpasswd
 
+    /// The text form shown in test failures.
     public var description: String {
         switch self {
         case .exited(let log): return "docker-registry exited during start-up:\n\(log)"
