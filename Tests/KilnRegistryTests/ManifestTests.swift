@@ -132,6 +132,30 @@ struct ManifestTests {
         }
     }
 
+    @Test("Manifest bytes that do not match the digest asked for (or the registry's header) are rejected")
+    func manifestDigestVerified() async throws {
+        try await withTestRegistry { registry in
+            let client = RegistryTestFixtures.client(registry)
+            let config = try await client.pushBlob(data: Data("{}".utf8), to: "kiln/tampered")
+            let layer = try await client.pushBlob(data: Data(repeating: 1, count: 10), to: "kiln/tampered")
+            let manifest = Manifest(
+                config: config.descriptor(mediaType: .ociConfig), layers: [layer.descriptor(mediaType: .ociLayer)],
+                annotations: ["note": "original"])
+            let pushed = try await client.pushManifest(manifest, to: .tag("v1"), in: "kiln/tampered")
+            // The registry stores manifests as blobs and serves them without re-hashing.
+            let stored = RegistryTestFixtures.storedBlobData(registry, pushed.digest)
+            let tampered = Data(try String(contentsOf: stored, encoding: .utf8).replacingOccurrences(of: "original", with: "modified").utf8)
+            try tampered.write(to: stored)
+
+            for reference in [ManifestReference.digest(pushed.digest), .tag("v1")] {
+                let error = await #expect(throws: RegistryError.self) {
+                    try await client.fetchManifest(reference, in: "kiln/tampered")
+                }
+                #expect(error?.kind == .digestMismatch(expected: pushed.digest, actual: Digest.sha256(of: tampered)))
+            }
+        }
+    }
+
     @Test("A manifest whose blobs are missing is refused with MANIFEST_BLOB_UNKNOWN")
     func missingBlobs() async throws {
         try await withTestRegistry { registry in

@@ -36,6 +36,20 @@ struct TokenAuthTests {
         }
     }
 
+    @Test("A token that has (nearly) expired is not reused")
+    func expiredTokensRefetched() async throws {
+        // Ten seconds of lifetime is all the client's safety margin, so every token is stale at once.
+        try await withTokenAuthRegistry(username: "builder", password: "hunter2", refreshToken: "r", tokenLifetime: 10) { registry, server in
+            let client = RegistryTestFixtures.client(registry, credentials: StaticCredentials([registry.host: Self.credential]))
+            let digest = Digest.sha256(of: Data("absent".utf8))
+            for _ in 0..<3 {
+                let exists = try await client.blobExists(digest, in: "team/app")
+                #expect(!exists)
+            }
+            #expect(server.tokenRequests() == Array(repeating: "GET builder repository:team/app:pull", count: 3))
+        }
+    }
+
     @Test("Anonymous clients get pull tokens only; a push is a clear unauthorized error")
     func anonymousCannotPush() async throws {
         try await withTokenAuthRegistry(username: "builder", password: "hunter2", refreshToken: "refresh-1") { registry, server in

@@ -30,12 +30,18 @@ public final class TestTokenServer: Sendable {
         .token(realm: realm, service: service, issuer: issuer, certificateBundle: certificateBundle)
     }
 
-    /// Starts a server accepting `username`/`password` and the OAuth2 `refreshToken`.
-    public static func start(username: String, password: String, refreshToken: String) async throws -> TestTokenServer {
+    /// Starts a server accepting `username`/`password` and the OAuth2 `refreshToken`, announcing
+    /// `tokenLifetime` seconds in `expires_in` (the JWTs themselves stay valid for at least a minute).
+    public static func start(
+        username: String, password: String, refreshToken: String, tokenLifetime: Int = 300
+    ) async throws -> TestTokenServer {
         let server = try await TestRegistryPythonServer.start(
             name: "token-server", source: pythonSource,
             arguments: { port, directory in
-                [String(port), directory.path, username, password, "kiln-test-issuer", "kiln-test-registry", refreshToken]
+                [
+                    String(port), directory.path, username, password, "kiln-test-issuer", "kiln-test-registry", refreshToken,
+                    String(tokenLifetime),
+                ]
             },
             ready: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("token-bundle.pem").path) })
         return TestTokenServer(server: server)
@@ -58,6 +64,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa, padding
 
 port, directory, username, password, issuer, service, refresh = sys.argv[1:8]
+lifetime = int(sys.argv[8])
 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kiln-test-token-issuer")])
 now = datetime.datetime.now(datetime.timezone.utc)
@@ -77,7 +84,7 @@ def b64url(data):
 def sign(access):
     header = {"typ": "JWT", "alg": "RS256", "x5c": [der]}
     issued = int(time.time())
-    claims = {"iss": issuer, "sub": username, "aud": service, "exp": issued + 300, "nbf": issued - 10,
+    claims = {"iss": issuer, "sub": username, "aud": service, "exp": issued + max(lifetime, 60), "nbf": issued - 10,
               "iat": issued, "jti": str(uuid.uuid4()), "access": access}
     signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
     signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
@@ -116,7 +123,7 @@ class Handler(BaseHTTPRequestHandler):
     def issue(self, scopes, full, who):
         self.record(who, scopes)
         token = sign(grant(scopes, full))
-        self.reply(200, {"token": token, "access_token": token, "expires_in": 300,
+        self.reply(200, {"token": token, "access_token": token, "expires_in": lifetime,
                          "issued_at": datetime.datetime.now(datetime.timezone.utc).isoformat()})
 
     def do_GET(self):
@@ -146,10 +153,11 @@ ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
 
 /// Runs `body` with a token server and a registry that trusts it, stopping both afterwards.
 public func withTokenAuthRegistry<T>(
-    username: String, password: String, refreshToken: String,
+    username: String, password: String, refreshToken: String, tokenLifetime: Int = 300,
     _ body: (TestRegistry, TestTokenServer) async throws -> T
 ) async throws -> T {
-    let server = try await TestTokenServer.start(username: username, password: password, refreshToken: refreshToken)
+    let server = try await TestTokenServer.start(
+        username: username, password: password, refreshToken: refreshToken, tokenLifetime: tokenLifetime)
     return try await withStopping(server, stop: { await $0.stop() }) { server in
         try await withTestRegistry(auth: server.registryAuth) { registry in try await body(registry, server) }
     }
