@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // The Dockerfile frontend: text → AST → typed instructions → stages. No dependencies by design.
@@ -26,6 +28,15 @@ let package = Package(
         .target(name: "KilnArchive", dependencies: ["KilnOCI", "CArchive", "CZstd", "CZlib"]),
         // Local state: content store, snapshots and diffs, rootfs materialisation.
         .target(name: "KilnStorage", dependencies: ["KilnOCI", "KilnArchive"]),
+        // Runs RUN steps in an OCI runtime (runc or crun) on a rootfs directory, without a daemon.
+        .target(
+            name: "KilnExecutor",
+            dependencies: [
+                "KilnOCI",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .executableTarget(
             name: "kiln",
             dependencies: [
@@ -40,5 +51,6 @@ let package = Package(
         .testTarget(name: "KilnOCITests", dependencies: ["KilnOCI", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"]),
         .testTarget(name: "KilnStorageTests", dependencies: ["KilnStorage", "KilnTestSupport"]),
+        .testTarget(name: "KilnExecutorTests", dependencies: ["KilnExecutor", "KilnTestSupport"]),
     ]
 )

@@ -1,0 +1,63 @@
+import Foundation
+
+/// Creates the mount points a step needs in the rootfs before the runtime starts, so Kiln
+/// knows exactly which paths exist only because of the sandbox and the snapshotter can
+/// leave them out of the layer.
+enum MountTargets {
+    /// A mount point: a directory, or a file (for file bind mounts and the /etc files).
+    struct Target {
+        var path: String
+        var isDirectory: Bool
+    }
+
+    /// The targets of a step: the top-level standard filesystems, the generated /etc files and
+    /// the extra mounts. Mounts nested in /dev, /proc or /sys live on those filesystems.
+    static func targets(for step: ExecutionStep) -> [Target] {
+        var targets = ["/proc", "/dev", "/sys"].map { Target(path: $0, isDirectory: true) }
+        targets += GeneratedEtcFiles.targets.map { Target(path: $0, isDirectory: false) }
+        for mount in step.mounts {
+            switch mount {
+            case .bind(let source, let destination, _):
+                var isDirectory: ObjCBool = false
+                _ = FileManager.default.fileExists(atPath: source.path, isDirectory: &isDirectory)
+                targets.append(Target(path: destination, isDirectory: isDirectory.boolValue))
+            case .tmpfs(let destination, _):
+                targets.append(Target(path: destination, isDirectory: true))
+            }
+        }
+        return targets
+    }
+
+    /// Creates whatever is missing of `targets` under `rootfs` and returns the created paths
+    /// (container paths, parents before children).
+    ///
+    /// A path that crosses a symlink is left to the runtime, which resolves it inside the
+    /// rootfs; following it here would resolve against the host.
+    static func prepare(_ targets: [Target], in rootfs: URL) throws -> [String] {
+        var created: [String] = []
+        for target in targets {
+            let components = target.path.split(separator: "/").map(String.init)
+            var containerPath = ""
+            for (index, component) in components.enumerated() {
+                containerPath += "/" + component
+                let hostPath = rootfs.path + containerPath
+                let isLast = index == components.count - 1
+                if let type = try? FileManager.default.attributesOfItem(atPath: hostPath)[.type] as? FileAttributeType {
+                    if type == .typeSymbolicLink { break }
+                    continue
+                }
+                if isLast && !target.isDirectory {
+                    guard FileManager.default.createFile(atPath: hostPath, contents: nil,
+                                                         attributes: [.posixPermissions: 0o644]) else {
+                        throw ExecutorError.cannotCreateMountTarget(target.path)
+                    }
+                } else {
+                    try FileManager.default.createDirectory(atPath: hostPath, withIntermediateDirectories: false,
+                                                            attributes: [.posixPermissions: 0o755])
+                }
+                created.append(containerPath)
+            }
+        }
+        return created
+    }
+}
