@@ -29,6 +29,9 @@ public struct Executor: Sendable {
     /// is rethrown. A non-zero exit status is a result, not an error.
     public func run(_ step: ExecutionStep, containerID: String = Executor.newContainerID(),
                     onOutput: @escaping @Sendable (OutputLine) async -> Void = { _ in }) async throws -> ExecutionResult {
+        guard FileManager.default.isExecutableFile(atPath: runtime.executable.path) else {
+            throw ExecutorError.runtimeNotFound(runtime.executable.path)
+        }
         let user = try UserResolver(rootfs: step.rootfs).resolve(step.user)
         let created = try MountTargets.prepare(MountTargets.targets(for: step), in: step.rootfs)
         let etcFiles = GeneratedEtcFiles(step: step, hostResolvConf: try? String(contentsOf: hostResolvConf, encoding: .utf8))

@@ -165,11 +165,18 @@ struct ExecutorTests {
         let id = Executor.newContainerID()
         let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
         let task = Task {
-            try await fixture.executor.run(fixture.step("echo started; sleep 60"), containerID: id) { line in
+            // Ends the wait below also when the step never starts, so a broken runtime fails the test.
+            defer { startedContinuation.finish() }
+            return try await fixture.executor.run(fixture.step("echo started; sleep 60"), containerID: id) { line in
                 if line.text == "started" { startedContinuation.yield() }
             }
         }
-        for await _ in started { break }
+        var didStart = false
+        for await _ in started {
+            didStart = true
+            break
+        }
+        try #require(didStart)
         #expect(try await fixture.executor.runtime.containerIDs().contains(id))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
