@@ -26,8 +26,9 @@ public struct ExecutionResult: Sendable, Equatable {
     public var exitStatus: Int32
     /// The last lines of output (both streams, in arrival order), for error messages.
     public var lastLines: [OutputLine]
-    /// Container paths the executor created in the rootfs as mount points; they are not the
-    /// step's doing, so the snapshotter leaves them out of the layer.
+    /// Container paths the executor created in the rootfs as mount points. They are not the
+    /// step's doing: the executor removes them again after the run when they are still empty,
+    /// and the snapshotter ignores any of them it still finds empty.
     public var createdMountTargets: [String]
     /// The container id used.
     public var containerID: String

@@ -25,10 +25,19 @@ public struct Executor: Sendable {
     /// Runs `step` and waits for it, passing every output line to `onOutput` as it arrives.
     ///
     /// The container and its bundle are always removed afterwards, also when the calling
-    /// task is cancelled: the container is killed first, then deleted, and the cancellation
-    /// is rethrown. A non-zero exit status is a result, not an error.
+    /// task is cancelled (the CLI turns SIGINT/SIGTERM into cancellation): the container is
+    /// killed first, then deleted, and the cancellation is rethrown. A non-zero exit status
+    /// is a result, not an error; ``ExecutorError/runtimeFailed(runtime:message:)`` means the
+    /// command never ran.
+    ///
+    /// Mount points missing from the rootfs are created before the run and removed again
+    /// afterwards when still empty, so the rootfs then holds only the step's own changes
+    /// (a missing working directory is created by the runtime and counts as a change, as in
+    /// BuildKit). `onOutput` is called from one task per stream, so stdout and stderr calls
+    /// may overlap.
     public func run(_ step: ExecutionStep, containerID: String = Executor.newContainerID(),
                     onOutput: @escaping @Sendable (OutputLine) async -> Void = { _ in }) async throws -> ExecutionResult {
+        try Task.checkCancellation()
         guard FileManager.default.isExecutableFile(atPath: runtime.executable.path) else {
             throw ExecutorError.runtimeNotFound(runtime.executable.path)
         }
@@ -58,6 +67,7 @@ public struct Executor: Sendable {
             outcome = .failure(error)
         }
 
+        MountTargets.removeUnused(created, in: step.rootfs)
         // Cleanup runs outside the (possibly cancelled) task so its commands are not torn down.
         let cleanup = await Task.detached { () -> (any Error)? in
             defer { bundle.remove() }

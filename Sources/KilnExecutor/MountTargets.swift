@@ -60,4 +60,34 @@ enum MountTargets {
         }
         return created
     }
+
+    /// Removes the `created` paths that are still empty, children first, so the rootfs holds
+    /// only what the step itself changed. A path the step filled, or replaced by something
+    /// else, stays. Nothing is followed through a symlink the step may have planted.
+    static func removeUnused(_ created: [String], in rootfs: URL) {
+        let fm = FileManager.default
+        for path in created.reversed() {
+            let components = path.split(separator: "/")
+            var parent = rootfs.path
+            var parentsAreDirectories = true
+            for component in components.dropLast() {
+                parent += "/" + component
+                let type = (try? fm.attributesOfItem(atPath: parent))?[.type] as? FileAttributeType
+                if type != .typeDirectory {
+                    parentsAreDirectories = false
+                    break
+                }
+            }
+            let hostPath = rootfs.path + path
+            guard parentsAreDirectories, let attributes = try? fm.attributesOfItem(atPath: hostPath) else { continue }
+            switch attributes[.type] as? FileAttributeType {
+            case .typeDirectory?:
+                if (try? fm.contentsOfDirectory(atPath: hostPath))?.isEmpty == true { try? fm.removeItem(atPath: hostPath) }
+            case .typeRegular?:
+                if (attributes[.size] as? Int) == 0 { try? fm.removeItem(atPath: hostPath) }
+            default:
+                continue
+            }
+        }
+    }
 }

@@ -123,10 +123,11 @@ struct ExecutorTests {
         #expect(try String(contentsOf: etc.appendingPathComponent("hosts"), encoding: .utf8) == BusyboxRootfs.imageHosts)
         #expect(try String(contentsOf: etc.appendingPathComponent("resolv.conf"), encoding: .utf8)
                 == BusyboxRootfs.imageResolvConf)
-        // Only the mount points the image lacked were created, and they are reported.
+        // Only the mount points the image lacked were created, reported, and removed again.
         #expect(result.createdMountTargets == ["/proc", "/dev", "/sys", "/etc/hostname"])
-        let hostname = try FileManager.default.attributesOfItem(atPath: etc.appendingPathComponent("hostname").path)
-        #expect(hostname[.size] as? Int == 0)
+        for path in result.createdMountTargets {
+            #expect(!FileManager.default.fileExists(atPath: fixture.rootfs.path + path), "\(path)")
+        }
     }
 
     @Test("a read-only bind mount refuses writes, a read-write one and a tmpfs accept them")
@@ -153,9 +154,22 @@ struct ExecutorTests {
         #expect(lines.stdout == ["from host", "ro-refused", "rw-ok", "scratch", "tmpfs"])
         #expect(try String(contentsOf: shared.appendingPathComponent("output.txt"), encoding: .utf8) == "written\n")
         #expect(result.createdMountTargets.suffix(3) == ["/ro", "/rw", "/scratch"])
-        // Nothing written through the mounts reached the rootfs.
-        let scratchDir = fixture.rootfs.appendingPathComponent("scratch").path
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratchDir).isEmpty)
+        // Nothing written through the mounts reached the rootfs, and the mount points are gone.
+        for path in ["/ro", "/rw", "/scratch"] {
+            #expect(!FileManager.default.fileExists(atPath: fixture.rootfs.path + path), "\(path)")
+        }
+    }
+
+    @Test("a created mount point's parent that the step filled stays in the rootfs")
+    func filledMountParentStays() async throws {
+        let fixture = try ExecutorFixture()
+        defer { fixture.remove() }
+        let step = fixture.step("echo kept > /cache/notes", mounts: [.tmpfs(destination: "/cache/tmp")])
+        let (result, _) = try await fixture.run(step)
+        #expect(result.exitStatus == 0)
+        #expect(result.createdMountTargets.suffix(2) == ["/cache", "/cache/tmp"])
+        let cache = fixture.rootfs.appendingPathComponent("cache")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path) == ["notes"])
     }
 
     @Test("cancelling a running step kills and deletes the container and removes the bundle")
