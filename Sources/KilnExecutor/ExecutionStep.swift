@@ -31,8 +31,22 @@ public enum StepMount: Sendable, Equatable {
     }
 }
 
+/// One `/etc/hosts` line added for a step (`--add-host host:address`).
+public struct HostEntry: Sendable, Equatable {
+    /// The name.
+    public var host: String
+    /// The IPv4 or IPv6 address.
+    public var address: String
+
+    /// Creates an entry.
+    public init(host: String, address: String) {
+        self.host = host
+        self.address = address
+    }
+}
+
 /// Everything needed to run one `RUN` step.
-public struct ExecutionStep: Sendable {
+public struct ExecutionStep: Sendable, Equatable {
     /// The prepared root filesystem; the step's changes land here.
     public var rootfs: URL
     /// The full argument vector, e.g. `["/bin/sh", "-c", "make"]` (the builder applies SHELL).
@@ -49,13 +63,13 @@ public struct ExecutionStep: Sendable {
     public var network: NetworkMode
     /// Extra mounts, applied after the standard ones.
     public var mounts: [StepMount]
-    /// Extra `/etc/hosts` entries (`--add-host`), as `(hostname, address)`.
-    public var extraHosts: [(host: String, address: String)]
+    /// Extra `/etc/hosts` entries (`--add-host`).
+    public var extraHosts: [HostEntry]
 
     /// Creates a step description.
     public init(rootfs: URL, arguments: [String], environment: [String] = [], workingDirectory: String = "/",
                 user: String = "", hostname: String = "kiln", network: NetworkMode = .default,
-                mounts: [StepMount] = [], extraHosts: [(host: String, address: String)] = []) {
+                mounts: [StepMount] = [], extraHosts: [HostEntry] = []) {
         self.rootfs = rootfs
         self.arguments = arguments
         self.environment = environment

@@ -42,12 +42,18 @@ public struct Executor: Sendable {
             throw ExecutorError.runtimeNotFound(runtime.executable.path)
         }
         let user = try UserResolver(rootfs: step.rootfs).resolve(step.user)
-        let created = try MountTargets.prepare(MountTargets.targets(for: step), in: step.rootfs)
         let etcFiles = GeneratedEtcFiles(step: step, hostResolvConf: try? String(contentsOf: hostResolvConf, encoding: .utf8))
-        try FileManager.default.createDirectory(at: bundleParent, withIntermediateDirectories: true)
-        let bundle = try Bundle.create(in: bundleParent, id: containerID, makeSpec: { etcMounts in
-            RuntimeSpec.forStep(step, user: user, etcFiles: etcMounts)
-        }, etcFiles: etcFiles)
+        let created = try MountTargets.prepare(MountTargets.targets(for: step), in: step.rootfs)
+        let bundle: Bundle
+        do {
+            try FileManager.default.createDirectory(at: bundleParent, withIntermediateDirectories: true)
+            bundle = try Bundle.create(in: bundleParent, id: containerID, makeSpec: { etcMounts in
+                RuntimeSpec.forStep(step, user: user, etcFiles: etcMounts)
+            }, etcFiles: etcFiles)
+        } catch {
+            MountTargets.removeUnused(created, in: step.rootfs)
+            throw error
+        }
 
         let tail = OutputTail(capacity: tailLineCount)
         let runtime = runtime

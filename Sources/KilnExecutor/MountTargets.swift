@@ -35,6 +35,16 @@ enum MountTargets {
     /// rootfs; following it here would resolve against the host.
     static func prepare(_ targets: [Target], in rootfs: URL) throws -> [String] {
         var created: [String] = []
+        do {
+            try create(targets, in: rootfs, recordingInto: &created)
+        } catch {
+            removeUnused(created, in: rootfs)
+            throw error
+        }
+        return created
+    }
+
+    private static func create(_ targets: [Target], in rootfs: URL, recordingInto created: inout [String]) throws {
         for target in targets {
             let components = target.path.split(separator: "/").map(String.init)
             var containerPath = ""
@@ -58,7 +68,6 @@ enum MountTargets {
                 created.append(containerPath)
             }
         }
-        return created
     }
 
     /// Removes the `created` paths that are still empty, children first, so the rootfs holds

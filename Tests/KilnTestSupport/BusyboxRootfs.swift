@@ -11,7 +11,7 @@ public enum BusyboxRootfs {
     /// The applets linked into `/bin`.
     public static let applets = [
         "sh", "echo", "cat", "id", "ls", "ip", "hostname", "wget", "sleep", "touch", "mkdir", "rm",
-        "env", "pwd", "test", "true", "false", "grep", "stat", "mount", "printf", "seq",
+        "env", "pwd", "test", "true", "false", "grep", "stat", "mount", "printf", "seq", "wc",
     ]
 
     /// `/etc/passwd`: root, nobody and `app` (1000:1000).
