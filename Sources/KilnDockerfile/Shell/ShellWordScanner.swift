@@ -38,6 +38,14 @@ struct ShellWordScanner {
     /// heredoc detection must find exactly the words BuildKit finds.
     private var wordBuffer: Bytes = []
 
+    /// How many `${…}` words are being read, one inside the other.
+    private var depth = 0
+    /// The scanner recurses once per level of `${…}` nesting, so the depth is bounded to keep
+    /// any input from exhausting a thread's stack (real Dockerfiles nest two or three levels;
+    /// BuildKit itself has no limit). A level costs about 6 KiB of stack unoptimised and 0.5 KiB
+    /// optimised, so 32 levels fit in a 512 KiB thread stack with room to spare.
+    static let maximumNesting = 32
+
     init(lexer: ShellLexer, source: String, environment: [String: String], trackVariables: Bool, collectWords: Bool) {
         self.source = source
         self.text = Array(source.utf8)
@@ -279,22 +287,16 @@ struct ShellWordScanner {
     }
 
     /// `$…` at the cursor, expanded onto `result`.
+    ///
+    /// This and ``nested(until:rawEscapes:missing:)`` are the recursion of the scanner
+    /// (`${V:-${W:-…}}`), so they keep few locals; the operators are applied in separate
+    /// functions once the nested words have been read.
     private mutating func dollar(into result: inout Bytes, rawEscapes: Bool) throws(ShellError) {
         position += 1  // "$"
-
         guard peek() == UInt8(ascii: "{") else {
-            let name = name()
-            if name.isEmpty {
-                result.append(UInt8(ascii: "$"))
-            } else if let value = lookup(name) {
-                result.append(contentsOf: value.utf8)
-            } else if skipUnsetEnv {
-                result.append(UInt8(ascii: "$"))
-                result.append(contentsOf: name.utf8)
-            }
+            simpleReference(into: &result)
             return
         }
-
         position += 1  // "{"
         switch peek() {
         case nil: throw ShellError("syntax error: missing '}'")
@@ -302,10 +304,8 @@ struct ShellWordScanner {
         default: break
         }
         let name = name()
-        // The operator is whatever character follows the name; the end of input reads as U+FFFD.
+        // The operator is whatever character follows the name.
         var op = operatorCharacter()
-        var ops = op.text
-
         switch op.byte {
         case UInt8(ascii: "}"):
             if let value = lookup(name) {
@@ -313,83 +313,107 @@ struct ShellWordScanner {
             } else if skipUnsetEnv {
                 result.append(contentsOf: "${\(name)}".utf8)
             }
-
         case UInt8(ascii: ":"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "%"):
             let nullIsUnset = op.byte == UInt8(ascii: ":")
             if nullIsUnset {
-                op = operatorCharacter()
-                ops += op.text
+                let second = operatorCharacter()
+                op = (second.byte, op.text + second.text)
             }
             let isPattern = op.byte == UInt8(ascii: "#") || op.byte == UInt8(ascii: "%")
             if nullIsUnset && isPattern {
-                throw ShellError("unsupported modifier (\(ops)) in substitution")
+                throw ShellError("unsupported modifier (\(op.text)) in substitution")
             }
             // Patterns keep their escapes so that `\*` reaches the matcher.
             let word = try nested(until: UInt8(ascii: "}"), rawEscapes: isPattern, missing: "syntax error: missing '}'")
-
-            let value = lookup(name)
-            if value == nil && skipUnsetEnv {
-                result.append(contentsOf: "${\(name)\(ops)".utf8)
-                result.append(contentsOf: word)
-                result.append(UInt8(ascii: "}"))
-                return
-            }
-            let unsetOrNull = value == nil || (nullIsUnset && value == "")
-
-            switch op.byte {
-            case UInt8(ascii: "-"):
-                if unsetOrNull { result.append(contentsOf: word) } else { result.append(contentsOf: value!.utf8) }
-            case UInt8(ascii: "+"):
-                if !unsetOrNull { result.append(contentsOf: word) }
-            case UInt8(ascii: "?"):
-                if unsetOrNull {
-                    let message = word.isEmpty
-                        ? (value == nil ? "is not allowed to be unset" : "is not allowed to be empty")
-                        : String(decoding: word, as: UTF8.self)
-                    throw ShellError("\(name): \(message)")
-                }
-                result.append(contentsOf: value!.utf8)
-            case UInt8(ascii: "#"), UInt8(ascii: "%"):
-                // `##` / `%%`: the doubled operator is simply the first character of the
-                // (already expanded) pattern.
-                let greedy = word.first == op.byte
-                let pattern = scalars(greedy ? word.dropFirst() : word[...])
-                let subject = Array((value ?? "").unicodeScalars)
-                let trimmed = op.byte == UInt8(ascii: "%")
-                    ? try ShellPattern.trimSuffix(pattern, from: subject, greedy: greedy)
-                    : try ShellPattern.trimPrefix(pattern, from: subject, greedy: greedy)
-                appendScalars(trimmed, to: &result)
-            default:
-                throw ShellError("unsupported modifier (\(ops)) in substitution")
-            }
-
+            try applyModifier(op, nullIsUnset: nullIsUnset, name: name, word: word, into: &result)
         case UInt8(ascii: "/"):
             let replaceAll = peek() == UInt8(ascii: "/")
             if replaceAll { position += 1 }
             let pattern = try nested(until: UInt8(ascii: "/"), rawEscapes: true, missing: "syntax error: missing '/' in ${}")
             let replacement = try nested(until: UInt8(ascii: "}"), rawEscapes: true, missing: "syntax error: missing '}'")
-
-            guard let value = lookup(name) else {
-                if skipUnsetEnv {
-                    result.append(contentsOf: "${\(name)/".utf8)
-                    result.append(contentsOf: pattern)
-                    result.append(UInt8(ascii: "/"))
-                    result.append(contentsOf: replacement)
-                    result.append(UInt8(ascii: "}"))
-                }
-                return
-            }
-            let patternScalars = scalars(pattern[...])
-            let compiled = try ShellPattern.compile(patternScalars, greedy: true, describedAs: patternScalars)
-            let subject = Array(value.unicodeScalars)
-            let replaced = replaceAll
-                ? compiled.replaceAll(in: subject, template: scalars(replacement[...]))
-                : compiled.replaceFirst(in: subject, with: scalars(replacement[...]))
-            appendScalars(replaced, to: &result)
-
+            try applyReplacement(name: name, pattern: pattern, replacement: replacement, all: replaceAll, into: &result)
         default:
-            throw ShellError("unsupported modifier (\(ops)) in substitution")
+            throw ShellError("unsupported modifier (\(op.text)) in substitution")
         }
+    }
+
+    /// `$name`, `$1`, `$@`, or a lone `$`.
+    @inline(never)
+    private mutating func simpleReference(into result: inout Bytes) {
+        let name = name()
+        if name.isEmpty {
+            result.append(UInt8(ascii: "$"))
+        } else if let value = lookup(name) {
+            result.append(contentsOf: value.utf8)
+        } else if skipUnsetEnv {
+            result.append(UInt8(ascii: "$"))
+            result.append(contentsOf: name.utf8)
+        }
+    }
+
+    /// `${name<op>word}` once `word` is read: `op.text` is the operator as written (`:-`, `#`, …),
+    /// `op.byte` its last character.
+    @inline(never)
+    private mutating func applyModifier(_ op: (byte: UInt8?, text: String), nullIsUnset: Bool, name: String,
+                                        word: Bytes, into result: inout Bytes) throws(ShellError) {
+        let value = lookup(name)
+        if value == nil && skipUnsetEnv {
+            result.append(contentsOf: "${\(name)\(op.text)".utf8)
+            result.append(contentsOf: word)
+            result.append(UInt8(ascii: "}"))
+            return
+        }
+        let unsetOrNull = value == nil || (nullIsUnset && value == "")
+
+        switch op.byte {
+        case UInt8(ascii: "-"):
+            if unsetOrNull { result.append(contentsOf: word) } else { result.append(contentsOf: value!.utf8) }
+        case UInt8(ascii: "+"):
+            if !unsetOrNull { result.append(contentsOf: word) }
+        case UInt8(ascii: "?"):
+            if unsetOrNull {
+                let message = word.isEmpty
+                    ? (value == nil ? "is not allowed to be unset" : "is not allowed to be empty")
+                    : String(decoding: word, as: UTF8.self)
+                throw ShellError("\(name): \(message)")
+            }
+            result.append(contentsOf: value!.utf8)
+        case UInt8(ascii: "#"), UInt8(ascii: "%"):
+            // `##` / `%%`: the doubled operator is simply the first character of the
+            // (already expanded) pattern.
+            let greedy = word.first == op.byte
+            let pattern = scalars(greedy ? word.dropFirst() : word[...])
+            let subject = Array((value ?? "").unicodeScalars)
+            let trimmed = op.byte == UInt8(ascii: "%")
+                ? try ShellPattern.trimSuffix(pattern, from: subject, greedy: greedy)
+                : try ShellPattern.trimPrefix(pattern, from: subject, greedy: greedy)
+            appendScalars(trimmed, to: &result)
+        default:
+            throw ShellError("unsupported modifier (\(op.text)) in substitution")
+        }
+    }
+
+    /// `${name/pattern/replacement}` and `${name//pattern/replacement}` once both words are read.
+    @inline(never)
+    private mutating func applyReplacement(name: String, pattern: Bytes, replacement: Bytes, all: Bool,
+                                           into result: inout Bytes) throws(ShellError) {
+        guard let value = lookup(name) else {
+            if skipUnsetEnv {
+                result.append(contentsOf: "${\(name)/".utf8)
+                result.append(contentsOf: pattern)
+                result.append(UInt8(ascii: "/"))
+                result.append(contentsOf: replacement)
+                result.append(UInt8(ascii: "}"))
+            }
+            return
+        }
+        let patternScalars = scalars(pattern[...])
+        let compiled = try ShellPattern.compile(patternScalars, greedy: true, describedAs: patternScalars)
+        let subject = Array(value.unicodeScalars)
+        let replaced = all
+            ? compiled.replaceAll(in: subject, template: scalars(replacement[...]))
+            : compiled.replaceFirst(in: subject, with: scalars(replacement[...]))
+        appendScalars(replaced, to: &result)
     }
 
     /// Consumes the character after a name or `:` inside `${…}`: its byte if it is ASCII
@@ -405,6 +429,11 @@ struct ShellWordScanner {
     /// A nested scan inside `${…}`. A failure that ran to the end of the word is reported as
     /// `missing` (the unclosed `${`), any other failure as itself.
     private mutating func nested(until stop: UInt8, rawEscapes: Bool, missing: String) throws(ShellError) -> Bytes {
+        guard depth < Self.maximumNesting else {
+            throw ShellError("variable substitutions nested more than \(Self.maximumNesting) levels deep")
+        }
+        depth += 1
+        defer { depth -= 1 }
         do {
             return try scan(until: stop, rawEscapes: rawEscapes)
         } catch {
