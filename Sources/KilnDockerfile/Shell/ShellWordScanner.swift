@@ -68,7 +68,7 @@ struct ShellWordScanner {
             return ShellExpansion(result: String(decoding: result, as: UTF8.self),
                                   matched: matched, unmatched: unmatched, words: words)
         } catch {
-            throw ShellError("failed to process \(goQuoted(source)): \(error.message)")
+            throw ShellError("failed to process \(GoText.quoted(source)): \(error.message)")
         }
     }
 
@@ -111,7 +111,7 @@ struct ShellWordScanner {
                 i += 1
             } else {
                 let end = min(bytes.endIndex, i + utf8Length(lead: lead))
-                if isGoSpace(decodeScalar(bytes[i..<end])) { flushWord() } else { wordBuffer.append(contentsOf: bytes[i..<end]) }
+                if GoText.isSpace(decodeScalar(bytes[i..<end])) { flushWord() } else { wordBuffer.append(contentsOf: bytes[i..<end]) }
                 i = end
             }
         }
@@ -480,17 +480,6 @@ func isASCIISpace(_ byte: UInt8) -> Bool {
     byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
 }
 
-/// `unicode.IsSpace`: the Unicode White_Space property (ASCII `\t\n\v\f\r ` plus U+0085, U+00A0, …).
-@inline(__always)
-func isGoSpace(_ scalar: Unicode.Scalar) -> Bool {
-    switch scalar.value {
-    case 0..<0x80: return isASCIISpace(UInt8(scalar.value))
-    case 0x85, 0xA0: return true
-    case 0x80..<0x100: return false
-    default: return scalar.properties.isWhitespace
-    }
-}
-
 /// `unicode.IsDigit`: decimal digits (category Nd).
 @inline(__always)
 func isGoDigit(_ scalar: Unicode.Scalar) -> Bool {
@@ -525,52 +514,3 @@ func scalarsToString<C: Collection>(_ scalars: C) -> String where C.Element == U
     return String(view)
 }
 
-/// Go's `%q` / `strconv.Quote`, for error messages that read like BuildKit's.
-func goQuoted(_ string: String) -> String {
-    var out = "\""
-    for scalar in string.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\u{07}": out += "\\a"
-        case "\u{08}": out += "\\b"
-        case "\u{0C}": out += "\\f"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\u{0B}": out += "\\v"
-        default:
-            if scalar == " " || isGoPrintable(scalar) {
-                out.unicodeScalars.append(scalar)
-            } else if scalar.value < 0x20 || scalar.value == 0x7F {
-                out += "\\x" + hex(scalar.value, width: 2)
-            } else if scalar.value < 0x10000 {
-                out += "\\u" + hex(scalar.value, width: 4)
-            } else {
-                out += "\\U" + hex(scalar.value, width: 8)
-            }
-        }
-    }
-    return out + "\""
-}
-
-/// `unicode.IsPrint` without the space special case: letters, marks, numbers, punctuation, symbols.
-private func isGoPrintable(_ scalar: Unicode.Scalar) -> Bool {
-    if scalar.value < 0x80 { return scalar.value > 0x20 && scalar.value < 0x7F }
-    switch scalar.properties.generalCategory {
-    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-         .nonspacingMark, .spacingMark, .enclosingMark,
-         .decimalNumber, .letterNumber, .otherNumber,
-         .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-         .initialPunctuation, .finalPunctuation, .otherPunctuation,
-         .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
-        return true
-    default:
-        return false
-    }
-}
-
-private func hex(_ value: UInt32, width: Int) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: max(0, width - digits.count)) + digits
-}
