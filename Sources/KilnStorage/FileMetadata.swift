@@ -42,6 +42,9 @@ public struct FileMetadata: Sendable, Hashable {
     /// Last inode change: moves with every write, chmod, chown, link and xattr change, and
     /// cannot be set from user space, so it catches rewrites that restore size and mtime.
     public var ctime: FileTime
+    /// Creation time, where the filesystem records one: with `inode`, tells a directory that
+    /// was removed and made again from the original even when the inode number was reused.
+    public var birthTime: FileTime?
     /// The filesystem the entry is on (`st_dev`).
     public var device: UInt64
     /// Inode number: with `device`, identifies hardlink groups and replaced entries.
@@ -59,6 +62,12 @@ public struct FileMetadata: Sendable, Hashable {
     ///
     /// Directories compare only what a layer stores for them (mode, owner, mtime, xattrs): their
     /// ctime moves whenever a child changes, which the child's own entry already covers.
+    /// Whether `other` is a different file system object at the same path.
+    func isReplacement(of other: FileMetadata) -> Bool {
+        inode != other.inode || device != other.device
+            || (birthTime != nil && other.birthTime != nil && birthTime != other.birthTime)
+    }
+
     func differs(from other: FileMetadata) -> Bool {
         if kind != other.kind || permissions != other.permissions || uid != other.uid || gid != other.gid
             || mtime != other.mtime || xattrs != other.xattrs {

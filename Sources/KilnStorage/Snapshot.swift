@@ -26,9 +26,10 @@ public struct Snapshot: Sendable {
     /// then up to `parallelism` subtrees are walked at once.
     public static func capture(_ root: URL, parallelism: Int = defaultParallelism) async throws -> Snapshot {
         let rootPath = root.path
-        var st = stat()
-        try posix("stat", rootPath) { stat(rootPath, &st) }
-        let device = UInt64(st.st_dev)
+        guard let rootMetadata = try TreeWalker.readMetadata(absolutePath: rootPath) else {
+            throw StorageError.system(operation: "statx", path: rootPath, errno: ENOENT)
+        }
+        let device = rootMetadata.device
 
         var collected: [(String, FileMetadata)] = []
         var frontier = [TreeWalker.Pending(relativePath: "")]

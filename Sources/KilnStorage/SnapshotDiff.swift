@@ -9,7 +9,7 @@ extension Snapshot {
     /// - A removed entry is one `.delete` at the top of what was removed.
     /// - An entry whose type changed is a `.write`; when a directory became something else, its
     ///   old children get no whiteouts: the layer entry replaces the directory as a whole.
-    /// - A directory replaced by a new directory (new inode) is `.write` + `.opaque`, and every
+    /// - A directory replaced by a new directory (new inode or birth time) is `.write` + `.opaque`, and every
     ///   entry below it is written.
     /// - When one member of a hardlink group is written, every member in this tree is, so the
     ///   layer can link them.
@@ -30,7 +30,7 @@ extension Snapshot {
             if old.kind != new.kind {
                 writes.insert(path)
                 if old.kind == .directory { covered.insert(path) }
-            } else if new.kind == .directory && (old.inode != new.inode || old.device != new.device) {
+            } else if new.kind == .directory && new.isReplacement(of: old) {
                 writes.insert(path)
                 opaques.insert(path)
                 covered.insert(path)

@@ -54,36 +54,32 @@ enum TreeWalker {
 
     /// The metadata of `name` inside the open directory; nil when it vanished meanwhile.
     static func readMetadata(directoryFD: Int32, name: String, absolutePath: String) throws(StorageError) -> FileMetadata? {
-        var st = stat()
-        if fstatat(directoryFD, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
-            if errno == ENOENT { return nil }
-            throw StorageError.system(operation: "fstatat", path: absolutePath, errno: errno)
+        switch FileStatus.read(directoryFD: directoryFD, path: name) {
+        case .success(let status):
+            return try metadata(of: status, directoryFD: directoryFD, name: name, absolutePath: absolutePath)
+        case .failure(let error):
+            if error.code == ENOENT { return nil }
+            throw StorageError.system(operation: "statx", path: absolutePath, errno: error.code)
         }
-        return try metadata(of: st, directoryFD: directoryFD, name: name, absolutePath: absolutePath)
     }
 
-    /// The metadata of a path, without following a final symlink.
+    /// The metadata of a path, without following a final symlink; nil when it does not exist.
     static func readMetadata(absolutePath: String) throws(StorageError) -> FileMetadata? {
-        var st = stat()
-        if lstat(absolutePath, &st) != 0 {
-            if errno == ENOENT { return nil }
-            throw StorageError.system(operation: "lstat", path: absolutePath, errno: errno)
-        }
-        return try metadata(of: st, directoryFD: AT_FDCWD, name: absolutePath, absolutePath: absolutePath)
+        try readMetadata(directoryFD: AT_FDCWD, name: absolutePath, absolutePath: absolutePath)
     }
 
-    private static func metadata(of st: stat, directoryFD: Int32, name: String,
+    private static func metadata(of status: FileStatus, directoryFD: Int32, name: String,
                                  absolutePath: String) throws(StorageError) -> FileMetadata? {
-        guard let kind = FileMetadata.Kind(mode: st.st_mode) else { return nil }
+        guard let kind = FileMetadata.Kind(mode: mode_t(status.mode)) else { return nil }
         var target: String?
         if kind == .symlink {
             target = try readLink(directoryFD: directoryFD, name: name, absolutePath: absolutePath)
         }
         return FileMetadata(
-            kind: kind, permissions: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
-            size: Int64(st.st_size), mtime: FileTime(st.st_mtim), ctime: FileTime(st.st_ctim),
-            device: UInt64(st.st_dev), inode: UInt64(st.st_ino), linkCount: UInt64(st.st_nlink),
-            rdev: (kind == .characterDevice || kind == .blockDevice) ? UInt64(st.st_rdev) : 0,
+            kind: kind, permissions: status.mode & 0o7777, uid: status.uid, gid: status.gid,
+            size: status.size, mtime: status.mtime, ctime: status.ctime, birthTime: status.birthTime,
+            device: status.device, inode: status.inode, linkCount: status.linkCount,
+            rdev: (kind == .characterDevice || kind == .blockDevice) ? status.rdev : 0,
             symlinkTarget: target, xattrs: try readXattrs(absolutePath))
     }
 
@@ -97,15 +93,15 @@ enum TreeWalker {
     /// the common case costs one `llistxattr` into a stack buffer.
     static func readXattrs(_ path: String) throws(StorageError) -> [String: [UInt8]] {
         var names = [CChar](repeating: 0, count: 1024)
-        var length = ExtendedAttributeCalls.llistxattr(path, &names, names.count)
+        var length = LinuxCalls.llistxattr(path, &names, names.count)
         while length < 0 {
             switch errno {
             case ENOTSUP, ENOENT: return [:]
             case ERANGE:
-                let needed = ExtendedAttributeCalls.llistxattr(path, nil, 0)
+                let needed = LinuxCalls.llistxattr(path, nil, 0)
                 guard needed >= 0 else { continue }
                 names = [CChar](repeating: 0, count: needed + 1)
-                length = ExtendedAttributeCalls.llistxattr(path, &names, names.count)
+                length = LinuxCalls.llistxattr(path, &names, names.count)
             default:
                 throw StorageError.system(operation: "llistxattr", path: path, errno: errno)
             }
@@ -125,13 +121,13 @@ enum TreeWalker {
 
     private static func readXattr(_ path: String, _ name: String) throws(StorageError) -> [UInt8]? {
         while true {
-            let size = ExtendedAttributeCalls.lgetxattr(path, name, nil, 0)
+            let size = LinuxCalls.lgetxattr(path, name, nil, 0)
             if size < 0 {
                 if errno == ENODATA { return nil }
                 throw StorageError.system(operation: "lgetxattr \(name)", path: path, errno: errno)
             }
             var value = [UInt8](repeating: 0, count: size)
-            let read = value.withUnsafeMutableBytes { ExtendedAttributeCalls.lgetxattr(path, name, $0.baseAddress, size) }
+            let read = value.withUnsafeMutableBytes { LinuxCalls.lgetxattr(path, name, $0.baseAddress, size) }
             if read >= 0 { return Array(value[..<read]) }
             // The value grew between the two calls: ask again.
             if errno != ERANGE { throw StorageError.system(operation: "lgetxattr \(name)", path: path, errno: errno) }
