@@ -1,7 +1,7 @@
 import Glibc
 
 /// Linux calls that Swift's Glibc module does not import (`<sys/xattr.h>`, `<sys/mount.h>`,
-/// `copy_file_range`): resolved once from libc with `dlsym`, so no C shim target is needed.
+/// `statx`, `syncfs`, `copy_file_range`): resolved once from libc with `dlsym`, so no C shim target is needed.
 enum LinuxCalls {
     private typealias ListXattr = @convention(c) (UnsafePointer<CChar>, UnsafeMutablePointer<CChar>?, Int) -> Int
     private typealias GetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
@@ -9,6 +9,7 @@ enum LinuxCalls {
     private typealias RemoveXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>) -> Int32
     private typealias CopyFileRange = @convention(c) (Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
     private typealias Statx = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UInt32, UnsafeMutableRawPointer) -> Int32
+    private typealias SyncFS = @convention(c) (Int32) -> Int32
     private typealias Mount = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafePointer<CChar>, UInt, UnsafeRawPointer?) -> Int32
     private typealias Unmount = @convention(c) (UnsafePointer<CChar>, Int32) -> Int32
 
@@ -23,6 +24,7 @@ enum LinuxCalls {
     nonisolated(unsafe) private static let removeXattr = resolve("lremovexattr", as: RemoveXattr.self)
     nonisolated(unsafe) private static let copyFileRangeFunction = resolve("copy_file_range", as: CopyFileRange.self)
     nonisolated(unsafe) private static let statxFunction = resolve("statx", as: Statx.self)
+    nonisolated(unsafe) private static let syncfsFunction = resolve("syncfs", as: SyncFS.self)
     nonisolated(unsafe) private static let mountFunction = resolve("mount", as: Mount.self)
     nonisolated(unsafe) private static let unmountFunction = resolve("umount2", as: Unmount.self)
 
@@ -61,6 +63,9 @@ enum LinuxCalls {
                       _ buffer: UnsafeMutableRawPointer) -> Int32 {
         statxFunction(directoryFD, path, flags, mask, buffer)
     }
+
+    /// `syncfs(2)`.
+    static func syncfs(_ fd: Int32) -> Int32 { syncfsFunction(fd) }
 
     /// `mount(2)`.
     static func mount(source: String, target: String, type: String, flags: UInt = 0, data: String) -> Int32 {
