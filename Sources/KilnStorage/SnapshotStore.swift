@@ -26,7 +26,7 @@ public struct SnapshotStore: Sendable {
 
     /// Where the chain directory for `chainID` lives (whether or not it exists).
     public func path(for chainID: Digest) -> URL {
-        directory.appendingPathComponent(chainID.encoded)
+        directory.appendingPathComponent(chainID.encoded, isDirectory: true)
     }
 
     /// The directory holding `layers` unpacked in order, building it if needed. No layers
