@@ -79,6 +79,20 @@ public struct FileMetadata: Sendable, Hashable {
     }
 }
 
+extension FileMetadata {
+    /// The metadata `status` describes, with the parts statx does not report; nil for a file
+    /// type a layer cannot hold.
+    init?(_ status: FileStatus, symlinkTarget: String?, xattrs: [String: [UInt8]]) {
+        guard let kind = Kind(mode: mode_t(status.mode)) else { return nil }
+        self.init(
+            kind: kind, permissions: status.mode & 0o7777, uid: status.uid, gid: status.gid,
+            size: status.size, mtime: status.mtime, ctime: status.ctime, birthTime: status.birthTime,
+            device: status.device, inode: status.inode, linkCount: status.linkCount,
+            rdev: (kind == .characterDevice || kind == .blockDevice) ? status.rdev : 0,
+            symlinkTarget: kind == .symlink ? symlinkTarget : nil, xattrs: xattrs)
+    }
+}
+
 extension FileMetadata.Kind {
     init?(mode: mode_t) {
         switch mode & S_IFMT {

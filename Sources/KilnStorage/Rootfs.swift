@@ -34,7 +34,7 @@ public struct Rootfs: Sendable {
         case .overlay:
             return try await Snapshot.overlayChanges(upper: upper!)
         case .copy:
-            return try await Snapshot.capture(path).changes(since: baseline!)
+            return try await Snapshot.capture(path, baseline: baseline).changes(since: baseline!)
         }
     }
 

@@ -23,45 +23,47 @@ public struct Snapshot: Sendable {
     /// Records the tree at `root`.
     ///
     /// The first levels are read breadth first until there are enough subtrees to share out;
-    /// then up to `parallelism` subtrees are walked at once.
-    public static func capture(_ root: URL, parallelism: Int = defaultParallelism) async throws -> Snapshot {
+    /// then up to `parallelism` subtrees are walked at once. Passing the earlier snapshot of the
+    /// same root as `baseline` spares reading xattrs and symlink targets of entries whose ctime
+    /// did not move.
+    public static func capture(_ root: URL, parallelism: Int = defaultParallelism,
+                               baseline: Snapshot? = nil) async throws -> Snapshot {
+        let known = baseline?.root.standardizedFileURL.path == root.standardizedFileURL.path ? baseline?.entries : nil
         let rootPath = root.path
         guard let rootMetadata = try TreeWalker.readMetadata(absolutePath: rootPath) else {
             throw StorageError.system(operation: "statx", path: rootPath, errno: ENOENT)
         }
         let device = rootMetadata.device
 
-        var collected: [(String, FileMetadata)] = []
+        var entries: [String: FileMetadata] = [:]
+        entries.reserveCapacity(known?.count ?? 0)
         var frontier = [TreeWalker.Pending(relativePath: "")]
         var depth = 0
         while !frontier.isEmpty && (parallelism <= 1 || frontier.count < parallelism * 4) && depth < 3 {
             var next: [TreeWalker.Pending] = []
             for pending in frontier {
                 next += try TreeWalker.readDirectory(root: rootPath, relativePath: pending.relativePath,
-                                                     rootDevice: device, into: &collected)
+                                                     rootDevice: device, baseline: known, into: &entries)
             }
             frontier = next
             depth += 1
             if parallelism <= 1 { break }
         }
 
-        var entries = Dictionary(collected, uniquingKeysWith: { first, _ in first })
         if parallelism <= 1 {
-            var rest: [(String, FileMetadata)] = []
             for pending in frontier {
-                try TreeWalker.walk(root: rootPath, from: pending, rootDevice: device, into: &rest)
+                try TreeWalker.walk(root: rootPath, from: pending, rootDevice: device, baseline: known, into: &entries)
             }
-            entries.merge(rest, uniquingKeysWith: { first, _ in first })
             return Snapshot(root: root, entries: entries)
         }
 
-        try await withThrowingTaskGroup(of: [(String, FileMetadata)].self) { group in
+        try await withThrowingTaskGroup(of: [String: FileMetadata].self) { group in
             var remaining = frontier[...]
             func startNext() {
                 guard let pending = remaining.popFirst() else { return }
                 group.addTask {
-                    var part: [(String, FileMetadata)] = []
-                    try TreeWalker.walk(root: rootPath, from: pending, rootDevice: device, into: &part)
+                    var part: [String: FileMetadata] = [:]
+                    try TreeWalker.walk(root: rootPath, from: pending, rootDevice: device, baseline: known, into: &part)
                     return part
                 }
             }

@@ -22,11 +22,13 @@ extension Snapshot {
         var covered = Set<String>()
         var linkedWrites = Set<HardlinkKey>()
 
+        var matched = 0
         for (path, new) in entries {
             guard let old = earlier.entries[path] else {
                 writes.insert(path)
                 continue
             }
+            matched += 1
             if old.kind != new.kind {
                 writes.insert(path)
                 if old.kind == .directory { covered.insert(path) }
@@ -48,8 +50,11 @@ extension Snapshot {
         }
 
         var removed = Set<String>()
-        for path in earlier.entries.keys where entries[path] == nil {
-            removed.insert(path)
+        // Every earlier path still present means nothing was removed: skip the second pass.
+        if matched < earlier.entries.count {
+            for path in earlier.entries.keys where entries[path] == nil {
+                removed.insert(path)
+            }
         }
         let deletes = removed.filter { !hasAncestor($0, in: removed) && !hasAncestor($0, in: covered) }
 

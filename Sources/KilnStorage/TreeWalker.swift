@@ -1,6 +1,6 @@
 import Glibc
 
-/// Reads a directory tree with `openat`/`readdir`/`fstatat`/`llistxattr`: no Foundation, no
+/// Reads a directory tree with `openat`/`readdir`/`statx`/`llistxattr`: no Foundation, no
 /// path re-resolution from the root for each entry.
 enum TreeWalker {
     /// One directory waiting to be read.
@@ -10,8 +10,12 @@ enum TreeWalker {
 
     /// Reads the entries directly inside `relativePath` of `root`: their metadata, and the
     /// subdirectories still to read (those on the root's filesystem only).
-    static func readDirectory(root: String, relativePath: String, rootDevice: UInt64,
-                              into entries: inout [(String, FileMetadata)]) throws(StorageError) -> [Pending] {
+    ///
+    /// An entry whose inode, birth time and ctime match its record in `baseline` takes its
+    /// xattrs and symlink target from there: changing either moves the ctime, so an unchanged
+    /// tree costs one `statx` per entry.
+    static func readDirectory(root: String, relativePath: String, rootDevice: UInt64, baseline: [String: FileMetadata]?,
+                              into entries: inout [String: FileMetadata]) throws(StorageError) -> [Pending] {
         let absolute = relativePath.isEmpty ? root : "\(root)/\(relativePath)"
         let fd = try posix("open", absolute) { open(absolute, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         guard let dir = fdopendir(fd) else {
@@ -32,10 +36,24 @@ enum TreeWalker {
             }
             if name == "." || name == ".." { continue }
             let relative = relativePath.isEmpty ? name : "\(relativePath)/\(name)"
-            guard let metadata = try readMetadata(directoryFD: fd, name: name, absolutePath: "\(absolute)/\(name)") else {
-                continue
+            let status: FileStatus
+            switch FileStatus.read(directoryFD: fd, path: name) {
+            case .success(let read): status = read
+            case .failure(let error) where error.code == ENOENT: continue  // removed meanwhile
+            case .failure(let error): throw StorageError.system(operation: "statx", path: "\(absolute)/\(name)", errno: error.code)
             }
-            entries.append((relative, metadata))
+            let metadata: FileMetadata
+            if let old = baseline?[relative], old.ctime == status.ctime, old.inode == status.inode,
+               old.device == status.device, old.birthTime == status.birthTime,
+               let reused = FileMetadata(status, symlinkTarget: old.symlinkTarget, xattrs: old.xattrs), reused.kind == old.kind {
+                metadata = reused
+            } else {
+                guard let read = try describe(status, directoryFD: fd, name: name, absolutePath: "\(absolute)/\(name)") else {
+                    continue
+                }
+                metadata = read
+            }
+            entries[relative] = metadata
             if metadata.kind == .directory && metadata.device == rootDevice {
                 subdirectories.append(Pending(relativePath: relative))
             }
@@ -44,11 +62,12 @@ enum TreeWalker {
     }
 
     /// Reads everything below `start` depth first.
-    static func walk(root: String, from start: Pending, rootDevice: UInt64,
-                     into entries: inout [(String, FileMetadata)]) throws(StorageError) {
+    static func walk(root: String, from start: Pending, rootDevice: UInt64, baseline: [String: FileMetadata]?,
+                     into entries: inout [String: FileMetadata]) throws(StorageError) {
         var stack = [start]
         while let next = stack.popLast() {
-            stack += try readDirectory(root: root, relativePath: next.relativePath, rootDevice: rootDevice, into: &entries)
+            stack += try readDirectory(root: root, relativePath: next.relativePath, rootDevice: rootDevice,
+                                       baseline: baseline, into: &entries)
         }
     }
 
@@ -56,7 +75,7 @@ enum TreeWalker {
     static func readMetadata(directoryFD: Int32, name: String, absolutePath: String) throws(StorageError) -> FileMetadata? {
         switch FileStatus.read(directoryFD: directoryFD, path: name) {
         case .success(let status):
-            return try metadata(of: status, directoryFD: directoryFD, name: name, absolutePath: absolutePath)
+            return try describe(status, directoryFD: directoryFD, name: name, absolutePath: absolutePath)
         case .failure(let error):
             if error.code == ENOENT { return nil }
             throw StorageError.system(operation: "statx", path: absolutePath, errno: error.code)
@@ -68,19 +87,11 @@ enum TreeWalker {
         try readMetadata(directoryFD: AT_FDCWD, name: absolutePath, absolutePath: absolutePath)
     }
 
-    private static func metadata(of status: FileStatus, directoryFD: Int32, name: String,
-                                 absolutePath: String) throws(StorageError) -> FileMetadata? {
+    private static func describe(_ status: FileStatus, directoryFD: Int32, name: String,
+                                absolutePath: String) throws(StorageError) -> FileMetadata? {
         guard let kind = FileMetadata.Kind(mode: mode_t(status.mode)) else { return nil }
-        var target: String?
-        if kind == .symlink {
-            target = try readLink(directoryFD: directoryFD, name: name, absolutePath: absolutePath)
-        }
-        return FileMetadata(
-            kind: kind, permissions: status.mode & 0o7777, uid: status.uid, gid: status.gid,
-            size: status.size, mtime: status.mtime, ctime: status.ctime, birthTime: status.birthTime,
-            device: status.device, inode: status.inode, linkCount: status.linkCount,
-            rdev: (kind == .characterDevice || kind == .blockDevice) ? status.rdev : 0,
-            symlinkTarget: target, xattrs: try readXattrs(absolutePath))
+        let target = kind == .symlink ? try readLink(directoryFD: directoryFD, name: name, absolutePath: absolutePath) : nil
+        return FileMetadata(status, symlinkTarget: target, xattrs: try readXattrs(absolutePath))
     }
 
     static func readLink(directoryFD: Int32, name: String, absolutePath: String) throws(StorageError) -> String {
