@@ -140,7 +140,8 @@ final class LayerDecompressor {
                 throw ArchiveError.codec("zstd data is corrupt: \(String(cString: ZSTD_getErrorName(result)))")
             }
             inputStart += inBuf.pos
-            codec = .zstd(context, lastResult: result)
+            // A call that moved nothing reports the next frame's header size; keep the last real answer.
+            if inBuf.pos > 0 || outBuf.pos > 0 { codec = .zstd(context, lastResult: result) }
             return outBuf.pos
         }
     }
