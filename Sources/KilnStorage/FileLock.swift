@@ -3,8 +3,9 @@ import Glibc
 /// An advisory `flock(2)` lock on a lock file, shared between processes that use the same root.
 ///
 /// The lock file is never removed: removing it would let a waiter lock a deleted inode while a
-/// newcomer locks a fresh file at the same path.
-final class FileLock {
+/// newcomer locks a fresh file at the same path. Each lock opens its own descriptor, so two
+/// tasks of one process exclude each other just like two processes do.
+final class FileLock: @unchecked Sendable {
     private var fd: Int32
 
     /// Opens (creating if needed) `path` and waits for the lock.
@@ -28,9 +29,10 @@ final class FileLock {
     deinit { unlock() }
 }
 
-/// Runs `body` holding the lock at `path`.
+/// Runs `body` holding the lock at `path`. The wait happens on a thread of its own: a task
+/// blocked in `flock` on a pool thread could starve the very task that holds the lock.
 func withFileLock<T>(path: String, exclusive: Bool, _ body: () async throws -> T) async throws -> T {
-    let lock = try FileLock(path: path, exclusive: exclusive)
+    let lock = try await onOwnThread { try FileLock(path: path, exclusive: exclusive) }
     defer { lock.unlock() }
     return try await body()
 }

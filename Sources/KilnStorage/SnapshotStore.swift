@@ -1,9 +1,11 @@
 import Foundation
 import Glibc
+import KilnArchive
 import KilnOCI
 
-/// Applies one layer blob (a tar, compressed or not) onto a directory.
-public typealias LayerUnpacker = @Sendable (_ blob: URL, _ directory: URL) async throws -> Void
+/// Applies one layer blob (a tar, compressed or not) onto a directory and returns the digest of
+/// the uncompressed tar it read (the layer's diffID).
+public typealias LayerUnpacker = @Sendable (_ blob: URL, _ directory: URL) async throws -> Digest
 
 /// Unpacked layer chains under `$KILN_ROOT/snapshots/<chainID hex>`, and writable rootfs
 /// directories on top of them.
@@ -22,6 +24,17 @@ public struct SnapshotStore: Sendable {
     public init(root: KilnRoot, unpack: @escaping LayerUnpacker) {
         self.directory = root.snapshots
         self.unpack = unpack
+    }
+
+    /// The snapshot store of `root`, applying layers with KilnArchive's `LayerApplier` and
+    /// refusing a layer whose uncompressed content does not hash to its diffID.
+    public init(root: KilnRoot) {
+        self.init(root: root) { blob, directory in
+            try await onOwnThread {
+                let result = try LayerApplier().apply(layer: blob, to: directory)
+                return result.diffID
+            }
+        }
     }
 
     /// Where the chain directory for `chainID` lives (whether or not it exists).
@@ -54,7 +67,10 @@ public struct SnapshotStore: Sendable {
                 }
                 for layer in layers[((parentIndex ?? -1) + 1)...] {
                     try Task.checkCancellation()
-                    try await unpack(layer.blob, temp)
+                    let diffID = try await unpack(layer.blob, temp)
+                    guard diffID == layer.diffID else {
+                        throw StorageError.diffIDMismatch(layer: layer.blob.path, expected: layer.diffID, actual: diffID)
+                    }
                 }
                 try flushFilesystem(of: temp.path)
                 try posix("rename", target.path) { rename(temp.path, target.path) }

@@ -13,6 +13,8 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     case blobNotFound(Digest)
     /// The content store keeps sha256 blobs only.
     case unsupportedDigest(Digest)
+    /// A layer's uncompressed content does not hash to the diffID the image config lists.
+    case diffIDMismatch(layer: String, expected: Digest, actual: Digest)
     /// The overlay upper directory holds something Kiln cannot turn into a layer change.
     case unsupportedOverlayEntry(path: String, reason: String)
 
@@ -28,6 +30,8 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
             return "blob \(digest) not found in the content store"
         case .unsupportedDigest(let digest):
             return "the content store keeps sha256 blobs only, not \(digest)"
+        case .diffIDMismatch(let layer, let expected, let actual):
+            return "layer \(layer): diffID mismatch: expected \(expected), got \(actual)"
         case .unsupportedOverlayEntry(let path, let reason):
             return "overlay upper entry \(path): \(reason)"
         }

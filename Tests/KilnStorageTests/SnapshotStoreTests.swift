@@ -1,8 +1,6 @@
 import Foundation
-import Glibc
 import KilnArchive
 import KilnOCI
-import KilnTestSupport
 import Testing
 @testable import KilnStorage
 
@@ -12,30 +10,25 @@ actor UnpackLog {
     func record(_ blob: URL) { blobs.append(blob.lastPathComponent) }
 }
 
-/// A layer made with the system `tar` from a directory, and a matching unpacker.
-enum TarLayers {
-    static func make(_ name: String, in directory: URL, files: [String: String], directories: [String] = []) throws -> LayerReference {
+/// Layers written with KilnArchive's `LayerWriter` from directories made in the test.
+enum TestLayers {
+    static func make(_ name: String, in directory: URL, files: [String: String]) throws -> LayerReference {
         let source = directory.appendingPathComponent("src-\(name)")
-        for path in directories {
-            try FileManager.default.createDirectory(at: source.appendingPathComponent(path), withIntermediateDirectories: true)
-        }
         for (path, text) in files {
             let url = source.appendingPathComponent(path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url)
         }
-        let blob = directory.appendingPathComponent("\(name).tar")
-        let result = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/tar"), ["-C", source.path, "-cf", blob.path, "."])
-        guard result.status == 0 else { throw StorageError.system(operation: "tar", path: blob.path, errno: EIO) }
-        return LayerReference(blob: blob, diffID: Digest.sha256(of: try Data(contentsOf: blob)))
+        let blob = directory.appendingPathComponent("\(name).tar.gz")
+        let result = try LayerWriter(compression: .gzip()).write(directory: source, to: blob)
+        return LayerReference(blob: blob, diffID: result.diffID)
     }
 
+    /// KilnArchive's applier, logging which blobs it applied.
     static func unpacker(_ log: UnpackLog) -> LayerUnpacker {
         { blob, directory in
             await log.record(blob)
-            let result = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/tar"),
-                                               ["-C", directory.path, "-xpf", blob.path, "--xattrs", "--xattrs-include=*"])
-            guard result.status == 0 else { throw StorageError.system(operation: "untar", path: blob.path, errno: EIO) }
+            return try LayerApplier().apply(layer: blob, to: directory).diffID
         }
     }
 }
@@ -48,14 +41,14 @@ enum TarLayers {
     @Test func chainDirectoryIsBuiltOnceAndOnTopOfItsParent() async throws {
         try await withTemporaryDirectory { directory in
             let log = UnpackLog()
-            let store = SnapshotStore(root: KilnRoot(url: directory.appendingPathComponent("root")), unpack: TarLayers.unpacker(log))
-            let base = try TarLayers.make("base", in: directory, files: ["etc/os": "kiln", "bin/sh": "#!"])
-            let app = try TarLayers.make("app", in: directory, files: ["app/main": "run", "etc/os": "changed"])
+            let store = SnapshotStore(root: KilnRoot(url: directory.appendingPathComponent("root")), unpack: TestLayers.unpacker(log))
+            let base = try TestLayers.make("base", in: directory, files: ["etc/os": "kiln", "bin/sh": "#!"])
+            let app = try TestLayers.make("app", in: directory, files: ["app/main": "run", "etc/os": "changed"])
 
             let baseDirectory = try await store.materialize([base])
             #expect(baseDirectory.lastPathComponent == base.diffID.encoded)
             let chain = try await withThrowingTaskGroup(of: String.self) { group in
-                for _ in 0..<4 { group.addTask { try await store.materialize([base, app]).path } }
+                for _ in 0..<6 { group.addTask { try await store.materialize([base, app]).path } }
                 var results: Set<String> = []
                 for try await url in group { results.insert(url) }
                 return results
@@ -66,7 +59,7 @@ enum TarLayers {
             #expect(try String(contentsOf: store.path(for: chainID).appendingPathComponent("etc/os"), encoding: .utf8) == "changed")
             #expect(try String(contentsOf: baseDirectory.appendingPathComponent("etc/os"), encoding: .utf8) == "kiln")
             // base once, then only app on a copy of base, however many builders asked.
-            #expect(await log.blobs == ["base.tar", "app.tar"])
+            #expect(await log.blobs == ["base.tar.gz", "app.tar.gz"])
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.directory.path).filter { $0.hasPrefix(".tmp-") }
             #expect(leftovers == [])
         }
@@ -75,8 +68,8 @@ enum TarLayers {
     @Test(arguments: [true, false])
     func rootfsChangesAreTheSameInBothModes(allowOverlay: Bool) async throws {
         try await withTemporaryDirectory { directory in
-            let store = SnapshotStore(root: KilnRoot(url: directory.appendingPathComponent("root")), unpack: TarLayers.unpacker(UnpackLog()))
-            let base = try TarLayers.make("base", in: directory, files: [
+            let store = SnapshotStore(root: KilnRoot(url: directory.appendingPathComponent("root")), unpack: TestLayers.unpacker(UnpackLog()))
+            let base = try TestLayers.make("base", in: directory, files: [
                 "etc/os": "kiln", "etc/gone": "x", "var/lib/old/a": "a", "usr/keep": "k", "tmp/x/y": "y",
             ])
             let scratch = directory.appendingPathComponent("tmp")
@@ -99,6 +92,13 @@ enum TarLayers {
                 .write(path: "var"), .write(path: "var/lib"),
                 .write(path: "var/lib/old"), .opaque(directory: "var/lib/old"), .write(path: "var/lib/old/b"),
             ])
+            // The step's layer, applied on the chain, gives the rootfs as the step left it.
+            let layerBlob = directory.appendingPathComponent("step.tar")
+            let written = try LayerWriter(compression: .none).write(changes: changes, from: rootfs.path, to: layerBlob)
+            let step = LayerReference(blob: layerBlob, diffID: written.diffID)
+            let rebuilt = try await store.materialize([base, step])
+            #expect(try await treeDifferences(rootfs.path, rebuilt, throughLayer: true) == [])
+
             try rootfs.release()
             try rootfs.release()
             #expect(!Self.isMounted(root))
@@ -113,8 +113,8 @@ enum TarLayers {
     func withRootfsReleasesOnError(allowOverlay: Bool) async throws {
         struct StepFailed: Error {}
         try await withTemporaryDirectory { directory in
-            let store = SnapshotStore(root: KilnRoot(url: directory.appendingPathComponent("root")), unpack: TarLayers.unpacker(UnpackLog()))
-            let base = try TarLayers.make("base", in: directory, files: ["f": "x"])
+            let store = SnapshotStore(root: KilnRoot(url: directory.appendingPathComponent("root")), unpack: TestLayers.unpacker(UnpackLog()))
+            let base = try TestLayers.make("base", in: directory, files: ["f": "x"])
             let scratch = directory.appendingPathComponent("tmp")
             nonisolated(unsafe) var seen: Rootfs?
             await #expect(throws: StepFailed.self) {
@@ -126,6 +126,18 @@ enum TarLayers {
             let rootfs = try #require(seen)
             #expect(!Self.isMounted(rootfs.path.path))
             #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("rootfs-") } == [])
+        }
+    }
+
+    @Test func layerNotMatchingItsDiffIDIsRefused() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = SnapshotStore(root: KilnRoot(url: directory.appendingPathComponent("root")))
+            var layer = try TestLayers.make("base", in: directory, files: ["f": "x"])
+            layer.diffID = Digest.sha256(of: Array("something else".utf8))
+            await #expect(throws: StorageError.self) { try await store.materialize([layer]) }
+            #expect(!FileManager.default.fileExists(atPath: store.path(for: layer.diffID).path))
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.directory.path).filter { $0.hasPrefix(".tmp-") }
+            #expect(leftovers == [])
         }
     }
 
