@@ -24,7 +24,20 @@ public struct FileTime: Sendable, Hashable, Comparable {
 public struct FileMetadata: Sendable, Hashable {
     /// The entry's file type.
     public enum Kind: Sendable, Hashable {
-        case regular, directory, symlink, fifo, characterDevice, blockDevice, socket
+        /// A regular file.
+        case regular
+        /// A directory.
+        case directory
+        /// A symbolic link.
+        case symlink
+        /// A named pipe.
+        case fifo
+        /// A character device (an overlay whiteout is one with device number 0/0).
+        case characterDevice
+        /// A block device.
+        case blockDevice
+        /// A Unix domain socket.
+        case socket
     }
 
     /// File type.

@@ -129,6 +129,20 @@ enum TestLayers {
         }
     }
 
+    @Test func pruneKeepsOnlyTheGivenChains() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = SnapshotStore(root: KilnRoot(url: directory.appendingPathComponent("root")))
+            let one = try TestLayers.make("one", in: directory, files: ["a": "1"])
+            let two = try TestLayers.make("two", in: directory, files: ["b": "2"])
+            _ = try await store.materialize([one])
+            _ = try await store.materialize([one, two])
+            let kept = ChainID.of([one.diffID, two.diffID])!
+            #expect(try store.prune(keeping: [kept]) == [one.diffID])
+            #expect(FileManager.default.fileExists(atPath: store.path(for: kept).path + "/b"))
+            #expect(!FileManager.default.fileExists(atPath: store.path(for: one.diffID).path))
+        }
+    }
+
     @Test func layerNotMatchingItsDiffIDIsRefused() async throws {
         try await withTemporaryDirectory { directory in
             let store = SnapshotStore(root: KilnRoot(url: directory.appendingPathComponent("root")))
