@@ -37,9 +37,17 @@ public struct Snapshot: Sendable {
 
         var entries: [String: FileMetadata] = [:]
         entries.reserveCapacity(known?.count ?? 0)
-        var frontier = [TreeWalker.Pending(relativePath: "")]
+        let top = TreeWalker.Pending(relativePath: "")
+        if parallelism <= 1 {
+            try TreeWalker.walk(root: rootPath, from: top, rootDevice: device, baseline: known, into: &entries)
+            return Snapshot(root: root, entries: entries)
+        }
+
+        // Breadth first until there are a few subtrees per walker, so that one big directory
+        // (`usr/`) does not end up on a single walker.
+        var frontier = [top]
         var depth = 0
-        while !frontier.isEmpty && (parallelism <= 1 || frontier.count < parallelism * 4) && depth < 3 {
+        while !frontier.isEmpty && frontier.count < parallelism * 4 && depth < 3 {
             var next: [TreeWalker.Pending] = []
             for pending in frontier {
                 next += try TreeWalker.readDirectory(root: rootPath, relativePath: pending.relativePath,
@@ -47,14 +55,6 @@ public struct Snapshot: Sendable {
             }
             frontier = next
             depth += 1
-            if parallelism <= 1 { break }
-        }
-
-        if parallelism <= 1 {
-            for pending in frontier {
-                try TreeWalker.walk(root: rootPath, from: pending, rootDevice: device, baseline: known, into: &entries)
-            }
-            return Snapshot(root: root, entries: entries)
         }
 
         try await withThrowingTaskGroup(of: [String: FileMetadata].self) { group in
