@@ -74,7 +74,8 @@ public struct Rootfs: Sendable {
                 }
             }
             let copy = scratch.appendingPathComponent("rootfs")
-            let baseline = try await TreeCopier.copy(from: lower, to: copy)
+            try await TreeCopier.copy(from: lower, to: copy)
+            let baseline = try await Snapshot.capture(copy)
             return Rootfs(mode: .copy, path: copy, scratch: scratch, upper: nil, baseline: baseline)
         } catch {
             try? FileManager.default.removeItem(at: scratch)

@@ -5,10 +5,12 @@ import Glibc
 /// modes, xattrs and mtimes. Used for the copy-mode rootfs and to build a chain directory on
 /// top of its parent's.
 enum TreeCopier {
-    /// Copies the tree at `source` into `destination`, which must not exist yet. Returns a
-    /// snapshot of the copy.
-    @discardableResult
-    static func copy(from source: URL, to destination: URL) async throws -> Snapshot {
+    /// Without root, owners, device nodes and `trusted.*`/`security.*` xattrs cannot be
+    /// recreated; a rootless copy keeps everything else rather than failing.
+    static let privileged = geteuid() == 0
+
+    /// Copies the tree at `source` into `destination`, which must not exist yet.
+    static func copy(from source: URL, to destination: URL) async throws {
         let sourceRoot = source.path
         let destinationRoot = destination.path
         guard let rootMetadata = try TreeWalker.readMetadata(absolutePath: sourceRoot), rootMetadata.kind == .directory else {
@@ -19,8 +21,6 @@ enum TreeCopier {
 
         try posix("mkdir", destinationRoot) { mkdir(destinationRoot, 0o700) }
         var firstLink: [HardlinkKey: String] = [:]
-        var copied: [String: FileMetadata] = [:]
-        copied.reserveCapacity(paths.count)
         for path in paths {
             let metadata = snapshot.entries[path]!
             let from = "\(sourceRoot)/\(path)"
@@ -43,7 +43,10 @@ enum TreeCopier {
             case .symlink:
                 try posix("symlink", to) { symlink(metadata.symlinkTarget ?? "", to) }
             case .fifo, .characterDevice, .blockDevice, .socket:
-                try posix("mknod", to) { mknod(to, metadata.kind.modeBits | 0o600, dev_t(metadata.rdev)) }
+                if mknod(to, metadata.kind.modeBits | 0o600, dev_t(metadata.rdev)) != 0 {
+                    if errno == EPERM && !privileged { continue }
+                    throw StorageError.system(operation: "mknod", path: to, errno: errno)
+                }
             }
             try applyMetadata(metadata, to: to)
         }
@@ -52,7 +55,6 @@ enum TreeCopier {
             try applyMetadata(snapshot.entries[path]!, to: "\(destinationRoot)/\(path)")
         }
         try applyMetadata(rootMetadata, to: destinationRoot)
-        return try await Snapshot.capture(destination)
     }
 
     /// Copies file content, in the kernel where it can (`copy_file_range` shares extents on
@@ -86,13 +88,16 @@ enum TreeCopier {
     /// Owner, then mode (chown clears setuid bits), then xattrs (chown clears file
     /// capabilities), then mtime.
     static func applyMetadata(_ metadata: FileMetadata, to path: String) throws(StorageError) {
-        try posix("lchown", path) { lchown(path, metadata.uid, metadata.gid) }
+        if lchown(path, metadata.uid, metadata.gid) != 0 && !(errno == EPERM && !privileged) {
+            throw StorageError.system(operation: "lchown", path: path, errno: errno)
+        }
         if metadata.kind != .symlink {
             try posix("chmod", path) { chmod(path, mode_t(metadata.permissions)) }
         }
         for (name, value) in metadata.xattrs.sorted(by: { $0.key < $1.key }) {
-            try posix("lsetxattr \(name)", path) {
-                value.withUnsafeBytes { LinuxCalls.lsetxattr(path, name, $0.baseAddress, $0.count, 0) }
+            let result = value.withUnsafeBytes { LinuxCalls.lsetxattr(path, name, $0.baseAddress, $0.count, 0) }
+            if result != 0 && !(errno == EPERM && !privileged) {
+                throw StorageError.system(operation: "lsetxattr \(name)", path: path, errno: errno)
             }
         }
         var times = [
