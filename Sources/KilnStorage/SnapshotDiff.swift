@@ -9,8 +9,8 @@ extension Snapshot {
     /// - A removed entry is one `.delete` at the top of what was removed.
     /// - An entry whose type changed is a `.write`; when a directory became something else, its
     ///   old children get no whiteouts: the layer entry replaces the directory as a whole.
-    /// - A directory replaced by a new directory (new inode or birth time) is `.write` + `.opaque`, and every
-    ///   entry below it is written.
+    /// - A directory replaced by a new directory (new inode or birth time) is `.write` +
+    ///   `.opaque`, and every entry below it is written.
     /// - When one member of a hardlink group is written, every member in this tree is, so the
     ///   layer can link them.
     /// - Like Docker and containerd, every directory above a change is written too, so the layer
