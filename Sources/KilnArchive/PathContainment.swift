@@ -36,7 +36,8 @@ final class ContainedRoot {
                        created: (String) -> Void = { _ in }) throws(Failure) -> Int32 {
         // The stack of open directories from the root down; `..` pops, never past the root.
         var stack: [(fd: Int32, name: String)] = [(dup(fd), "")]
-        defer { for entry in stack.dropLast() { close(entry.fd) } }
+        // Whatever is still on the stack at exit is closed; the result is popped off first.
+        defer { for entry in stack { close(entry.fd) } }
         var pending = Array(components.reversed())
         var hops = 0
         while let component = pending.popLast() {
