@@ -39,6 +39,18 @@ import Testing
         }
     }
 
+    @Test func ingestFromFileVerifiesSize() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = ContentStore(root: KilnRoot(url: directory.appendingPathComponent("root")))
+            let source = directory.appendingPathComponent("layer.tar")
+            let bytes = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0) })
+            try bytes.write(to: source)
+            let stored = try await store.ingest(contentsOf: source, expected: Digest.sha256(of: bytes), size: Int64(bytes.count))
+            #expect(stored.size == Int64(bytes.count))
+            #expect(store.size(of: stored.digest) == Int64(bytes.count))
+        }
+    }
+
     @Test func digestMismatchStoresNothing() async throws {
         try await withTemporaryDirectory { directory in
             let store = ContentStore(root: KilnRoot(url: directory))
