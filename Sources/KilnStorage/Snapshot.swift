@@ -17,6 +17,19 @@ public struct Snapshot: Sendable {
         self.entries = entries
     }
 
+    /// Records the tree at `root` on the calling thread, one directory at a time: for work that
+    /// already runs on a thread of its own.
+    static func captureSequentially(_ root: URL) throws -> Snapshot {
+        let rootPath = root.path
+        guard let rootMetadata = try TreeWalker.readMetadata(absolutePath: rootPath) else {
+            throw StorageError.system(operation: "statx", path: rootPath, errno: ENOENT)
+        }
+        var entries: [String: FileMetadata] = [:]
+        try TreeWalker.walk(root: rootPath, from: TreeWalker.Pending(relativePath: ""), rootDevice: rootMetadata.device,
+                            baseline: nil, into: &entries)
+        return Snapshot(root: root, entries: entries)
+    }
+
     /// How many directory walks run at once by default: one per core.
     public static var defaultParallelism: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 

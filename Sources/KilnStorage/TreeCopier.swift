@@ -9,14 +9,19 @@ enum TreeCopier {
     /// recreated; a rootless copy keeps everything else rather than failing.
     static let privileged = geteuid() == 0
 
-    /// Copies the tree at `source` into `destination`, which must not exist yet.
+    /// Copies the tree at `source` into `destination`, which must not exist yet, on a thread of
+    /// its own (a copy can take seconds).
     static func copy(from source: URL, to destination: URL) async throws {
+        try await onOwnThread { try copySynchronously(from: source, to: destination) }
+    }
+
+    private static func copySynchronously(from source: URL, to destination: URL) throws {
         let sourceRoot = source.path
         let destinationRoot = destination.path
         guard let rootMetadata = try TreeWalker.readMetadata(absolutePath: sourceRoot), rootMetadata.kind == .directory else {
             throw StorageError.system(operation: "copy", path: sourceRoot, errno: ENOTDIR)
         }
-        let snapshot = try await Snapshot.capture(source)
+        let snapshot = try Snapshot.captureSequentially(source)
         let paths = snapshot.entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
 
         try posix("mkdir", destinationRoot) { mkdir(destinationRoot, 0o700) }

@@ -31,8 +31,13 @@ enum TreeWalker {
                 if errno != 0 { throw StorageError.system(operation: "readdir", path: absolute, errno: errno) }
                 break
             }
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            let decoded = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
+            }
+            // Paths are Strings throughout Kiln; a name that is not UTF-8 would come out changed,
+            // so it is an error rather than an entry silently lost.
+            guard let name = decoded else {
+                throw StorageError.system(operation: "read entry name (not UTF-8) in", path: absolute, errno: EILSEQ)
             }
             if name == "." || name == ".." { continue }
             let relative = relativePath.isEmpty ? name : "\(relativePath)/\(name)"
