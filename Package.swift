@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile", "KilnTestSupport"]),
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnTestSupport"]),
         .testTarget(name: "KilnOCITests", dependencies: ["KilnOCI", "KilnTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"]),
+        .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStorageTests", dependencies: ["KilnStorage", "KilnTestSupport"]),
         .testTarget(name: "KilnExecutorTests", dependencies: ["KilnExecutor", "KilnTestSupport"]),
     ]
