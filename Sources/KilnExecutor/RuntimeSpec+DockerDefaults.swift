@@ -77,7 +77,7 @@ extension RuntimeSpec {
     /// network, generated /etc files and extra mounts.
     public static func forStep(_ step: ExecutionStep, user: ResolvedUser, etcFiles: [Mount]) -> RuntimeSpec {
         var environment = step.environment
-        let names = Set(environment.map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
+        let names = Set(environment.map(ExecutionStep.variableName))
         if !names.contains("PATH") { environment.append("PATH=\(defaultPath)") }
         if !names.contains("HOME") { environment.append("HOME=\(user.home)") }
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import KilnExecutor
+import KilnOCI
 import Testing
 
 @Suite("Runtime spec for a RUN step")
@@ -89,5 +90,29 @@ struct RuntimeSpecTests {
 
     private func json(_ step: ExecutionStep) throws -> [String: Any] {
         try spec(step)
+    }
+}
+
+@Suite("A step from the image config")
+struct ExecutionStepConfigTests {
+    @Test("ENV, WORKDIR and USER come from the config; ENV wins over a build arg")
+    func fromConfig() {
+        var config = ContainerConfig()
+        config.env = ["PATH=/usr/bin", "MODE=env"]
+        config.workingDir = "/src"
+        config.user = "app:staff"
+        let step = ExecutionStep(rootfs: URL(fileURLWithPath: "/r"), arguments: ["/bin/sh", "-c", "make"],
+                                 config: config, buildArguments: ["MODE=arg", "VERSION=1"])
+        #expect(step.environment == ["PATH=/usr/bin", "MODE=env", "VERSION=1"])
+        #expect(step.workingDirectory == "/src")
+        #expect(step.user == "app:staff")
+    }
+
+    @Test("an empty config runs as root in /")
+    func emptyConfig() {
+        let step = ExecutionStep(rootfs: URL(fileURLWithPath: "/r"), arguments: ["true"], config: ContainerConfig())
+        #expect(step.workingDirectory == "/")
+        #expect(step.user == "")
+        #expect(step.environment.isEmpty)
     }
 }
