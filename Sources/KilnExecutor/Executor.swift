@@ -57,6 +57,7 @@ public struct Executor: Sendable {
 
         let tail = OutputTail(capacity: tailLineCount)
         let runtime = runtime
+        let killer = ContainerKiller(runtime: runtime, id: containerID)
         let outcome: Result<Int32, any Error>
         do {
             let status = try await withTaskCancellationHandler {
@@ -66,12 +67,13 @@ public struct Executor: Sendable {
                 }
             } onCancel: {
                 // The runtime forwards SIGTERM, which a shell as pid 1 ignores; kill the container.
-                Task.detached { await runtime.kill(id: containerID) }
+                Task.detached { await killer.kill() }
             }
             outcome = Task.isCancelled ? .failure(CancellationError()) : .success(status)
         } catch {
             outcome = .failure(error)
         }
+        await killer.markRunEnded()
 
         MountTargets.removeUnused(created, in: step.rootfs)
         // Cleanup runs outside the (possibly cancelled) task so its commands are not torn down.

@@ -68,9 +68,11 @@ public struct OCIRuntime: Sendable, Hashable {
         return messages.isEmpty ? nil : messages.joined(separator: "; ")
     }
 
-    /// Sends SIGKILL to the container's processes; a container that is already gone is fine.
-    func kill(id: String) async {
-        _ = try? await invoke(["kill", id, "KILL"])
+    /// Sends SIGKILL to the container's processes; false when the runtime refused, for
+    /// example because the container is still being created or is already gone.
+    @discardableResult
+    func kill(id: String) async -> Bool {
+        (try? await invoke(["kill", id, "KILL"]))?.0 == 0
     }
 
     /// Removes the container, killing it first if it still runs; an unknown id is fine.
