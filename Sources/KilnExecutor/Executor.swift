@@ -34,7 +34,8 @@ public struct Executor: Sendable {
     /// afterwards when still empty, so the rootfs then holds only the step's own changes
     /// (a missing working directory is created by the runtime and counts as a change, as in
     /// BuildKit). `onOutput` is called from one task per stream, so stdout and stderr calls
-    /// may overlap.
+    /// may overlap. `containerID` must be unique among the runtime's containers; the default
+    /// is a fresh random id.
     public func run(_ step: ExecutionStep, containerID: String = Executor.newContainerID(),
                     onOutput: @escaping @Sendable (OutputLine) async -> Void = { _ in }) async throws -> ExecutionResult {
         try Task.checkCancellation()
@@ -75,7 +76,6 @@ public struct Executor: Sendable {
         }
         await killer.markRunEnded()
 
-        MountTargets.removeUnused(created, in: step.rootfs)
         // Cleanup runs outside the (possibly cancelled) task so its commands are not torn down.
         let cleanup = await Task.detached { () -> (any Error)? in
             defer { bundle.remove() }
@@ -86,6 +86,8 @@ public struct Executor: Sendable {
                 return error
             }
         }.value
+        // Only now: until the container is deleted its mounts may still sit on these paths.
+        MountTargets.removeUnused(created, in: step.rootfs)
         let status = try outcome.get()
         if let cleanup { throw cleanup }
         return ExecutionResult(exitStatus: status, lastLines: await tail.snapshot,
