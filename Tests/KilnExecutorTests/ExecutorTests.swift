@@ -41,9 +41,11 @@ struct ExecutorTests {
     func userByName() async throws {
         let fixture = try ExecutorFixture()
         defer { fixture.remove() }
-        let (result, lines) = try await fixture.run(fixture.step("id; echo $HOME", user: "app"))
+        let script = "id; echo $HOME; cat /etc/hosts /etc/resolv.conf > /dev/null && echo etc-readable"
+        let (result, lines) = try await fixture.run(fixture.step(script, user: "app"))
         #expect(result.exitStatus == 0)
-        #expect(lines.stdout == ["uid=1000(app) gid=1000(app) groups=50(staff),2000(builders)", "/home/app"])
+        #expect(lines.stdout == ["uid=1000(app) gid=1000(app) groups=50(staff),2000(builders)", "/home/app",
+                                 "etc-readable"])
     }
 
     @Test("USER uid:gid and a uid without a passwd entry")
@@ -54,6 +56,32 @@ struct ExecutorTests {
         #expect(numeric.lines.stdout == ["1000", "50", "50"])
         let unknown = try await fixture.run(fixture.step("id -u; id -g", user: "4242"))
         #expect(unknown.lines.stdout == ["4242", "0"])
+    }
+
+    @Test("a command that does not exist is the runtime's error, not an exit status")
+    func missingCommand() async throws {
+        let fixture = try ExecutorFixture()
+        defer { fixture.remove() }
+        var step = fixture.step("unused")
+        step.arguments = ["/bin/no-such-tool"]
+        let error = await #expect(throws: ExecutorError.self) { try await fixture.executor.run(step) }
+        guard case .runtimeFailed(let runtime, let message)? = error else {
+            Issue.record("unexpected \(String(describing: error))")
+            return
+        }
+        #expect(runtime == "runc")
+        #expect(message.contains("/bin/no-such-tool"))
+        #expect(fixture.leftoverBundles().isEmpty)
+    }
+
+    @Test("a missing working directory is created by the runtime")
+    func missingWorkingDirectory() async throws {
+        let fixture = try ExecutorFixture()
+        defer { fixture.remove() }
+        let (result, lines) = try await fixture.run(fixture.step("pwd", workingDirectory: "/srv/app"))
+        #expect(result.exitStatus == 0)
+        #expect(lines.stdout == ["/srv/app"])
+        #expect(FileManager.default.fileExists(atPath: fixture.rootfs.path + "/srv/app"))
     }
 
     @Test("an unknown user fails before anything runs, with Docker's message")
@@ -104,10 +132,12 @@ struct ExecutorTests {
             touch /sys/x 2>/dev/null || echo sys-readonly
             hostname
             cat /etc/hostname
+            ulimit -n
             """
         let (result, lines) = try await fixture.run(fixture.step(script))
         #expect(result.exitStatus == 0)
-        #expect(lines.stdout == ["proc", "shm", "null", "mqueue", "urandom", "sys-readonly", "kiln", "kiln"])
+        let openFiles = try #require(RuntimeSpec.dockerDefaultRlimits.first).soft
+        #expect(lines.stdout == ["proc", "shm", "null", "mqueue", "urandom", "sys-readonly", "kiln", "kiln", "\(openFiles)"])
     }
 
     @Test("generated /etc files are readable inside and leave the rootfs copies unchanged")
