@@ -60,6 +60,25 @@ struct RuntimeDetectorTests {
         }
     }
 
+    @Test("auto with only crun installed uses it or says why it cannot",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: ExecutorFixture.crun.path), "needs crun"))
+    func autoWithOnlyCrun() async throws {
+        let bin = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-only-crun-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: bin) }
+        try FileManager.default.createSymbolicLink(at: bin.appendingPathComponent("crun"),
+                                                   withDestinationURL: ExecutorFixture.crun)
+        let detector = RuntimeDetector(searchPath: [bin.path])
+        let runtime = OCIRuntime(executable: bin.appendingPathComponent("crun"))
+        if let failure = await detector.probe(runtime) {
+            await #expect(throws: ExecutorError.noUsableRuntime(["\(runtime.executable.path): \(failure)"])) {
+                try await detector.runtime(for: .auto)
+            }
+        } else {
+            #expect(try await detector.runtime(for: .auto) == runtime)
+        }
+    }
+
     @Test("every runtime that works here runs a step",
           .enabled(if: ExecutorFixture.hasRunc, "needs runc and busybox-static"))
     func everyWorkingRuntime() async throws {
