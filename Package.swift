@@ -30,6 +30,7 @@ let package = Package(
             name: "kiln",
             dependencies: [
                 "KilnDockerfile",
+                "KilnStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
