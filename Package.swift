@@ -41,6 +41,7 @@ let package = Package(
             name: "kiln",
             dependencies: [
                 "KilnDockerfile",
+                "KilnStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
