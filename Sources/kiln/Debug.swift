@@ -4,6 +4,6 @@ import ArgumentParser
 struct Debug: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect the stages of a build (parser output, …).",
-        subcommands: [DebugParse.self, DebugFrontendBench.self]
+        subcommands: [DebugParse.self, DebugFrontendBench.self, DebugSnapshotDiff.self]
     )
 }

@@ -163,6 +163,20 @@ import KilnTestSupport
         #expect(throws: ShellError.self) { try x(#"${S#\a}"#) }
     }
 
+    @Test func pathologicalInputsStayCheap() throws {
+        // Nesting deeper than the scanner allows is an error, not a stack overflow.
+        let depth = 10_000
+        let deep = String(repeating: "\"${a:-", count: depth) + "x" + String(repeating: "}\"", count: depth)
+        #expect(throws: ShellError.self) { try ShellLexer().processWords(deep, environment: [:]) }
+        let fine = String(repeating: "${a:-", count: 30) + "x" + String(repeating: "}", count: 30)
+        #expect(try ShellLexer().processWord(fine, environment: [:]) == "x")
+        // A backtracking worst case (`(a*)*b`-like) answers at once.
+        let subject = String(repeating: "a", count: 2_000)
+        let stars = String(repeating: "*a", count: 200) + "*b"
+        #expect(try ShellLexer().processWord("${V#\(stars)}", environment: ["V": subject]) == subject)
+        #expect(try ShellLexer().processWord("${V//\(stars)/x}", environment: ["V": subject]) == subject)
+    }
+
     @Test func errorsReadLikeBuildKit() {
         #expect { try ShellLexer().processWord("${X:?must be set}", environment: [:]) } throws: { error in
             (error as? ShellError)?.message == #"failed to process "${X:?must be set}": X: must be set"#

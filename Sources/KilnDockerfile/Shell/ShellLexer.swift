@@ -14,6 +14,12 @@
 ///   `\`, `}` and `/`. Wildcards never match a newline (they become Go's `.`).
 /// * `'…'` is literal; in `"…"` variables expand and the escape token escapes only `"`, `$` and
 ///   itself; outside quotes the escape token makes the next character literal.
+/// * Word splitting (``processWords(_:environment:)``) keeps the blanks after `<<` in the same
+///   word (`<< EOF` is one word, for heredoc detection), and, like upstream, a `${V<op>…}`
+///   expansion drops the part of the current word before it (`a${X:-b}c` gives `["bc"]`).
+///
+/// One deliberate difference: `${…}` nested more than 32 levels deep is an error here (the
+/// scanner recurses once per level), where BuildKit has no limit.
 ///
 /// A value is cheap to copy and holds no state between calls, so one lexer may be shared freely.
 public struct ShellLexer: Sendable {

@@ -1,10 +1,12 @@
 /// The glob patterns of `${V#p}`, `${V%p}` and `${V/p/r}`.
 ///
 /// BuildKit turns the pattern into a Go regular expression (`*` → `.*` or `.*?`, `?` → `.`,
-/// everything else literal) and uses Go's leftmost-first matching. This type implements that
-/// exact subset directly: a depth-first search that tries the alternatives in the order a
-/// backtracking regex engine would (greedy: longest first; lazy: shortest first), with failed
-/// states memoised so that no pattern can make it exponential.
+/// everything else literal) and uses Go's leftmost-first matching: among the matches that
+/// start leftmost, the one a backtracking engine would find first (greedy stars as long as
+/// possible, lazy ones as short as possible, earlier stars first). This type computes exactly
+/// that, without a regex engine and without backtracking: for every start position the end of
+/// that match, by dynamic programming over the pattern from its last token to its first
+/// (O(pattern × text) time, O(text) memory).
 struct ShellPattern {
     enum Token: Equatable {
         case literal(Unicode.Scalar)
@@ -17,12 +19,10 @@ struct ShellPattern {
     let tokens: [Token]
     /// Stars prefer the longest run (`.*`) rather than the shortest (`.*?`).
     let greedy: Bool
-    private let hasStar: Bool
 
     private init(tokens: [Token], greedy: Bool) {
         self.tokens = tokens
         self.greedy = greedy
-        self.hasStar = tokens.contains(.star)
     }
 
     /// Compiles `pattern`. `\` escapes `*`, `?` and `\`; before `}` or `/` it is dropped (it was
@@ -61,9 +61,8 @@ struct ShellPattern {
     /// `${V#p}` / `${V##p}`: `subject` without the prefix the anchored pattern matches.
     static func trimPrefix(_ pattern: [Unicode.Scalar], from subject: [Unicode.Scalar], greedy: Bool) throws(ShellError) -> ArraySlice<Unicode.Scalar> {
         let compiled = try compile(pattern, greedy: greedy, describedAs: pattern)
-        var search = Search(pattern: compiled, text: subject)
-        guard let end = search.match(at: 0) else { return subject[...] }
-        return subject[end...]
+        let end = compiled.matchEnds(in: subject)[0]
+        return end < 0 ? subject[...] : subject[end...]
     }
 
     /// `${V%p}` / `${V%%p}`. Like upstream, the suffix search is a prefix search on the reversed
@@ -96,9 +95,9 @@ struct ShellPattern {
 
     /// `${V/p/r}`: the leftmost match replaced by `replacement`, taken literally.
     func replaceFirst(in subject: [Unicode.Scalar], with replacement: [Unicode.Scalar]) -> [Unicode.Scalar] {
-        var search = Search(pattern: self, text: subject)
-        guard let (start, end) = search.find(from: 0) else { return subject }
-        return Array(subject[..<start]) + replacement + subject[end...]
+        let ends = matchEnds(in: subject)
+        guard let start = ends.firstIndex(where: { $0 >= 0 }) else { return subject }
+        return Array(subject[..<start]) + replacement + subject[ends[start]...]
     }
 
     /// `${V//p/r}`: Go's `Regexp.ReplaceAllString`. Matches are non-overlapping, an empty match
@@ -106,13 +105,14 @@ struct ShellPattern {
     /// `$`, `$0` / `${0}` is the matched text, any other `$name` / `${name}` is empty (the
     /// expression has no groups), and a `$` not followed by a name is literal.
     func replaceAll(in subject: [Unicode.Scalar], template: [Unicode.Scalar]) -> [Unicode.Scalar] {
-        var search = Search(pattern: self, text: subject)
+        let ends = matchEnds(in: subject)
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(subject.count)
         var lastMatchEnd = 0
         var searchPosition = 0
         while searchPosition <= subject.count {
-            guard let (start, end) = search.find(from: searchPosition) else { break }
+            guard let start = ends[searchPosition...].firstIndex(where: { $0 >= 0 }) else { break }
+            let end = ends[start]
             out.append(contentsOf: subject[lastMatchEnd..<start])
             if end > lastMatchEnd || start == 0 {
                 Self.expand(template: template, match: subject[start..<end], into: &out)
@@ -173,66 +173,43 @@ struct ShellPattern {
 
     // MARK: - Matching
 
-    /// Leftmost-first matching of one pattern against one text.
-    private struct Search {
-        let pattern: ShellPattern
-        let text: [Unicode.Scalar]
-        /// Star states `(token, position)` already known to fail, whatever led to them.
-        private var failed: Set<Int> = []
-
-        init(pattern: ShellPattern, text: [Unicode.Scalar]) {
-            self.pattern = pattern
-            self.text = text
-        }
-
-        /// The leftmost match starting at or after `position`: its start and end.
-        mutating func find(from position: Int) -> (Int, Int)? {
-            var start = position
-            while start <= text.count {
-                if let end = match(at: start) { return (start, end) }
-                start += 1
-            }
-            return nil
-        }
-
-        /// The end of the match anchored at `start` that a backtracking engine finds first.
-        mutating func match(at start: Int) -> Int? {
-            match(token: 0, position: start)
-        }
-
-        private mutating func match(token: Int, position: Int) -> Int? {
-            var t = token
-            var p = position
-            let tokens = pattern.tokens
-            while t < tokens.count {
-                switch tokens[t] {
-                case .literal(let scalar):
-                    guard p < text.count, text[p] == scalar else { return nil }
-                case .any:
-                    guard p < text.count, text[p] != "\n" else { return nil }
-                case .star:
-                    let key = t &* (text.count &+ 1) &+ p
-                    if failed.contains(key) { return nil }
-                    var limit = p
-                    while limit < text.count && text[limit] != "\n" { limit += 1 }
-                    if pattern.greedy {
-                        var k = limit
-                        while k >= p {
-                            if let end = match(token: t + 1, position: k) { return end }
-                            k -= 1
-                        }
-                    } else {
-                        for k in p...limit {
-                            if let end = match(token: t + 1, position: k) { return end }
-                        }
-                    }
-                    failed.insert(key)
-                    return nil
+    /// For every start position `s` in `0...text.count`, the end of the match that starts at
+    /// `s`, or -1 where none does.
+    ///
+    /// Row by row from the last token: `ends` holds, for the pattern's tail from token `t`, the
+    /// end the tail reaches from each position. A literal or `?` moves one character; a star
+    /// picks, among the run ends its line allows (stars never cross a newline), the longest
+    /// (greedy) or shortest (lazy) one from which the rest of the pattern matches, which is
+    /// the choice a backtracking engine commits to.
+    func matchEnds(in text: [Unicode.Scalar]) -> [Int] {
+        let n = text.count
+        var ends = Array(0...n)  // the empty tail matches everywhere, ending where it starts
+        var next = [Int](repeating: -1, count: n + 1)
+        for token in tokens.reversed() {
+            switch token {
+            case .literal(let scalar):
+                for p in 0...n {
+                    next[p] = p < n && text[p] == scalar ? ends[p + 1] : -1
                 }
-                t += 1
-                p += 1
+            case .any:
+                for p in 0...n {
+                    next[p] = p < n && text[p] != "\n" ? ends[p + 1] : -1
+                }
+            case .star:
+                // Going down, `chosen` is the run end picked for positions from here to the end
+                // of the line: the first good one met (the largest) when greedy, the last one
+                // met (the smallest) when lazy.
+                var chosen = -1
+                var p = n
+                while p >= 0 {
+                    if p == n || text[p] == "\n" { chosen = -1 }
+                    if ends[p] >= 0 && (chosen < 0 || !greedy) { chosen = p }
+                    next[p] = chosen < 0 ? -1 : ends[chosen]
+                    p -= 1
+                }
             }
-            return p
+            swap(&ends, &next)
         }
+        return ends
     }
 }

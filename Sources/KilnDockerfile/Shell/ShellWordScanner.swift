@@ -1,14 +1,23 @@
-/// One expansion of one word: a cursor over the word's Unicode scalars (Go's `text/scanner`
-/// reads runes, which are the same thing for valid text) plus what the expansion collects.
+/// One expansion of one word: a cursor over the word's UTF-8 bytes plus what the expansion
+/// collects.
+///
+/// Every character with a meaning here (`$ { } : / ' " < \` …) is ASCII, and in UTF-8 no byte
+/// of a multi-byte character is ever an ASCII byte, so the scanner compares bytes and only
+/// decodes a character where its class matters (names, word-splitting whitespace, patterns).
+/// Where upstream reads "the next character" (after an escape token, the operator of `${`),
+/// the scanner takes the whole UTF-8 sequence.
 ///
 /// The structure mirrors BuildKit's `shellWord`: ``scan(until:rawEscapes:)`` is
-/// `processStopOn`, ``dollar(rawEscapes:)`` is `processDollar`, and so on, so that every
+/// `processStopOn`, ``dollar(into:rawEscapes:)`` is `processDollar`, and so on, so that every
 /// quirk falls out of the same control flow instead of being special-cased.
 struct ShellWordScanner {
+    private typealias Bytes = [UInt8]
+
     private let source: String
-    private let text: [Unicode.Scalar]
+    private let text: Bytes
     private var position: Int
-    private let escape: Unicode.Scalar
+    /// The escape token's UTF-8 bytes (one byte for `\` and `` ` ``).
+    private let escape: Bytes
     private let rawQuotes: Bool
     private let rawEscapes: Bool
     private let skipUnsetEnv: Bool
@@ -25,16 +34,24 @@ struct ShellWordScanner {
     private var words: [String] = []
     /// The word being built. Upstream keeps one such buffer per lexer and every scan, nested
     /// ones included, starts by clearing it, so a `${V<op>…}` expansion drops the part of the
-    /// current word written before it (`a${X:-b}` splits to `["b"]`). Replicated on purpose:
+    /// current word written before it (`a${X:-b}c` splits to `["bc"]`). Replicated on purpose:
     /// heredoc detection must find exactly the words BuildKit finds.
-    private var wordBuffer = String.UnicodeScalarView()
+    private var wordBuffer: Bytes = []
+
+    /// How many `${…}` words are being read, one inside the other.
+    private var depth = 0
+    /// The scanner recurses once per level of `${…}` nesting, so the depth is bounded to keep
+    /// any input from exhausting a thread's stack (real Dockerfiles nest two or three levels;
+    /// BuildKit itself has no limit). A level costs about 6 KiB of stack unoptimised and 0.5 KiB
+    /// optimised, so 32 levels fit in a 512 KiB thread stack with room to spare.
+    static let maximumNesting = 32
 
     init(lexer: ShellLexer, source: String, environment: [String: String], trackVariables: Bool, collectWords: Bool) {
         self.source = source
-        self.text = Array(source.unicodeScalars)
-        // Go's text/scanner drops a byte order mark at the very start.
-        self.position = text.first == "\u{FEFF}" ? 1 : 0
-        self.escape = lexer.escapeToken.unicodeScalars.first ?? "\\"
+        self.text = Array(source.utf8)
+        // Go's text/scanner drops a byte order mark (U+FEFF) at the very start.
+        self.position = text.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        self.escape = Array(String(lexer.escapeToken).utf8)
         self.rawQuotes = lexer.rawQuotes
         self.rawEscapes = lexer.rawEscapes
         self.skipUnsetEnv = lexer.skipUnsetEnv
@@ -48,9 +65,10 @@ struct ShellWordScanner {
     mutating func run() throws(ShellError) -> ShellExpansion {
         do {
             let result = try scan(until: nil, rawEscapes: rawEscapes)
-            return ShellExpansion(result: result, matched: matched, unmatched: unmatched, words: words)
+            return ShellExpansion(result: String(decoding: result, as: UTF8.self),
+                                  matched: matched, unmatched: unmatched, words: words)
         } catch {
-            throw ShellError("failed to process \(goQuoted(source)): \(error.message)")
+            throw ShellError("failed to process \(GoText.quoted(source)): \(error.message)")
         }
     }
 
@@ -58,30 +76,50 @@ struct ShellWordScanner {
 
     private var atEnd: Bool { position >= text.count }
 
-    private func peek() -> Unicode.Scalar? {
+    /// The byte at the cursor, nil at the end.
+    private func peek() -> UInt8? {
         position < text.count ? text[position] : nil
     }
 
-    private mutating func next() -> Unicode.Scalar? {
-        guard position < text.count else { return nil }
-        defer { position += 1 }
-        return text[position]
+    /// The range of the character at the cursor (empty at the end).
+    private func characterRange() -> Range<Int> {
+        guard position < text.count else { return position..<position }
+        return position..<min(text.count, position + utf8Length(lead: text[position]))
+    }
+
+    /// Consumes the character at the cursor and returns its bytes' range.
+    private mutating func nextCharacter() -> Range<Int> {
+        let range = characterRange()
+        position = range.upperBound
+        return range
+    }
+
+    private func escapeAt(_ index: Int) -> Bool {
+        guard index < text.count, text[index] == escape[0] else { return false }
+        return escape.count == 1 || text[index...].starts(with: escape)
     }
 
     // MARK: - Words
 
     /// Adds text whose whitespace separates words (literal input, unquoted expansions).
-    private mutating func addSplitting(_ scalar: Unicode.Scalar) {
-        if isGoSpace(scalar) {
-            flushWord()
-        } else {
-            wordBuffer.append(scalar)
+    private mutating func addSplitting(_ bytes: ArraySlice<UInt8>) {
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let lead = bytes[i]
+            if lead < 0x80 {
+                if isASCIISpace(lead) { flushWord() } else { wordBuffer.append(lead) }
+                i += 1
+            } else {
+                let end = min(bytes.endIndex, i + utf8Length(lead: lead))
+                if GoText.isSpace(decodeScalar(bytes[i..<end])) { flushWord() } else { wordBuffer.append(contentsOf: bytes[i..<end]) }
+                i = end
+            }
         }
     }
 
     private mutating func flushWord() {
         guard !wordBuffer.isEmpty else { return }
-        words.append(String(wordBuffer))
+        words.append(String(decoding: wordBuffer, as: UTF8.self))
         wordBuffer.removeAll(keepingCapacity: true)
     }
 
@@ -89,117 +127,129 @@ struct ShellWordScanner {
 
     /// Processes text up to `stop` (consumed, not returned) or, with `stop == nil`, to the end.
     /// Reaching the end while looking for `stop` is an error.
-    private mutating func scan(until stop: Unicode.Scalar?, rawEscapes: Bool) throws(ShellError) -> String {
-        let outermost = stop == nil
-        let splitting = collectWords && outermost
+    private mutating func scan(until stop: UInt8?, rawEscapes: Bool) throws(ShellError) -> Bytes {
+        let splitting = collectWords && stop == nil
         if collectWords { wordBuffer.removeAll(keepingCapacity: true) }
 
-        var result = String.UnicodeScalarView()
-        while let ch = peek() {
+        var result: Bytes = []
+        result.reserveCapacity(text.count - position)
+        while position < text.count {
+            let ch = text[position]
             if let stop, ch == stop {
                 position += 1
-                return String(result)
+                return result
             }
-            if ch == "$" {
-                let value = try dollar(rawEscapes: rawEscapes)
-                result.append(contentsOf: value.unicodeScalars)
-                if splitting { for scalar in value.unicodeScalars { addSplitting(scalar) } }
+            let start = result.count
+            switch ch {
+            case UInt8(ascii: "$"):
+                try dollar(into: &result, rawEscapes: rawEscapes)
+                if splitting { addSplitting(result[start...]) }
                 continue
-            }
-            if ch == "<" {
-                let redirect = possibleHeredoc()
-                result.append(contentsOf: redirect.unicodeScalars)
-                if splitting { wordBuffer.append(contentsOf: redirect.unicodeScalars) }
+            case UInt8(ascii: "<"):
+                possibleHeredoc(into: &result)
+                if splitting { wordBuffer.append(contentsOf: result[start...]) }
                 continue
-            }
-            if processQuotes, ch == "'" || ch == "\"" {
-                let quoted = ch == "'" ? try singleQuoted() : try doubleQuoted(rawEscapes: rawEscapes)
-                result.append(contentsOf: quoted.unicodeScalars)
-                if splitting { wordBuffer.append(contentsOf: quoted.unicodeScalars) }
+            case UInt8(ascii: "'") where processQuotes:
+                try singleQuoted(into: &result)
+                if splitting { wordBuffer.append(contentsOf: result[start...]) }
                 continue
+            case UInt8(ascii: "\"") where processQuotes:
+                try doubleQuoted(into: &result, rawEscapes: rawEscapes)
+                if splitting { wordBuffer.append(contentsOf: result[start...]) }
+                continue
+            default:
+                break
             }
-            position += 1
-            if ch == escape {
+            if escapeAt(position) {
+                position += escape.count
                 if rawEscapes {
-                    result.append(ch)
-                    if splitting { wordBuffer.append(ch) }
+                    result.append(contentsOf: escape)
+                    if splitting { wordBuffer.append(contentsOf: escape) }
                 }
                 // The escape token makes the next character literal; at the very end it is dropped.
-                guard let escaped = next() else { break }
-                result.append(escaped)
-                if splitting { wordBuffer.append(escaped) }
-            } else {
+                if atEnd { break }
+                let escaped = text[nextCharacter()]
+                result.append(contentsOf: escaped)
+                if splitting { wordBuffer.append(contentsOf: escaped) }
+            } else if ch < 0x80 {
+                position += 1
                 result.append(ch)
-                if splitting { addSplitting(ch) }
+                if splitting {
+                    if isASCIISpace(ch) { flushWord() } else { wordBuffer.append(ch) }
+                }
+            } else {
+                let character = text[nextCharacter()]
+                result.append(contentsOf: character)
+                if splitting { addSplitting(character) }
             }
         }
         if let stop {
-            throw ShellError("unexpected end of statement while looking for matching \(String(stop))")
+            throw ShellError("unexpected end of statement while looking for matching \(Character(Unicode.Scalar(stop)))")
         }
         if splitting { flushWord() }
-        return String(result)
+        return result
     }
 
     /// `<` at the cursor. `<<` takes the blanks after it (space, tab, CR) into the same word,
     /// so that `<< EOF` stays one word for heredoc detection. The text itself is unchanged.
-    private mutating func possibleHeredoc() -> String {
+    private mutating func possibleHeredoc(into result: inout Bytes) {
         position += 1
-        guard peek() == "<" else { return "<" }
+        result.append(UInt8(ascii: "<"))
+        guard peek() == UInt8(ascii: "<") else { return }
         position += 1
-        var result = String.UnicodeScalarView(["<", "<"])
-        while let ch = peek(), ch == " " || ch == "\t" || ch == "\r" {
+        result.append(UInt8(ascii: "<"))
+        while let ch = peek(), ch == UInt8(ascii: " ") || ch == UInt8(ascii: "\t") || ch == UInt8(ascii: "\r") {
             result.append(ch)
             position += 1
         }
-        return String(result)
     }
 
     /// `'…'`: everything literal up to the next `'`.
-    private mutating func singleQuoted() throws(ShellError) -> String {
-        var result = String.UnicodeScalarView()
-        let open = next()!
-        if rawQuotes { result.append(open) }
-        while true {
-            guard let ch = next() else {
-                throw ShellError("unexpected end of statement while looking for matching single-quote")
-            }
-            if ch == "'" {
-                if rawQuotes { result.append(ch) }
-                return String(result)
-            }
-            result.append(ch)
+    private mutating func singleQuoted(into result: inout Bytes) throws(ShellError) {
+        let quote = UInt8(ascii: "'")
+        position += 1
+        if rawQuotes { result.append(quote) }
+        guard let close = text[position...].firstIndex(of: quote) else {
+            position = text.count
+            throw ShellError("unexpected end of statement while looking for matching single-quote")
         }
+        result.append(contentsOf: text[position..<close])
+        if rawQuotes { result.append(quote) }
+        position = close + 1
     }
 
     /// `"…"`: variables expand; the escape token escapes only `"`, `$` and itself.
-    private mutating func doubleQuoted(rawEscapes: Bool) throws(ShellError) -> String {
-        var result = String.UnicodeScalarView()
-        let open = next()!
-        if rawQuotes { result.append(open) }
+    private mutating func doubleQuoted(into result: inout Bytes, rawEscapes: Bool) throws(ShellError) {
+        let quote = UInt8(ascii: "\"")
+        position += 1
+        if rawQuotes { result.append(quote) }
         while true {
-            guard let peeked = peek() else {
+            guard let ch = peek() else {
                 throw ShellError("unexpected end of statement while looking for matching double-quote")
             }
-            switch peeked {
-            case "\"":
+            if ch == quote {
                 position += 1
-                if rawQuotes { result.append(peeked) }
-                return String(result)
-            case "$":
-                result.append(contentsOf: try dollar(rawEscapes: rawEscapes).unicodeScalars)
-            default:
-                var ch = next()!
-                if ch == escape {
-                    if rawEscapes { result.append(ch) }
-                    guard let following = peek() else { continue }  // fails at the top of the loop
-                    if following == "\"" || following == "$" || following == escape {
-                        ch = following
-                        position += 1
-                    }
-                    // Otherwise the escape token is literal, and upstream writes it a second time
-                    // in raw mode (`"a\b"` → `"a\\b"`); that is kept.
-                }
-                result.append(ch)
+                if rawQuotes { result.append(quote) }
+                return
+            }
+            if ch == UInt8(ascii: "$") {
+                try dollar(into: &result, rawEscapes: rawEscapes)
+                continue
+            }
+            guard escapeAt(position) else {
+                result.append(contentsOf: text[nextCharacter()])
+                continue
+            }
+            position += escape.count
+            if rawEscapes { result.append(contentsOf: escape) }
+            // At the end, the loop fails on the next turn.
+            guard let following = peek() else { continue }
+            if following == quote || following == UInt8(ascii: "$") || escapeAt(position) {
+                result.append(contentsOf: text[nextCharacter()])
+            } else {
+                // The escape token is literal; in raw mode upstream writes it a second time
+                // (`"a\b"` → `"a\\b"`). Kept.
+                result.append(contentsOf: escape)
             }
         }
     }
@@ -217,117 +267,173 @@ struct ShellWordScanner {
     /// A name after `$` or `${`: digits only (positional), one special character, or
     /// letters/digits/`_`. Empty if none of these follows.
     private mutating func name() -> String {
-        guard let first = peek() else { return "" }
         let start = position
-        if isGoDigit(first) {
-            while let ch = peek(), isGoDigit(ch) { position += 1 }
+        guard let first = peek() else { return "" }
+        if characterIs(isGoDigit) {
+            while characterIs(isGoDigit) { position = characterRange().upperBound }
         } else if isSpecialParameter(first) {
             position += 1
         } else {
-            while let ch = peek(), ch == "_" || isGoLetter(ch) || isGoDigit(ch) { position += 1 }
+            while characterIs({ $0 == "_" || isGoLetter($0) || isGoDigit($0) }) { position = characterRange().upperBound }
         }
-        var name = String.UnicodeScalarView()
-        name.append(contentsOf: text[start..<position])
-        return String(name)
+        return String(decoding: text[start..<position], as: UTF8.self)
     }
 
-    /// `$…` at the cursor.
-    private mutating func dollar(rawEscapes: Bool) throws(ShellError) -> String {
+    /// Whether the character at the cursor satisfies `test` (false at the end).
+    private func characterIs(_ test: (Unicode.Scalar) -> Bool) -> Bool {
+        guard let lead = peek() else { return false }
+        if lead < 0x80 { return test(Unicode.Scalar(lead)) }
+        return test(decodeScalar(text[characterRange()]))
+    }
+
+    /// `$…` at the cursor, expanded onto `result`.
+    ///
+    /// This and ``nested(until:rawEscapes:missing:)`` are the recursion of the scanner
+    /// (`${V:-${W:-…}}`), so they keep few locals; the operators are applied in separate
+    /// functions once the nested words have been read.
+    private mutating func dollar(into result: inout Bytes, rawEscapes: Bool) throws(ShellError) {
         position += 1  // "$"
-
-        guard peek() == "{" else {
-            let name = name()
-            if name.isEmpty { return "$" }
-            let value = lookup(name)
-            if value == nil && skipUnsetEnv { return "$" + name }
-            return value ?? ""
+        guard peek() == UInt8(ascii: "{") else {
+            simpleReference(into: &result)
+            return
         }
-
         position += 1  // "{"
         switch peek() {
         case nil: throw ShellError("syntax error: missing '}'")
-        case "{", "}", ":": throw ShellError("syntax error: bad substitution")
+        case UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ":"): throw ShellError("syntax error: bad substitution")
         default: break
         }
         let name = name()
-        var op = next()
-        var ops = describe(op)
-
-        switch op {
-        case "}":
-            let value = lookup(name)
-            if value == nil && skipUnsetEnv { return "${\(name)}" }
-            return value ?? ""
-
-        case ":", "+", "-", "?", "#", "%":
-            let nullIsUnset = op == ":"
-            if nullIsUnset {
-                op = next()
-                ops += describe(op)
+        // The operator is whatever character follows the name.
+        var op = operatorCharacter()
+        switch op.byte {
+        case UInt8(ascii: "}"):
+            if let value = lookup(name) {
+                result.append(contentsOf: value.utf8)
+            } else if skipUnsetEnv {
+                result.append(contentsOf: "${\(name)}".utf8)
             }
-            let isPattern = op == "#" || op == "%"
+        case UInt8(ascii: ":"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "%"):
+            let nullIsUnset = op.byte == UInt8(ascii: ":")
+            if nullIsUnset {
+                let second = operatorCharacter()
+                op = (second.byte, op.text + second.text)
+            }
+            let isPattern = op.byte == UInt8(ascii: "#") || op.byte == UInt8(ascii: "%")
             if nullIsUnset && isPattern {
-                throw ShellError("unsupported modifier (\(ops)) in substitution")
+                throw ShellError("unsupported modifier (\(op.text)) in substitution")
             }
             // Patterns keep their escapes so that `\*` reaches the matcher.
-            let word = try nested(until: "}", rawEscapes: isPattern, missing: "syntax error: missing '}'")
-
-            let value = lookup(name)
-            if value == nil && skipUnsetEnv { return "${\(name)\(ops)\(word)}" }
-            let unsetOrNull = value == nil || (nullIsUnset && value == "")
-
-            switch op {
-            case "-":
-                return unsetOrNull ? word : value!
-            case "+":
-                return unsetOrNull ? "" : word
-            case "?":
-                if value == nil {
-                    throw ShellError("\(name): \(word.isEmpty ? "is not allowed to be unset" : word)")
-                }
-                if unsetOrNull {
-                    throw ShellError("\(name): \(word.isEmpty ? "is not allowed to be empty" : word)")
-                }
-                return value!
-            case "#", "%":
-                // `##` / `%%`: the doubled operator is simply the first character of the
-                // (already expanded) pattern.
-                var pattern = Array(word.unicodeScalars)
-                let greedy = pattern.first == op
-                if greedy { pattern.removeFirst() }
-                let subject = Array((value ?? "").unicodeScalars)
-                let trimmed = op == "%"
-                    ? try ShellPattern.trimSuffix(pattern, from: subject, greedy: greedy)
-                    : try ShellPattern.trimPrefix(pattern, from: subject, greedy: greedy)
-                return scalarsToString(trimmed)
-            default:
-                throw ShellError("unsupported modifier (\(ops)) in substitution")
-            }
-
-        case "/":
-            let replaceAll = peek() == "/"
+            let word = try nested(until: UInt8(ascii: "}"), rawEscapes: isPattern, missing: "syntax error: missing '}'")
+            try applyModifier(op, nullIsUnset: nullIsUnset, name: name, word: word, into: &result)
+        case UInt8(ascii: "/"):
+            let replaceAll = peek() == UInt8(ascii: "/")
             if replaceAll { position += 1 }
-            let pattern = try nested(until: "/", rawEscapes: true, missing: "syntax error: missing '/' in ${}")
-            let replacement = try nested(until: "}", rawEscapes: true, missing: "syntax error: missing '}'")
-
-            let value = lookup(name)
-            if value == nil && skipUnsetEnv { return "${\(name)/\(pattern)/\(replacement)}" }
-            let patternScalars = Array(pattern.unicodeScalars)
-            let compiled = try ShellPattern.compile(patternScalars, greedy: true, describedAs: patternScalars)
-            let subject = Array((value ?? "").unicodeScalars)
-            let replaced = replaceAll
-                ? compiled.replaceAll(in: subject, template: Array(replacement.unicodeScalars))
-                : compiled.replaceFirst(in: subject, with: Array(replacement.unicodeScalars))
-            return scalarsToString(replaced)
-
+            let pattern = try nested(until: UInt8(ascii: "/"), rawEscapes: true, missing: "syntax error: missing '/' in ${}")
+            let replacement = try nested(until: UInt8(ascii: "}"), rawEscapes: true, missing: "syntax error: missing '}'")
+            try applyReplacement(name: name, pattern: pattern, replacement: replacement, all: replaceAll, into: &result)
         default:
-            throw ShellError("unsupported modifier (\(ops)) in substitution")
+            throw ShellError("unsupported modifier (\(op.text)) in substitution")
         }
+    }
+
+    /// `$name`, `$1`, `$@`, or a lone `$`.
+    @inline(never)
+    private mutating func simpleReference(into result: inout Bytes) {
+        let name = name()
+        if name.isEmpty {
+            result.append(UInt8(ascii: "$"))
+        } else if let value = lookup(name) {
+            result.append(contentsOf: value.utf8)
+        } else if skipUnsetEnv {
+            result.append(UInt8(ascii: "$"))
+            result.append(contentsOf: name.utf8)
+        }
+    }
+
+    /// `${name<op>word}` once `word` is read: `op.text` is the operator as written (`:-`, `#`, …),
+    /// `op.byte` its last character.
+    @inline(never)
+    private mutating func applyModifier(_ op: (byte: UInt8?, text: String), nullIsUnset: Bool, name: String,
+                                        word: Bytes, into result: inout Bytes) throws(ShellError) {
+        let value = lookup(name)
+        if value == nil && skipUnsetEnv {
+            result.append(contentsOf: "${\(name)\(op.text)".utf8)
+            result.append(contentsOf: word)
+            result.append(UInt8(ascii: "}"))
+            return
+        }
+        let unsetOrNull = value == nil || (nullIsUnset && value == "")
+
+        switch op.byte {
+        case UInt8(ascii: "-"):
+            if unsetOrNull { result.append(contentsOf: word) } else { result.append(contentsOf: value!.utf8) }
+        case UInt8(ascii: "+"):
+            if !unsetOrNull { result.append(contentsOf: word) }
+        case UInt8(ascii: "?"):
+            if unsetOrNull {
+                let message = word.isEmpty
+                    ? (value == nil ? "is not allowed to be unset" : "is not allowed to be empty")
+                    : String(decoding: word, as: UTF8.self)
+                throw ShellError("\(name): \(message)")
+            }
+            result.append(contentsOf: value!.utf8)
+        case UInt8(ascii: "#"), UInt8(ascii: "%"):
+            // `##` / `%%`: the doubled operator is simply the first character of the
+            // (already expanded) pattern.
+            let greedy = word.first == op.byte
+            let pattern = scalars(greedy ? word.dropFirst() : word[...])
+            let subject = Array((value ?? "").unicodeScalars)
+            let trimmed = op.byte == UInt8(ascii: "%")
+                ? try ShellPattern.trimSuffix(pattern, from: subject, greedy: greedy)
+                : try ShellPattern.trimPrefix(pattern, from: subject, greedy: greedy)
+            appendScalars(trimmed, to: &result)
+        default:
+            throw ShellError("unsupported modifier (\(op.text)) in substitution")
+        }
+    }
+
+    /// `${name/pattern/replacement}` and `${name//pattern/replacement}` once both words are read.
+    @inline(never)
+    private mutating func applyReplacement(name: String, pattern: Bytes, replacement: Bytes, all: Bool,
+                                           into result: inout Bytes) throws(ShellError) {
+        guard let value = lookup(name) else {
+            if skipUnsetEnv {
+                result.append(contentsOf: "${\(name)/".utf8)
+                result.append(contentsOf: pattern)
+                result.append(UInt8(ascii: "/"))
+                result.append(contentsOf: replacement)
+                result.append(UInt8(ascii: "}"))
+            }
+            return
+        }
+        let patternScalars = scalars(pattern[...])
+        let compiled = try ShellPattern.compile(patternScalars, greedy: true, describedAs: patternScalars)
+        let subject = Array(value.unicodeScalars)
+        let replaced = all
+            ? compiled.replaceAll(in: subject, template: scalars(replacement[...]))
+            : compiled.replaceFirst(in: subject, with: scalars(replacement[...]))
+        appendScalars(replaced, to: &result)
+    }
+
+    /// Consumes the character after a name or `:` inside `${…}`: its byte if it is ASCII
+    /// (nil otherwise, or at the end) and its text for messages (Go's `string(rune)`; the end
+    /// of input is rune -1, printed as U+FFFD).
+    private mutating func operatorCharacter() -> (byte: UInt8?, text: String) {
+        guard !atEnd else { return (nil, "\u{FFFD}") }
+        let range = nextCharacter()
+        let byte = text[range.lowerBound]
+        return (byte < 0x80 ? byte : nil, String(decoding: text[range], as: UTF8.self))
     }
 
     /// A nested scan inside `${…}`. A failure that ran to the end of the word is reported as
     /// `missing` (the unclosed `${`), any other failure as itself.
-    private mutating func nested(until stop: Unicode.Scalar, rawEscapes: Bool, missing: String) throws(ShellError) -> String {
+    private mutating func nested(until stop: UInt8, rawEscapes: Bool, missing: String) throws(ShellError) -> Bytes {
+        guard depth < Self.maximumNesting else {
+            throw ShellError("variable substitutions nested more than \(Self.maximumNesting) levels deep")
+        }
+        depth += 1
+        defer { depth -= 1 }
         do {
             return try scan(until: stop, rawEscapes: rawEscapes)
         } catch {
@@ -335,24 +441,43 @@ struct ShellWordScanner {
         }
     }
 
-    /// A scalar as Go's `string(rune)` prints it; the end of input (rune -1) prints as U+FFFD.
-    private func describe(_ scalar: Unicode.Scalar?) -> String {
-        String(scalar ?? "\u{FFFD}")
+    private func scalars(_ bytes: ArraySlice<UInt8>) -> [Unicode.Scalar] {
+        Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
     }
+
+    private func appendScalars<C: Collection>(_ scalars: C, to result: inout Bytes) where C.Element == Unicode.Scalar {
+        for scalar in scalars { result.append(contentsOf: UTF8.encode(scalar)!) }
+    }
+}
+
+// MARK: - UTF-8
+
+/// The length of the UTF-8 sequence that starts with `lead` (the text is valid UTF-8).
+@inline(__always)
+func utf8Length(lead: UInt8) -> Int {
+    switch lead {
+    case 0..<0x80: return 1
+    case 0xC0..<0xE0: return 2
+    case 0xE0..<0xF0: return 3
+    default: return 4
+    }
+}
+
+/// The scalar encoded by one complete, valid UTF-8 sequence.
+@inline(__always)
+func decodeScalar(_ bytes: ArraySlice<UInt8>) -> Unicode.Scalar {
+    var iterator = bytes.makeIterator()
+    var decoder = UTF8()
+    if case .scalarValue(let scalar) = decoder.decode(&iterator) { return scalar }
+    return "\u{FFFD}"
 }
 
 // MARK: - Character classes (Go's unicode package)
 
-/// `unicode.IsSpace`: the Unicode White_Space property (ASCII `\t\n\v\f\r ` plus U+0085, U+00A0, …).
+/// `unicode.IsSpace` for an ASCII byte: `\t \n \v \f \r` and space.
 @inline(__always)
-func isGoSpace(_ scalar: Unicode.Scalar) -> Bool {
-    switch scalar.value {
-    case 0x09...0x0D, 0x20: return true
-    case 0..<0x80: return false
-    case 0x85, 0xA0: return true
-    case 0x81..<0x100: return false
-    default: return scalar.properties.isWhitespace
-    }
+func isASCIISpace(_ byte: UInt8) -> Bool {
+    byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
 }
 
 /// `unicode.IsDigit`: decimal digits (category Nd).
@@ -375,9 +500,10 @@ func isGoLetter(_ scalar: Unicode.Scalar) -> Bool {
 
 /// POSIX special parameters (`$@`, `$*`, `$#`, `$?`, `$-`, `$$`, `$!`, `$0`).
 @inline(__always)
-private func isSpecialParameter(_ scalar: Unicode.Scalar) -> Bool {
-    switch scalar {
-    case "@", "*", "#", "?", "-", "$", "!", "0": return true
+private func isSpecialParameter(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "@"), UInt8(ascii: "*"), UInt8(ascii: "#"), UInt8(ascii: "?"),
+         UInt8(ascii: "-"), UInt8(ascii: "$"), UInt8(ascii: "!"), UInt8(ascii: "0"): return true
     default: return false
     }
 }
@@ -388,52 +514,3 @@ func scalarsToString<C: Collection>(_ scalars: C) -> String where C.Element == U
     return String(view)
 }
 
-/// Go's `%q` / `strconv.Quote`, for error messages that read like BuildKit's.
-func goQuoted(_ string: String) -> String {
-    var out = "\""
-    for scalar in string.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\u{07}": out += "\\a"
-        case "\u{08}": out += "\\b"
-        case "\u{0C}": out += "\\f"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\u{0B}": out += "\\v"
-        default:
-            if scalar == " " || isGoPrintable(scalar) {
-                out.unicodeScalars.append(scalar)
-            } else if scalar.value < 0x20 || scalar.value == 0x7F {
-                out += "\\x" + hex(scalar.value, width: 2)
-            } else if scalar.value < 0x10000 {
-                out += "\\u" + hex(scalar.value, width: 4)
-            } else {
-                out += "\\U" + hex(scalar.value, width: 8)
-            }
-        }
-    }
-    return out + "\""
-}
-
-/// `unicode.IsPrint` without the space special case: letters, marks, numbers, punctuation, symbols.
-private func isGoPrintable(_ scalar: Unicode.Scalar) -> Bool {
-    if scalar.value < 0x80 { return scalar.value > 0x20 && scalar.value < 0x7F }
-    switch scalar.properties.generalCategory {
-    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-         .nonspacingMark, .spacingMark, .enclosingMark,
-         .decimalNumber, .letterNumber, .otherNumber,
-         .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-         .initialPunctuation, .finalPunctuation, .otherPunctuation,
-         .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
-        return true
-    default:
-        return false
-    }
-}
-
-private func hex(_ value: UInt32, width: Int) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: max(0, width - digits.count)) + digits
-}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// Runs RUN steps in an OCI runtime, one throw-away container per step, without a daemon.
+public struct Executor: Sendable {
+    /// The runtime used for every step.
+    public let runtime: OCIRuntime
+    /// Where bundles are created; each step gets `<bundleParent>/<containerID>`.
+    public let bundleParent: URL
+    /// How many output lines ``ExecutionResult/lastLines`` keeps.
+    public let tailLineCount: Int
+    /// The builder host's resolver configuration, copied into each step's `/etc/resolv.conf`.
+    public let hostResolvConf: URL
+
+    /// Creates an executor.
+    public init(runtime: OCIRuntime,
+                bundleParent: URL = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bundles"),
+                tailLineCount: Int = 20,
+                hostResolvConf: URL = URL(fileURLWithPath: "/etc/resolv.conf")) {
+        self.runtime = runtime
+        self.bundleParent = bundleParent
+        self.tailLineCount = tailLineCount
+        self.hostResolvConf = hostResolvConf
+    }
+
+    /// Runs `step` and waits for it, passing every output line to `onOutput` as it arrives.
+    ///
+    /// The container and its bundle are always removed afterwards, also when the calling
+    /// task is cancelled (the CLI turns SIGINT/SIGTERM into cancellation): the container is
+    /// killed first, then deleted, and the cancellation is rethrown. A non-zero exit status
+    /// is a result, not an error; ``ExecutorError/runtimeFailed(runtime:message:)`` means the
+    /// command never ran.
+    ///
+    /// Mount points missing from the rootfs are created before the run and removed again
+    /// afterwards when still empty, so the rootfs then holds only the step's own changes
+    /// (a missing working directory is created by the runtime and counts as a change, as in
+    /// BuildKit). `onOutput` is called from one task per stream, so stdout and stderr calls
+    /// may overlap. `containerID` must be unique among the runtime's containers; the default
+    /// is a fresh random id.
+    public func run(_ step: ExecutionStep, containerID: String = Executor.newContainerID(),
+                    onOutput: @escaping @Sendable (OutputLine) async -> Void = { _ in }) async throws -> ExecutionResult {
+        try Task.checkCancellation()
+        guard FileManager.default.isExecutableFile(atPath: runtime.executable.path) else {
+            throw ExecutorError.runtimeNotFound(runtime.executable.path)
+        }
+        let user = try UserResolver(rootfs: step.rootfs).resolve(step.user)
+        let etcFiles = GeneratedEtcFiles(step: step, hostResolvConf: try? String(contentsOf: hostResolvConf, encoding: .utf8))
+        let created = try MountTargets.prepare(MountTargets.targets(for: step), in: step.rootfs)
+        let bundle: Bundle
+        do {
+            try FileManager.default.createDirectory(at: bundleParent, withIntermediateDirectories: true)
+            bundle = try Bundle.create(in: bundleParent, id: containerID, makeSpec: { etcMounts in
+                RuntimeSpec.forStep(step, user: user, etcFiles: etcMounts)
+            }, etcFiles: etcFiles)
+        } catch {
+            MountTargets.removeUnused(created, in: step.rootfs)
+            throw error
+        }
+
+        let tail = OutputTail(capacity: tailLineCount)
+        let runtime = runtime
+        let killer = ContainerKiller(runtime: runtime, id: containerID)
+        let outcome: Result<Int32, any Error>
+        do {
+            let status = try await withTaskCancellationHandler {
+                try await runtime.run(bundle: bundle.directory, id: containerID) { line in
+                    await tail.append(line)
+                    await onOutput(line)
+                }
+            } onCancel: {
+                // The runtime forwards SIGTERM, which a shell as pid 1 ignores; kill the container.
+                Task.detached { await killer.kill() }
+            }
+            outcome = Task.isCancelled ? .failure(CancellationError()) : .success(status)
+        } catch {
+            outcome = .failure(error)
+        }
+        await killer.markRunEnded()
+
+        // Cleanup runs outside the (possibly cancelled) task so its commands are not torn down.
+        let cleanup = await Task.detached { () -> (any Error)? in
+            defer { bundle.remove() }
+            do {
+                try await runtime.delete(id: containerID)
+                return nil
+            } catch {
+                return error
+            }
+        }.value
+        // Only now: until the container is deleted its mounts may still sit on these paths.
+        MountTargets.removeUnused(created, in: step.rootfs)
+        let status = try outcome.get()
+        if let cleanup { throw cleanup }
+        return ExecutionResult(exitStatus: status, lastLines: await tail.snapshot,
+                               createdMountTargets: created, containerID: containerID)
+    }
+
+    /// A fresh container id.
+    public static func newContainerID() -> String {
+        "kiln-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// `/etc/hosts`, `/etc/resolv.conf` and `/etc/hostname` for one step, written into the bundle
+/// (outside the rootfs) and bind-mounted over the rootfs paths, so they never land in a layer.
+struct GeneratedEtcFiles: Sendable {
+    /// The container paths covered.
+    static let targets = ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"]
+
+    let hosts: String
+    let resolvConf: String
+    let hostname: String
+
+    /// Contents for `step`; `hostResolvConf` is the builder host's resolver configuration.
+    init(step: ExecutionStep, hostResolvConf: String?) {
+        var hosts = "127.0.0.1\tlocalhost \(step.hostname)\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        for entry in step.extraHosts { hosts += "\(entry.address)\t\(entry.host)\n" }
+        self.hosts = hosts
+        self.hostname = step.hostname + "\n"
+        let host = hostResolvConf ?? ""
+        if step.network.isolated {
+            // A private namespace has no route to a host-local resolver; keep only what could work.
+            resolvConf = host.split(whereSeparator: \.isNewline)
+                .filter { line in
+                    let fields = line.split(whereSeparator: \.isWhitespace)
+                    guard fields.first == "nameserver", fields.count > 1 else { return true }
+                    return !(fields[1].hasPrefix("127.") || fields[1] == "::1")
+                }
+                .map { $0 + "\n" }
+                .joined()
+        } else {
+            resolvConf = host
+        }
+    }
+
+    /// Writes the files into `directory` and returns read-only bind mounts over the targets.
+    func write(into directory: URL) throws -> [RuntimeSpec.Mount] {
+        let contents = [("hosts", hosts), ("resolv.conf", resolvConf), ("hostname", hostname)]
+        return try contents.map { name, text in
+            let file = directory.appendingPathComponent(name)
+            try Data(text.utf8).write(to: file)
+            return RuntimeSpec.Mount(destination: "/etc/\(name)", type: "bind", source: file.path,
+                                     options: ["rbind", "rprivate", "ro"])
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Glibc
+import KilnArchive
+import KilnOCI
+
+/// Applies one layer blob (a tar, compressed or not) onto a directory and returns the digest of
+/// the uncompressed tar it read (the layer's diffID).
+public typealias LayerUnpacker = @Sendable (_ blob: URL, _ directory: URL) async throws -> Digest
+
+/// Unpacked layer chains under `$KILN_ROOT/snapshots/<chainID hex>`, and writable rootfs
+/// directories on top of them.
+///
+/// A chain directory is built once: on a copy of the longest parent chain already unpacked
+/// (else from empty), in a temp directory beside the final one, then renamed into place. A
+/// per-chain `flock` makes concurrent builders (threads or processes) wait for the one doing
+/// the work instead of repeating it. Chain directories are read-only by convention: rootfs
+/// writes go to an overlay upper directory or to a copy.
+public struct SnapshotStore: Sendable {
+    /// The `snapshots/` directory.
+    public let directory: URL
+    private let unpack: LayerUnpacker
+
+    /// The snapshot store of `root`, applying layers with `unpack`.
+    public init(root: KilnRoot, unpack: @escaping LayerUnpacker) {
+        self.directory = root.snapshots
+        self.unpack = unpack
+    }
+
+    /// The snapshot store of `root`, applying layers with KilnArchive's `LayerApplier` and
+    /// refusing a layer whose uncompressed content does not hash to its diffID.
+    public init(root: KilnRoot) {
+        self.init(root: root) { blob, directory in
+            try await onOwnThread {
+                let result = try LayerApplier().apply(layer: blob, to: directory)
+                return result.diffID
+            }
+        }
+    }
+
+    /// Where the chain directory for `chainID` lives (whether or not it exists).
+    public func path(for chainID: Digest) -> URL {
+        directory.appendingPathComponent(chainID.encoded, isDirectory: true)
+    }
+
+    /// The directory holding `layers` unpacked in order, building it if needed. No layers
+    /// gives an empty directory.
+    public func materialize(_ layers: [LayerReference]) async throws -> URL {
+        try createDirectory(directory.path)
+        let chainIDs = ChainID.chain(layers.map(\.diffID))
+        guard let chainID = chainIDs.last else {
+            let empty = directory.appendingPathComponent("empty")
+            try createDirectory(empty.path)
+            return empty
+        }
+        let target = path(for: chainID)
+        if isDirectory(target) { return target }
+        return try await withFileLock(path: directory.path + "/\(chainID.encoded).lock", exclusive: true) {
+            // Another builder may have finished it while this one waited for the lock.
+            if isDirectory(target) { return target }
+            let parentIndex = chainIDs.dropLast().lastIndex { isDirectory(path(for: $0)) }
+            let temp = directory.appendingPathComponent(".tmp-\(chainID.encoded)-\(String(UInt64.random(in: .min ... .max), radix: 16))")
+            do {
+                if let parentIndex {
+                    try await TreeCopier.copy(from: path(for: chainIDs[parentIndex]), to: temp)
+                } else {
+                    try createDirectory(temp.path)
+                }
+                for layer in layers[((parentIndex ?? -1) + 1)...] {
+                    try Task.checkCancellation()
+                    let diffID = try await unpack(layer.blob, temp)
+                    guard diffID == layer.diffID else {
+                        throw StorageError.diffIDMismatch(layer: layer.blob.path, expected: layer.diffID, actual: diffID)
+                    }
+                }
+                try flushFilesystem(of: temp.path)
+                try posix("rename", target.path) { rename(temp.path, target.path) }
+                try syncDirectory(directory.path)
+                return target
+            } catch {
+                try? FileManager.default.removeItem(at: temp)
+                throw error
+            }
+        }
+    }
+
+    /// A writable rootfs on top of `layers`, in a new directory below `scratch` (the build's
+    /// tmp). overlayfs when this process may mount and `allowOverlay` is set, a full copy
+    /// otherwise; `Rootfs.mode` says which.
+    public func makeRootfs(_ layers: [LayerReference], scratch: URL, allowOverlay: Bool = true) async throws -> Rootfs {
+        let lower = try await materialize(layers)
+        return try await Rootfs.make(lower: lower, scratchParent: scratch, allowOverlay: allowOverlay)
+    }
+
+    /// Runs `body` with a writable rootfs on top of `layers` and releases it afterwards, also
+    /// when `body` throws or is cancelled.
+    public func withRootfs<T: Sendable>(
+        _ layers: [LayerReference], scratch: URL, allowOverlay: Bool = true,
+        _ body: (Rootfs) async throws -> T
+    ) async throws -> T {
+        let rootfs = try await makeRootfs(layers, scratch: scratch, allowOverlay: allowOverlay)
+        let result: T
+        do {
+            result = try await body(rootfs)
+        } catch {
+            try? rootfs.release()
+            throw error
+        }
+        try rootfs.release()
+        return result
+    }
+
+    /// Removes every chain directory except those of `keep`, and temp directories that crashed
+    /// builds left behind. Returns the chain IDs removed.
+    @discardableResult
+    public func prune(keeping keep: Set<Digest>) throws -> [Digest] {
+        let kept = Set(keep.map(\.encoded))
+        var removed: [Digest] = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] {
+            if name.hasSuffix(".lock") || name == "empty" || kept.contains(name) { continue }
+            if name.hasPrefix(".tmp-") {
+                // `.tmp-<chainID>-<random>`: once the chain lock is free, no builder owns it.
+                let chain = name.dropFirst(5).prefix(64)
+                try withFileLock(path: directory.path + "/\(chain).lock", exclusive: true) {
+                    try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+                }
+                continue
+            }
+            guard let chainID = Digest("sha256:\(name)") else { continue }
+            try withFileLock(path: directory.path + "/\(name).lock", exclusive: true) {
+                try FileManager.default.removeItem(at: path(for: chainID))
+            }
+            removed.append(chainID)
+        }
+        return removed.sorted()
+    }
+
+    private func isDirectory(_ url: URL) -> Bool {
+        var st = stat()
+        return lstat(url.path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+}
+
+/// Flushes the filesystem holding `path`, so that a chain directory renamed into place is on
+/// disk as a whole (one `syncfs` instead of an fsync per file).
+func flushFilesystem(of path: String) throws(StorageError) {
+    let fd = try posix("open", path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    defer { close(fd) }
+    try posix("syncfs", path) { LinuxCalls.syncfs(fd) }
+}
