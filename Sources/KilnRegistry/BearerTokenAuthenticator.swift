@@ -19,6 +19,7 @@ actor BearerTokenAuthenticator {
     private let registry: String
     private let httpClient: HTTPClient
     private let timeout: Duration
+    private let retryPolicy: RetryPolicy
     private var cache: [String: CachedToken] = [:]
     private var inFlight: [String: Task<CachedToken, any Error>] = [:]
 
@@ -28,10 +29,11 @@ actor BearerTokenAuthenticator {
     /// The lifetime the token spec assumes when `expires_in` is absent.
     private static let defaultLifetime: Duration = .seconds(60)
 
-    init(registry: String, httpClient: HTTPClient, timeout: Duration) {
+    init(registry: String, httpClient: HTTPClient, timeout: Duration, retryPolicy: RetryPolicy) {
         self.registry = registry
         self.httpClient = httpClient
         self.timeout = timeout
+        self.retryPolicy = retryPolicy
     }
 
     /// A valid token for `scopes`, from the cache or freshly fetched.
@@ -39,10 +41,17 @@ actor BearerTokenAuthenticator {
         let key = Self.cacheKey(scopes)
         if let cached = cache[key], cached.expiry > .now { return cached.token }
         if let task = inFlight[key] { return try await task.value.token }
-        let task = Task { [registry, httpClient, timeout] in
-            try await Self.fetch(
-                registry: registry, httpClient: httpClient, timeout: timeout, challenge: challenge, scopes: scopes,
-                credential: credential)
+        let task = Task { [registry, httpClient, timeout, retryPolicy] in
+            let request = try Self.tokenRequest(registry: registry, challenge: challenge, scopes: scopes, credential: credential)
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    return try await Self.exchange(request, registry: registry, httpClient: httpClient, timeout: timeout)
+                } catch let failure as RegistryError where failure.isTransient && retryPolicy.allowsRetry(after: attempt) {
+                    try await Task.sleep(for: retryPolicy.delay(after: attempt))
+                }
+            }
         }
         inFlight[key] = task
         defer { inFlight[key] = nil }
@@ -58,13 +67,17 @@ actor BearerTokenAuthenticator {
 
     private static func cacheKey(_ scopes: [String]) -> String { scopes.sorted().joined(separator: " ") }
 
-    private static func fetch(
-        registry: String, httpClient: HTTPClient, timeout: Duration, challenge: AuthChallenge, scopes: [String],
-        credential: RegistryCredential?
-    ) async throws -> CachedToken {
-        func failure(_ kind: RegistryError.Kind, status: Int? = nil, details: [RegistryErrorDetail] = []) -> RegistryError {
-            RegistryError(kind, registry: registry, repository: nil, operation: .authenticate, status: status, details: details)
-        }
+    private static func failure(
+        _ kind: RegistryError.Kind, registry: String, status: Int? = nil, details: [RegistryErrorDetail] = []
+    ) -> RegistryError {
+        RegistryError(kind, registry: registry, repository: nil, operation: .authenticate, status: status, details: details)
+    }
+
+    /// The token request for `scopes`: a GET with basic credentials, or the OAuth2 refresh-token POST.
+    private static func tokenRequest(
+        registry: String, challenge: AuthChallenge, scopes: [String], credential: RegistryCredential?
+    ) throws -> HTTPClientRequest {
+        func failure(_ kind: RegistryError.Kind) -> RegistryError { Self.failure(kind, registry: registry) }
         guard let realm = challenge.realm, var components = URLComponents(string: realm),
               let scheme = components.scheme?.lowercased(), let host = components.host
         else { throw failure(.invalidResponse("bearer challenge without a usable realm")) }
@@ -98,16 +111,32 @@ actor BearerTokenAuthenticator {
             request = HTTPClientRequest(url: url)
             if let credential { request.headers.add(name: "Authorization", value: credential.basicAuthorization) }
         }
+        return request
+    }
+
+    /// Sends a token request and reads the token and its lifetime from the reply.
+    private static func exchange(
+        _ request: HTTPClientRequest, registry: String, httpClient: HTTPClient, timeout: Duration
+    ) async throws -> CachedToken {
+        func failure(_ kind: RegistryError.Kind, status: Int? = nil, details: [RegistryErrorDetail] = []) -> RegistryError {
+            Self.failure(kind, registry: registry, status: status, details: details)
+        }
         let response: HTTPClientResponse
+        let body: ByteBuffer
         do {
             response = try await httpClient.execute(request, timeout: TimeAmount(timeout))
+            body = try await response.body.collect(upTo: 1 << 20)
         } catch {
             throw failure(.transport(String(describing: error)))
         }
-        let body = try await response.body.collect(upTo: 1 << 20)
         guard response.status == .ok else {
-            let kind: RegistryError.Kind = response.status == .unauthorized ? .unauthorized
-                : response.status == .forbidden ? .denied : .unexpectedStatus
+            let kind: RegistryError.Kind
+            switch response.status {
+            case .unauthorized: kind = .unauthorized
+            case .forbidden: kind = .denied
+            case .tooManyRequests: kind = .tooManyRequests
+            default: kind = .unexpectedStatus
+            }
             throw failure(kind, status: Int(response.status.code), details: ErrorBody.details(in: body))
         }
         struct TokenReply: Decodable {

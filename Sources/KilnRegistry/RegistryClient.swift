@@ -97,7 +97,9 @@ public actor RegistryClient {
         self.credentials = credentials
         let client = httpClient ?? RegistryClient.sharedHTTPClient
         self.httpClient = client
-        self.tokens = BearerTokenAuthenticator(registry: registry, httpClient: client, timeout: configuration.requestTimeout)
+        self.tokens = BearerTokenAuthenticator(
+            registry: registry, httpClient: client, timeout: configuration.requestTimeout,
+            retryPolicy: configuration.retryPolicy)
     }
 
     /// Creates a client for the registry of `reference`.

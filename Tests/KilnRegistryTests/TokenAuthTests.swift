@@ -50,6 +50,21 @@ struct TokenAuthTests {
         }
     }
 
+    @Test("A token service answering 503 is retried")
+    func tokenServiceErrorsRetried() async throws {
+        try await withTokenServer(username: "builder", password: "hunter2", refreshToken: "r") { server in
+            try await withFaultProxy(upstreamPort: server.port, faults: .init(serverErrors: 2)) { proxy in
+                try await withTestRegistry(auth: server.registryAuth(realm: "http://\(proxy.host)/token")) { registry in
+                    let client = RegistryTestFixtures.client(registry, credentials: StaticCredentials([registry.host: Self.credential]))
+                    let blob = try await client.pushBlob(data: Data("through a flaky token service".utf8), to: "team/app")
+                    #expect(try await client.blobSize(blob.digest, in: "team/app") == blob.size)
+                    #expect(proxy.requests().filter { $0.hasPrefix("GET /token?") && $0.hasSuffix(" 503") }.count == 2)
+                    #expect(server.tokenRequests().first == "GET builder repository:team/app:pull")
+                }
+            }
+        }
+    }
+
     @Test("Anonymous clients get pull tokens only; a push is a clear unauthorized error")
     func anonymousCannotPush() async throws {
         try await withTokenAuthRegistry(username: "builder", password: "hunter2", refreshToken: "refresh-1") { registry, server in

@@ -297,7 +297,7 @@ public func withTestRegistry<T>(
 }
 
 /// Runs `body` with `fixture`, then `stop`s it whether `body` returns or throws.
-func withStopping<Fixture, T>(
+public func withStopping<Fixture, T>(
     _ fixture: Fixture, stop: (Fixture) async -> Void, _ body: (Fixture) async throws -> T
 ) async throws -> T {
     do {

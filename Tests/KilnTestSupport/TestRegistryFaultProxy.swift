@@ -1,6 +1,6 @@
 import Foundation
 
-/// A fault-injecting HTTP proxy in front of a ``TestRegistry`` (Python stdlib), to prove that a
+/// A fault-injecting HTTP proxy in front of a ``TestRegistry`` or a ``TestTokenServer`` (Python stdlib), to prove that a
 /// client rides out broken transfers: it can cut blob downloads halfway, answer 503 with
 /// `Retry-After: 0`, or drop a `PATCH` after forwarding half its body. It can also paginate
 /// tag lists, which the registry itself does not. Each fault fires as many
@@ -50,12 +50,13 @@ public final class TestRegistryFaultProxy: Sendable {
         self.server = server
     }
 
-    /// Starts a proxy for `registry` with `faults`.
-    public static func start(for registry: TestRegistry, faults: Faults) async throws -> TestRegistryFaultProxy {
+    /// Starts a proxy with `faults` for the HTTP server on loopback port `upstreamPort` (a
+    /// registry, or the token service in front of which 503s test token retries).
+    public static func start(upstreamPort: Int, faults: Faults) async throws -> TestRegistryFaultProxy {
         let rules = String(decoding: try JSONEncoder().encode(faults), as: UTF8.self)
         let server = try await TestRegistryPythonServer.start(
             name: "fault-proxy", source: pythonSource,
-            arguments: { port, directory in [String(port), String(registry.port), directory.path, rules] })
+            arguments: { port, directory in [String(port), String(upstreamPort), directory.path, rules] })
         return TestRegistryFaultProxy(server: server)
     }
 
@@ -204,5 +205,12 @@ while True:
 public func withFaultProxy<T>(
     for registry: TestRegistry, faults: TestRegistryFaultProxy.Faults, _ body: (TestRegistryFaultProxy) async throws -> T
 ) async throws -> T {
-    try await withStopping(try await TestRegistryFaultProxy.start(for: registry, faults: faults), stop: { await $0.stop() }, body)
+    try await withFaultProxy(upstreamPort: registry.port, faults: faults, body)
+}
+
+/// Runs `body` with a proxy for the server on loopback port `upstreamPort` and stops it afterwards.
+public func withFaultProxy<T>(
+    upstreamPort: Int, faults: TestRegistryFaultProxy.Faults, _ body: (TestRegistryFaultProxy) async throws -> T
+) async throws -> T {
+    try await withStopping(try await TestRegistryFaultProxy.start(upstreamPort: upstreamPort, faults: faults), stop: { await $0.stop() }, body)
 }

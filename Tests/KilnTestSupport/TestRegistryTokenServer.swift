@@ -25,9 +25,10 @@ public final class TestTokenServer: Sendable {
         self.server = server
     }
 
-    /// The registry auth that trusts this server.
-    public var registryAuth: TestRegistry.Auth {
-        .token(realm: realm, service: service, issuer: issuer, certificateBundle: certificateBundle)
+    /// The registry auth that trusts this server, sending clients to `realm` (this server's
+    /// endpoint unless a proxy stands in front of it).
+    public func registryAuth(realm: String? = nil) -> TestRegistry.Auth {
+        .token(realm: realm ?? self.realm, service: service, issuer: issuer, certificateBundle: certificateBundle)
     }
 
     /// Starts a server accepting `username`/`password` and the OAuth2 `refreshToken`, announcing
@@ -151,14 +152,24 @@ ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
 """#
 }
 
+/// Runs `body` with a token server and stops it afterwards.
+public func withTokenServer<T>(
+    username: String, password: String, refreshToken: String, tokenLifetime: Int = 300,
+    _ body: (TestTokenServer) async throws -> T
+) async throws -> T {
+    let server = try await TestTokenServer.start(
+        username: username, password: password, refreshToken: refreshToken, tokenLifetime: tokenLifetime)
+    return try await withStopping(server, stop: { await $0.stop() }, body)
+}
+
 /// Runs `body` with a token server and a registry that trusts it, stopping both afterwards.
 public func withTokenAuthRegistry<T>(
     username: String, password: String, refreshToken: String, tokenLifetime: Int = 300,
     _ body: (TestRegistry, TestTokenServer) async throws -> T
 ) async throws -> T {
-    let server = try await TestTokenServer.start(
-        username: username, password: password, refreshToken: refreshToken, tokenLifetime: tokenLifetime)
-    return try await withStopping(server, stop: { await $0.stop() }) { server in
-        try await withTestRegistry(auth: server.registryAuth) { registry in try await body(registry, server) }
+    try await withTokenServer(
+        username: username, password: password, refreshToken: refreshToken, tokenLifetime: tokenLifetime
+    ) { server in
+        try await withTestRegistry(auth: server.registryAuth()) { registry in try await body(registry, server) }
     }
 }
