@@ -34,8 +34,9 @@ struct ManifestTests {
     func dockerMediaType() async throws {
         try await withTestRegistry { registry in
             let client = RegistryTestFixtures.client(registry)
-            let config = try await client.pushBlob(data: Data("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}".utf8), to: "kiln/docker")
-            let layer = try await client.pushBlob(data: Data(repeating: 2, count: 100), to: "kiln/docker")
+            let (config, layer) = try await RegistryTestFixtures.pushBlobs(
+                client, repository: "kiln/docker", config: Data(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.utf8),
+                layer: Data(repeating: 2, count: 100))
             let manifest = Manifest(
                 mediaType: .dockerManifest, config: config.descriptor(mediaType: .dockerConfig),
                 layers: [layer.descriptor(mediaType: .dockerLayerGzip)])
@@ -82,8 +83,7 @@ struct ManifestTests {
     func pushByDigest() async throws {
         try await withTestRegistry { registry in
             let client = RegistryTestFixtures.client(registry)
-            let config = try await client.pushBlob(data: Data("{}".utf8), to: "kiln/pin")
-            let layer = try await client.pushBlob(data: Data(repeating: 5, count: 10), to: "kiln/pin")
+            let (config, layer) = try await RegistryTestFixtures.pushBlobs(client, repository: "kiln/pin", layer: Data(repeating: 5, count: 10))
             let manifest = Manifest(config: config.descriptor(mediaType: .ociConfig), layers: [layer.descriptor(mediaType: .ociLayer)])
             let bytes = try CanonicalJSON.encode(manifest)
             let digest = try await client.pushManifest(bytes, mediaType: .ociManifest, to: .digest(Digest.sha256(of: bytes)), in: "kiln/pin")
@@ -136,8 +136,7 @@ struct ManifestTests {
     func manifestDigestVerified() async throws {
         try await withTestRegistry { registry in
             let client = RegistryTestFixtures.client(registry)
-            let config = try await client.pushBlob(data: Data("{}".utf8), to: "kiln/tampered")
-            let layer = try await client.pushBlob(data: Data(repeating: 1, count: 10), to: "kiln/tampered")
+            let (config, layer) = try await RegistryTestFixtures.pushBlobs(client, repository: "kiln/tampered", layer: Data(repeating: 1, count: 10))
             let manifest = Manifest(
                 config: config.descriptor(mediaType: .ociConfig), layers: [layer.descriptor(mediaType: .ociLayer)],
                 annotations: ["note": "original"])

@@ -61,15 +61,22 @@ enum RegistryTestFixtures {
             "storage/docker/registry/v2/blobs/\(digest.algorithm)/\(digest.encoded.prefix(2))/\(digest.encoded)/data")
     }
 
+    /// Pushes a config and a layer blob to `repository`, for tests that assemble their own manifest.
+    static func pushBlobs(
+        _ client: RegistryClient, repository: String, config: Data = Data("{}".utf8), layer: Data
+    ) async throws -> (config: EncodedBlob, layer: EncodedBlob) {
+        let configBlob = try await client.pushBlob(data: config, to: repository)
+        let layerBlob = try await client.pushBlob(data: layer, to: repository)
+        return (configBlob, layerBlob)
+    }
+
     /// Pushes a one-layer image (config, layer, manifest tagged `tag`) and returns its manifest's descriptor.
     @discardableResult
     static func pushImage(
         _ client: RegistryClient, repository: String, tag: String, layer: Data, platform: Platform = .host
     ) async throws -> (manifest: Descriptor, config: EncodedBlob, layer: EncodedBlob) {
-        let config = try CanonicalJSON.blob(
-            ImageConfig(platform: platform, rootfs: RootFS(diffIDs: [Digest.sha256(of: layer)])))
-        try await client.pushBlob(data: config.bytes, to: repository)
-        let layerBlob = try await client.pushBlob(data: layer, to: repository)
+        let configBytes = try CanonicalJSON.encode(ImageConfig(platform: platform, rootfs: RootFS(diffIDs: [Digest.sha256(of: layer)])))
+        let (config, layerBlob) = try await pushBlobs(client, repository: repository, config: configBytes, layer: layer)
         let manifest = Manifest(
             config: config.descriptor(mediaType: .ociConfig), layers: [layerBlob.descriptor(mediaType: .ociLayer)])
         let descriptor = try await client.pushManifest(manifest, to: .tag(tag), in: repository)
