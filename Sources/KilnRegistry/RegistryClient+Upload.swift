@@ -27,7 +27,15 @@ extension RegistryClient {
         var session: String?
         let sources = mountSources.filter { $0 != repository }
         for (position, source) in sources.enumerated() {
-            switch try await startMount(digest, from: source, to: repository) {
+            let outcome: MountOutcome
+            do {
+                outcome = try await startMount(digest, from: source, to: repository)
+            } catch let failure as RegistryError where [.denied, .notFound, .unauthorized].contains(failure.kind) {
+                // A source the client may not read, or that is gone, is just not a shortcut; the
+                // upload below reports any problem with the target itself.
+                continue
+            }
+            switch outcome {
             case .mounted:
                 return .mounted(from: source)
             case .session(let location) where position == sources.count - 1:

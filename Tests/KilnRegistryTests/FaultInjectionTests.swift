@@ -108,6 +108,28 @@ struct FaultInjectionTests {
         }
     }
 
+    @Test("A mount the registry refuses outright (403) is an error alone, and no shortcut for a push")
+    func deniedMountFallsBack() async throws {
+        try await withTestRegistry { registry in
+            try await RegistryTestFixtures.withTemporaryDirectory { directory in
+                let blob = try RegistryTestFixtures.randomBlob(size: 20_000, in: directory)
+                try await withFaultProxy(for: registry, faults: .init(denyMounts: true)) { proxy in
+                    let client = RegistryTestFixtures.client(host: proxy.host)
+                    try await client.pushBlob(file: blob.url, digest: blob.digest, size: blob.size, to: "kiln/source")
+                    let error = await #expect(throws: RegistryError.self) {
+                        try await client.mountBlob(blob.digest, from: "kiln/source", to: "kiln/target")
+                    }
+                    #expect(error?.kind == .denied)
+                    #expect(error?.details.first?.code == "DENIED")
+                    let result = try await client.pushBlob(
+                        file: blob.url, digest: blob.digest, size: blob.size, to: "kiln/target", mountSources: ["kiln/source"])
+                    #expect(result == .uploaded)
+                    #expect(try await client.blobSize(blob.digest, in: "kiln/target") == blob.size)
+                }
+            }
+        }
+    }
+
     @Test("A refused connection is retried, then reported as a transport error naming the registry")
     func connectionRefused() async throws {
         let port = try TestRegistry.freePort()

@@ -23,11 +23,14 @@ public final class TestRegistryFaultProxy: Sendable {
         /// `307` to `localhost:<port>/storage/…`, a different origin, the way registries send
         /// clients to object storage.
         public var redirectBlobGets = false
+        /// Whether cross-repository mounts are refused with 403 `DENIED`, as for a source
+        /// repository the client may not read.
+        public var denyMounts = false
 
         /// Creates a fault plan.
         public init(
             dropBlobGets: Int = 0, serverErrors: Int = 0, dropPatches: Int = 0, paginateTags: Bool = false, stalls: Int = 0,
-            redirectBlobGets: Bool = false
+            redirectBlobGets: Bool = false, denyMounts: Bool = false
         ) {
             self.dropBlobGets = dropBlobGets
             self.serverErrors = serverErrors
@@ -35,6 +38,7 @@ public final class TestRegistryFaultProxy: Sendable {
             self.paginateTags = paginateTags
             self.stalls = stalls
             self.redirectBlobGets = redirectBlobGets
+            self.denyMounts = denyMounts
         }
     }
 
@@ -145,6 +149,11 @@ def handle(conn):
                     location = "http://localhost:%d/storage%s" % (port, path)
                     conn.sendall(("HTTP/1.1 307 Temporary Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % location).encode())
                     continue
+            if rules.get("denyMounts") and method == "POST" and "mount=" in path:
+                record("%s %s 403" % (method, path))
+                denied = b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(denied) + denied)
+                continue
             if take("serverErrors"):
                 record("%s %s 503" % (method, path))
                 conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n")
