@@ -8,19 +8,6 @@ import Testing
 /// kills the test process, so reaching the end is the assertion that matters — plus a check
 /// that the mutants really were varied (the test must be able to fail if the generator dies).
 @Suite struct FrontendMutationTests {
-    /// SplitMix64: small, seedable, and the same on every machine.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    }
-
     /// Fragments that steer mutants into the frontend's tricky corners.
     static let fragments: [[UInt8]] = [
         "\\\n", "`\n", "\r\n", "<<EOF\n", "<<-'E'\nx\n\tE\n", "${", "${A:-", "${A/b/c}", "$", "\"", "'", "[\"a\",",
@@ -40,7 +27,7 @@ import Testing
         return seeds
     }
 
-    static func mutate(_ input: [UInt8], _ rng: inout Generator) -> [UInt8] {
+    static func mutate(_ input: [UInt8], _ rng: inout SeededGenerator) -> [UInt8] {
         var bytes = input
         for _ in 0...rng.below(4) {
             let at = rng.below(bytes.count + 1)
@@ -62,7 +49,7 @@ import Testing
     func mutantsNeverCrashTheFrontend(seed: UInt64) throws {
         let seeds = try Self.seeds()
         #expect(seeds.count > 150)
-        var rng = Generator(state: seed)
+        var rng = SeededGenerator(seed: seed)
         var distinct = Set<[UInt8]>()
         for _ in 0..<1500 {
             let mutant = Self.mutate(seeds[rng.below(seeds.count)], &rng)

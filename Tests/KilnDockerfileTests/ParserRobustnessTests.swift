@@ -1,3 +1,4 @@
+import KilnTestSupport
 import Testing
 @testable import KilnDockerfile
 
@@ -60,19 +61,6 @@ import Testing
         #expect(parsed.nodes[0].lines == LineRange(start: 1, end: 50_002))
     }
 
-    /// A small deterministic generator (SplitMix64), so failures reproduce.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static let fragments: [[UInt8]] = [
         "RUN ", "FROM ", "ENV ", "LABEL ", "ARG ", "COPY ", "ADD ", "ONBUILD ", "HEALTHCHECK ", "CMD ", "SHELL ",
         "<<", "<<-", "EOF", "'", "\"", "\\", "`", "\n", "\r\n", " ", "\t", "#", "# escape=`\n", "# syntax=x\n",
@@ -81,7 +69,7 @@ import Testing
 
     @Test(arguments: 0..<8)
     func randomInputNeverTraps(seed: Int) {
-        var random = Random(state: UInt64(seed) &* 7919 &+ 1)
+        var random = SeededGenerator(seed: UInt64(seed) &* 7919 &+ 1)
         for _ in 0..<400 {
             var input: [UInt8] = []
             for _ in 0..<random.below(60) {
