@@ -21,8 +21,7 @@ public struct Digest: Sendable, Hashable, Comparable, Codable, CustomStringConve
         case "sha512": expectedLength = 128
         default: throw DigestError.unsupportedAlgorithm(algorithm)
         }
-        guard encoded.utf8.count == expectedLength,
-              encoded.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        guard encoded.utf8.count == expectedLength, encoded.utf8.allSatisfy(Digest.isLowerHexByte)
         else { throw DigestError.malformed(string) }
         self.algorithm = algorithm
         self.encoded = encoded
@@ -34,9 +33,60 @@ public struct Digest: Sendable, Hashable, Comparable, Codable, CustomStringConve
         self = digest
     }
 
+    /// Parses any digest the OCI descriptor grammar allows, as readers of foreign manifests must:
+    /// `algorithm` matches `[a-z0-9]+([+._-][a-z0-9]+)*`, `encoded` matches `[a-zA-Z0-9=_-]+`.
+    ///
+    /// Registered algorithms (`sha256`, `sha384`, `sha512`) must still have their exact lowercase-hex
+    /// form, as go-digest requires; others (`sha256+b64u`, `multihash+base58`, ...) are kept opaque.
+    public init(parsingAnyAlgorithm string: String) throws(DigestError) {
+        guard let colon = string.firstIndex(of: ":") else { throw DigestError.malformed(string) }
+        let algorithm = String(string[..<colon])
+        let encoded = String(string[string.index(after: colon)...])
+        guard Digest.isAlgorithmGrammar(algorithm), !encoded.isEmpty,
+              encoded.utf8.allSatisfy({ Digest.isEncodedByte($0) })
+        else { throw DigestError.malformed(string) }
+        let registeredLengths = ["sha256": 64, "sha384": 96, "sha512": 128]
+        if let length = registeredLengths[algorithm] {
+            guard encoded.utf8.count == length, encoded.utf8.allSatisfy(Digest.isLowerHexByte)
+            else { throw DigestError.malformed(string) }
+        }
+        self.init(algorithm: algorithm, encoded: encoded)
+    }
+
+    /// Whether Kiln can recompute this digest from content (sha256 and sha512).
+    public var isVerifiable: Bool { algorithm == "sha256" || algorithm == "sha512" }
+
     private init(algorithm: String, encoded: String) {
         self.algorithm = algorithm
         self.encoded = encoded
+    }
+
+    private static func isLowerHexByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66)
+    }
+
+    private static func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7a)
+    }
+
+    private static func isEncodedByte(_ byte: UInt8) -> Bool {
+        isLowerAlphanumeric(byte) || (byte >= 0x41 && byte <= 0x5a) || byte == UInt8(ascii: "=")
+            || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+    }
+
+    /// `[a-z0-9]+([+._-][a-z0-9]+)*`: components of lowercase alphanumerics joined by single separators.
+    private static func isAlgorithmGrammar(_ algorithm: String) -> Bool {
+        var previousWasSeparator = true
+        for byte in algorithm.utf8 {
+            if isLowerAlphanumeric(byte) {
+                previousWasSeparator = false
+            } else if "+._-".utf8.contains(byte), !previousWasSeparator {
+                previousWasSeparator = true
+            } else {
+                return false
+            }
+        }
+        return !previousWasSeparator
     }
 
     /// The sha256 digest of `bytes`.
@@ -52,8 +102,10 @@ public struct Digest: Sendable, Hashable, Comparable, Codable, CustomStringConve
     /// `algorithm:encoded`.
     public var description: String { "\(algorithm):\(encoded)" }
 
+    /// Orders by the string form, for stable sorting.
     public static func < (lhs: Digest, rhs: Digest) -> Bool { lhs.description < rhs.description }
 
+    /// Decodes a strict `sha256:`/`sha512:` digest string.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
@@ -62,6 +114,7 @@ public struct Digest: Sendable, Hashable, Comparable, Codable, CustomStringConve
         }
     }
 
+    /// Encodes the string form.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
@@ -75,6 +128,7 @@ public enum DigestError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An algorithm other than sha256 or sha512.
     case unsupportedAlgorithm(String)
 
+    /// The text form shown to users.
     public var description: String {
         switch self {
         case .malformed(let s): return "invalid digest \"\(s)\": want sha256:<64 lowercase hex> or sha512:<128 lowercase hex>"

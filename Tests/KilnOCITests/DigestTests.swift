@@ -24,3 +24,25 @@ import KilnOCI
         #expect(d.algorithm == "sha512")
     }
 }
+
+@Suite struct DigestAnyAlgorithmTests {
+    @Test(arguments: [
+        "sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564",
+        "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8",
+        "sha256.foo-bar:c86f7763873b6c0aae22d963bab59b4f5debbed6685761b5951584f6efb0633b",
+        "sha384:" + String(repeating: "a", count: 96),
+    ])
+    func acceptsTheOCIGrammar(_ text: String) throws {
+        let digest = try Digest(parsingAnyAlgorithm: text)
+        #expect(digest.description == text)
+        #expect(!digest.isVerifiable)
+    }
+
+    @Test(arguments: [
+        "sha256+foo+-b:abc", ":abc", "sha256", "SHA256:abc", "sha256:" + String(repeating: "A", count: 64),
+        "sha256:abc", "sha512:" + String(repeating: "a", count: 64), "alg:a/b", "alg-:abc",
+    ])
+    func rejectsOutsideTheGrammarOrMalformedRegistered(_ text: String) {
+        #expect(throws: DigestError.self) { try Digest(parsingAnyAlgorithm: text) }
+    }
+}

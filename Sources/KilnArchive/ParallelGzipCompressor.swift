@@ -1,0 +1,96 @@
+import Dispatch
+
+/// gzip on several cores: the stream is cut into fixed-size blocks, each compressed as an
+/// independent gzip member on a worker, and members are written in input order.
+///
+/// Block boundaries depend only on byte offsets (never on how callers chunk their writes),
+/// so the output is deterministic. Memory is bounded: at most `2 × workers` blocks are in
+/// flight; the producer waits for the oldest before starting another.
+final class ParallelGzipCompressor: ByteSink {
+    private let level: Int32
+    private let blockSize: Int
+    private let maxInFlight: Int
+    private let downstream: any ByteSink
+    private var pending: [UInt8]
+    /// Blocks submitted and not yet written, oldest first.
+    private var inFlight: [PendingMember] = []
+    private let queue = DispatchQueue(label: "kiln.parallel-gzip", attributes: .concurrent)
+
+    init(level: Int32, blockSize: Int, workers: Int, downstream: any ByteSink) {
+        self.level = level
+        self.blockSize = blockSize
+        self.maxInFlight = 2 * workers
+        self.downstream = downstream
+        pending = []
+        pending.reserveCapacity(blockSize)
+    }
+
+    deinit {
+        // A failed pipeline may leave members in flight; they own their buffers, so waiting is only
+        // needed to keep worker threads from outliving the caller's expectations.
+        for member in inFlight { member.wait() }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let take = min(blockSize - pending.count, bytes.count - offset)
+            pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + take)]))
+            offset += take
+            if pending.count == blockSize { try submitPending() }
+        }
+    }
+
+    func finish() throws {
+        // An empty stream still becomes one (empty) member so readers see valid gzip.
+        if !pending.isEmpty || inFlight.isEmpty && !wroteAny { try submitPending() }
+        while !inFlight.isEmpty { try writeOldest() }
+        try downstream.finish()
+    }
+
+    private var wroteAny = false
+
+    private func submitPending() throws {
+        if inFlight.count >= maxInFlight { try writeOldest() }
+        let block = pending
+        pending = []
+        pending.reserveCapacity(blockSize)
+        let member = PendingMember()
+        let level = self.level
+        queue.async {
+            member.complete(Result { try block.withUnsafeBytes { try DeflateStream.member(of: $0, level: level) } })
+        }
+        inFlight.append(member)
+        wroteAny = true
+    }
+
+    private func writeOldest() throws {
+        let member = inFlight.removeFirst()
+        let bytes = try member.wait().get()
+        try bytes.withUnsafeBytes { try downstream.write($0) }
+    }
+}
+
+/// One block's compressed member, handed from a worker to the producer exactly once.
+///
+/// `@unchecked Sendable`: `result` is written once by the worker before `signal()` and read
+/// by the producer only after `wait()`, so the semaphore orders every access.
+private final class PendingMember: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<[UInt8], any Error> = .success([])
+    private var finished = false
+
+    func complete(_ result: Result<[UInt8], any Error>) {
+        self.result = result
+        done.signal()
+    }
+
+    @discardableResult
+    func wait() -> Result<[UInt8], any Error> {
+        if !finished {
+            done.wait()
+            finished = true
+        }
+        return result
+    }
+}

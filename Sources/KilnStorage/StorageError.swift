@@ -1,0 +1,46 @@
+import Glibc
+import KilnOCI
+
+/// Why a storage operation failed.
+public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A system call failed; `errno` is the C error number.
+    case system(operation: String, path: String, errno: Int32)
+    /// The bytes ingested do not hash to the digest the caller promised.
+    case digestMismatch(expected: Digest, actual: Digest)
+    /// The bytes ingested are not as many as the caller promised.
+    case sizeMismatch(expected: Int64, actual: Int64)
+    /// The content store holds no blob with this digest.
+    case blobNotFound(Digest)
+    /// The content store keeps sha256 blobs only.
+    case unsupportedDigest(Digest)
+    /// The overlay upper directory holds something Kiln cannot turn into a layer change.
+    case unsupportedOverlayEntry(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .system(let operation, let path, let code):
+            return "\(operation) \(path): \(String(cString: strerror(code)))"
+        case .digestMismatch(let expected, let actual):
+            return "content digest mismatch: expected \(expected), got \(actual)"
+        case .sizeMismatch(let expected, let actual):
+            return "content size mismatch: expected \(expected) bytes, got \(actual)"
+        case .blobNotFound(let digest):
+            return "blob \(digest) not found in the content store"
+        case .unsupportedDigest(let digest):
+            return "the content store keeps sha256 blobs only, not \(digest)"
+        case .unsupportedOverlayEntry(let path, let reason):
+            return "overlay upper entry \(path): \(reason)"
+        }
+    }
+}
+
+/// Runs a C call that reports failure as `-1` + `errno`, retrying on `EINTR`.
+@discardableResult
+func posix<Result: BinaryInteger>(_ operation: String, _ path: String, _ call: () -> Result) throws(StorageError) -> Result {
+    while true {
+        let result = call()
+        if result != -1 { return result }
+        if errno == EINTR { continue }
+        throw StorageError.system(operation: operation, path: path, errno: errno)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Glibc
+
+/// Copies a directory tree exactly: content, hardlinks, symlinks, fifos and devices, owners,
+/// modes, xattrs and mtimes. Used for the copy-mode rootfs and to build a chain directory on
+/// top of its parent's.
+enum TreeCopier {
+    /// Copies the tree at `source` into `destination`, which must not exist yet. Returns a
+    /// snapshot of the copy.
+    @discardableResult
+    static func copy(from source: URL, to destination: URL) async throws -> Snapshot {
+        let sourceRoot = source.path
+        let destinationRoot = destination.path
+        guard let rootMetadata = try TreeWalker.readMetadata(absolutePath: sourceRoot), rootMetadata.kind == .directory else {
+            throw StorageError.system(operation: "copy", path: sourceRoot, errno: ENOTDIR)
+        }
+        let snapshot = try await Snapshot.capture(source)
+        let paths = snapshot.entries.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+
+        try posix("mkdir", destinationRoot) { mkdir(destinationRoot, 0o700) }
+        var firstLink: [HardlinkKey: String] = [:]
+        var copied: [String: FileMetadata] = [:]
+        copied.reserveCapacity(paths.count)
+        for path in paths {
+            let metadata = snapshot.entries[path]!
+            let from = "\(sourceRoot)/\(path)"
+            let to = "\(destinationRoot)/\(path)"
+            switch metadata.kind {
+            case .directory:
+                // Owner-only until the children are in; the real mode is set afterwards.
+                try posix("mkdir", to) { mkdir(to, 0o700) }
+                continue
+            case .regular:
+                if metadata.linkCount > 1 {
+                    let key = HardlinkKey(metadata)
+                    if let first = firstLink[key] {
+                        try posix("link", to) { link(first, to) }
+                        continue
+                    }
+                    firstLink[key] = to
+                }
+                try copyContent(from: from, to: to)
+            case .symlink:
+                try posix("symlink", to) { symlink(metadata.symlinkTarget ?? "", to) }
+            case .fifo, .characterDevice, .blockDevice, .socket:
+                try posix("mknod", to) { mknod(to, metadata.kind.modeBits | 0o600, dev_t(metadata.rdev)) }
+            }
+            try applyMetadata(metadata, to: to)
+        }
+        // Children first, so that setting a directory's mtime is the last thing that touches it.
+        for path in paths.reversed() where snapshot.entries[path]!.kind == .directory {
+            try applyMetadata(snapshot.entries[path]!, to: "\(destinationRoot)/\(path)")
+        }
+        try applyMetadata(rootMetadata, to: destinationRoot)
+        return try await Snapshot.capture(destination)
+    }
+
+    /// Copies file content, in the kernel where it can (`copy_file_range` shares extents on
+    /// filesystems that support reflinks).
+    static func copyContent(from source: String, to destination: String) throws(StorageError) {
+        let input = try posix("open", source) { open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        defer { close(input) }
+        let output = try posix("open", destination) { open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        defer { close(output) }
+        while true {
+            let count = LinuxCalls.copyFileRange(input, output, 1 << 30)
+            if count == 0 { return }
+            if count > 0 { continue }
+            if errno == EINTR { continue }
+            if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP { break }
+            throw StorageError.system(operation: "copy_file_range", path: destination, errno: errno)
+        }
+        // Fallback: plain read/write from wherever copy_file_range stopped.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try posix("read", source) { read(input, buffer.baseAddress, buffer.count) }
+            if count == 0 { return }
+            var offset = 0
+            while offset < count {
+                offset += try posix("write", destination) { write(output, buffer.baseAddress! + offset, count - offset) }
+            }
+        }
+    }
+
+    /// Owner, then mode (chown clears setuid bits), then xattrs (chown clears file
+    /// capabilities), then mtime.
+    static func applyMetadata(_ metadata: FileMetadata, to path: String) throws(StorageError) {
+        try posix("lchown", path) { lchown(path, metadata.uid, metadata.gid) }
+        if metadata.kind != .symlink {
+            try posix("chmod", path) { chmod(path, mode_t(metadata.permissions)) }
+        }
+        for (name, value) in metadata.xattrs.sorted(by: { $0.key < $1.key }) {
+            try posix("lsetxattr \(name)", path) {
+                value.withUnsafeBytes { LinuxCalls.lsetxattr(path, name, $0.baseAddress, $0.count, 0) }
+            }
+        }
+        var times = [
+            timespec(tv_sec: 0, tv_nsec: LinuxCalls.utimeOmit),
+            timespec(tv_sec: Int(metadata.mtime.seconds), tv_nsec: Int(metadata.mtime.nanoseconds)),
+        ]
+        try posix("utimensat", path) { utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import KilnTestSupport
+
+/// A temporary directory removed when the test ends.
+final class Scratch {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-archive-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// A path inside the scratch directory.
+    func path(_ relative: String) -> URL { url.appendingPathComponent(relative) }
+
+    /// Creates and returns a directory inside the scratch directory.
+    func directory(_ relative: String) throws -> URL {
+        let dir = path(relative)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+/// Runs the real tools that check what the layer code writes.
+enum Tool {
+    struct Failed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Runs `command` through `/usr/bin/env`, failing the test on a non-zero status.
+    @discardableResult
+    static func run(_ command: String, _ arguments: [String], stdin: Data? = nil) throws -> KilnBinary.Result {
+        let result = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), [command] + arguments, stdin: stdin)
+        guard result.status == 0 else {
+            throw Failed(description: "\(command) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+        }
+        return result
+    }
+
+    /// Runs a Python snippet with `arguments` in `sys.argv[1:]`, returning its standard output.
+    static func python(_ script: String, _ arguments: [String] = []) throws -> String {
+        try run("python3", ["-c", script] + arguments).stdout
+    }
+
+    /// `sha256:<hex>` of a file, by `sha256sum`.
+    static func sha256(of file: URL) throws -> String {
+        let out = try run("sha256sum", [file.path]).stdout
+        return "sha256:" + out.prefix(64)
+    }
+
+    /// The bytes a decompression command writes to standard output.
+    static func output(_ command: String, _ arguments: [String]) throws -> Data {
+        try run(command, arguments).stdoutData
+    }
+}
