@@ -26,10 +26,14 @@ let package = Package(
         .target(name: "KilnArchive", dependencies: ["KilnOCI", "CArchive", "CZstd", "CZlib"]),
         // Local state: content store, snapshots and diffs, rootfs materialisation.
         .target(name: "KilnStorage", dependencies: ["KilnOCI", "KilnArchive"]),
+        // Images as values (manifest, config, lazily opened layers) and their on-disk forms:
+        // OCI image layouts (directory or tar) and docker-archive tarballs.
+        .target(name: "KilnImage", dependencies: ["KilnOCI", "KilnArchive", "KilnStorage", "CArchive"]),
         .executableTarget(
             name: "kiln",
             dependencies: [
                 "KilnDockerfile",
+                "KilnImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -39,5 +43,6 @@ let package = Package(
         .testTarget(name: "KilnOCITests", dependencies: ["KilnOCI", "KilnTestSupport"]),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"]),
         .testTarget(name: "KilnStorageTests", dependencies: ["KilnStorage", "KilnTestSupport"]),
+        .testTarget(name: "KilnImageTests", dependencies: ["KilnImage", "KilnTestSupport"]),
     ]
 )
