@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import KilnArchive
+import KilnImage
+import KilnOCI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kiln import`: makes a one-layer image from a root filesystem, like `docker import`.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Create a single-layer image from a root filesystem directory or tarball."
+    )
+
+    /// Codecs offered on the command line.
+    enum Compression: String, ExpressibleByArgument, CaseIterable {
+        case gzip, zstd, none
+    }
+
+    @Argument(help: "A root filesystem: a directory, or a tarball (plain, gzip or zstd).")
+    var source: String
+
+    @Option(help: "Where to write: type=oci,dest=DIR[,tar=true] or type=docker,dest=FILE.tar.")
+    var output: OutputSpec
+
+    @Option(help: "The image name and tag (default: import:latest).")
+    var tag: String?
+
+    @Option(help: "A Dockerfile instruction to apply: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR, VOLUME, STOPSIGNAL.")
+    var change: [String] = []
+
+    @Option(help: "Layer compression for OCI output (docker-archives always hold plain tars).")
+    var compression: Compression = .gzip
+
+    @Option(help: "The image's platform, os/arch[/variant] (default: this machine's).")
+    var platform: String?
+
+    func run() async throws {
+        // Everything the user typed is checked before any byte is written.
+        let changes = try change.map(ConfigChange.init(parsing:))
+        var containerConfig = ContainerConfig()
+        for change in changes { try change.apply(to: &containerConfig) }
+        let platform = try platform.map { try Platform(parsing: $0) } ?? Platform.host
+        let reference = try Reference(parsing: tag ?? "import:latest")
+        guard reference.digest == nil, let refName = reference.tag else {
+            throw ArgumentParser.ValidationError("--tag \"\(tag ?? "")\": expected NAME[:TAG] without a digest")
+        }
+        let sourceURL = URL(fileURLWithPath: source).standardizedFileURL
+        var info = stat()
+        guard stat(sourceURL.path, &info) == 0 else {
+            throw ArgumentParser.ValidationError("cannot import \(source): \(String(cString: strerror(errno)))")
+        }
+        try Self.checkWritable(output.destination)
+        let epoch = try Self.sourceDateEpoch()
+
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-import-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+
+        let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+        var root = sourceURL
+        if !isDirectory {
+            // Unpacked and written again, so the layer is normalised (order, owners' names, times)
+            // whatever tool made the tarball.
+            root = scratch.appendingPathComponent("rootfs")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: false)
+            _ = try LayerApplier().apply(layer: sourceURL, to: root)
+        }
+        let codec: LayerCompression
+        switch (output.kind, compression) {
+        case (.docker, _), (.oci, .none): codec = .none
+        case (.oci, .gzip): codec = .parallelGzip()
+        case (.oci, .zstd): codec = .zstd()
+        }
+        let layerFile = scratch.appendingPathComponent("layer")
+        let written = try LayerWriter(compression: codec, sourceDateEpoch: epoch).write(directory: root, to: layerFile)
+        let layer = FileLayer(
+            descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size),
+            diffID: written.diffID, region: try FileRegion(wholeFile: layerFile))
+
+        let created = RFC3339.string(from: epoch.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? Date())
+        // The history names the kind of source, not its path, so the same tree imported from two
+        // places gives the same image.
+        let history = History(created: created, createdBy: "kiln import",
+                              comment: "Imported from a \(isDirectory ? "directory" : "tarball")")
+        let config = ImageConfig(platform: platform, created: created, config: containerConfig, history: [history])
+        let image = try AssembledImage(config: config, layers: [layer])
+
+        switch output.kind {
+        case .oci where output.tar:
+            try OCILayoutWriter().writeArchive(image, to: output.destination, refName: refName)
+        case .oci:
+            try OCILayoutWriter().write(image, to: output.destination, refName: refName)
+        case .docker:
+            try DockerArchiveWriter().write(image, repoTags: [reference.description], to: output.destination)
+        }
+        print(try image.digest())
+    }
+
+    /// Fails early, before the layer is written, when the destination's directory cannot take it.
+    private static func checkWritable(_ destination: URL) throws {
+        let parent = destination.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ArgumentParser.ValidationError("cannot write \(destination.path): \(parent) is not a directory")
+        }
+        guard access(parent, W_OK) == 0 else {
+            throw ArgumentParser.ValidationError("cannot write \(destination.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// `SOURCE_DATE_EPOCH`, the reproducible-builds convention for a fixed build time.
+    private static func sourceDateEpoch() throws -> Int64? {
+        guard let text = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], !text.isEmpty else { return nil }
+        guard let value = Int64(text), value >= 0 else {
+            throw ArgumentParser.ValidationError("SOURCE_DATE_EPOCH=\(text) is not a number of seconds")
+        }
+        return value
+    }
+}

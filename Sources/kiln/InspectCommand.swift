@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import KilnImage
+import KilnOCI
+
+/// `kiln inspect`: shows an image stored on disk.
+struct InspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show an image from an OCI layout or a docker-archive: digest, platform, config, layers."
+    )
+
+    /// Output formats.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Argument(help: "oci:PATH[:REF] (a layout directory or tar) or docker-archive:FILE[:TAG].")
+    var image: String
+
+    @Option(help: "text (default) or json (the manifest and config documents).")
+    var format: Format = .text
+
+    @Flag(help: "Print the manifest's exact bytes and nothing else.")
+    var raw = false
+
+    func run() async throws {
+        let image = try ImageLocation(parsing: self.image).open()
+        let rawManifest = try image.rawManifest()
+        if raw {
+            FileHandle.standardOutput.write(rawManifest)
+            return
+        }
+        switch format {
+        case .json: print(try Self.json(image))
+        case .text: print(try ImageSummary(image).text, terminator: "")
+        }
+    }
+
+    /// `{"Digest": …, "Manifest": {…}, "Config": {…}}`, the documents as stored, indented.
+    private static func json(_ image: any Image) throws -> String {
+        let document: [String: Any] = [
+            "Digest": try image.digest().description,
+            "Manifest": try JSONSerialization.jsonObject(with: image.rawManifest()),
+            "Config": try JSONSerialization.jsonObject(with: image.rawConfig()),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: document,
+                                              options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
