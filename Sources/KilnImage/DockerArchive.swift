@@ -13,7 +13,7 @@ public struct DockerArchive: Sendable {
     /// Indexes the tarball at `file` and reads its `manifest.json`.
     public init(file: URL) throws {
         guard FileManager.default.fileExists(atPath: file.path) else {
-            throw ImageError.notFound(path: file.path, reference: "docker-archive")
+            throw ImageError.system(operation: "open", path: file.path, errno: ENOENT)
         }
         self.file = file
         archive = try TarArchiveIndex(file: file)

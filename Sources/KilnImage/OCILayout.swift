@@ -12,7 +12,7 @@ public struct OCILayout: Sendable {
     public init(at location: URL) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: location.path, isDirectory: &isDirectory) else {
-            throw ImageError.notFound(path: location.path, reference: "oci-layout")
+            throw ImageError.system(operation: "open", path: location.path, errno: ENOENT)
         }
         self.location = location
         self.archive = isDirectory.boolValue ? nil : try TarArchiveIndex(file: location)

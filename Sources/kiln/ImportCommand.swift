@@ -22,7 +22,8 @@ struct ImportCommand: AsyncParsableCommand {
     @Argument(help: "A root filesystem: a directory, or a tarball (plain, gzip or zstd).")
     var source: String
 
-    @Option(help: "Where to write: type=oci,dest=DIR[,tar=true] or type=docker,dest=FILE.tar.")
+    @Option(help: "Where to write: type=oci,dest=DIR[,tar=true] or type=docker,dest=FILE.tar.",
+            transform: OutputSpec.init(parsing:))
     var output: OutputSpec
 
     @Option(help: "The image name and tag (default: import:latest).")
@@ -37,20 +38,29 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "The image's platform, os/arch[/variant] (default: this machine's).")
     var platform: String?
 
-    func run() async throws {
-        // Everything the user typed is checked before any byte is written.
-        let changes = try change.map(ConfigChange.init(parsing:))
+    /// Checks everything typed on the command line before any work starts.
+    func validate() throws {
+        _ = try settings()
+    }
+
+    /// The config changes, platform and name the command line asks for.
+    private func settings() throws -> (config: ContainerConfig, platform: Platform, reference: Reference, refName: String) {
         var containerConfig = ContainerConfig()
-        for change in changes { try change.apply(to: &containerConfig) }
+        for change in try change.map(ConfigChange.init(parsing:)) { try change.apply(to: &containerConfig) }
         let platform = try platform.map { try Platform(parsing: $0) } ?? Platform.host
         let reference = try Reference(parsing: tag ?? "import:latest")
         guard reference.digest == nil, let refName = reference.tag else {
             throw ArgumentParser.ValidationError("--tag \"\(tag ?? "")\": expected NAME[:TAG] without a digest")
         }
+        return (containerConfig, platform, reference, refName)
+    }
+
+    func run() async throws {
+        let (containerConfig, platform, reference, refName) = try settings()
         let sourceURL = URL(fileURLWithPath: source).standardizedFileURL
         var info = stat()
         guard stat(sourceURL.path, &info) == 0 else {
-            throw ArgumentParser.ValidationError("cannot import \(source): \(String(cString: strerror(errno)))")
+            throw CommandFailure("cannot import \(source): \(String(cString: strerror(errno)))")
         }
         try Self.checkWritable(output.destination)
         let epoch = try Self.sourceDateEpoch()
@@ -66,7 +76,9 @@ struct ImportCommand: AsyncParsableCommand {
             // whatever tool made the tarball.
             root = scratch.appendingPathComponent("rootfs")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: false)
-            _ = try LayerApplier().apply(layer: sourceURL, to: root)
+            do { _ = try LayerApplier().apply(layer: sourceURL, to: root) } catch {
+                throw CommandFailure("cannot import \(source): not a directory or a readable tarball (\(error))")
+            }
         }
         let codec: LayerCompression
         switch (output.kind, compression) {
@@ -88,13 +100,17 @@ struct ImportCommand: AsyncParsableCommand {
         let config = ImageConfig(platform: platform, created: created, config: containerConfig, history: [history])
         let image = try AssembledImage(config: config, layers: [layer])
 
-        switch output.kind {
-        case .oci where output.tar:
-            try OCILayoutWriter().writeArchive(image, to: output.destination, refName: refName)
-        case .oci:
-            try OCILayoutWriter().write(image, to: output.destination, refName: refName)
-        case .docker:
-            try DockerArchiveWriter().write(image, repoTags: [reference.description], to: output.destination)
+        do {
+            switch output.kind {
+            case .oci where output.tar:
+                try OCILayoutWriter().writeArchive(image, to: output.destination, refName: refName)
+            case .oci:
+                try OCILayoutWriter().write(image, to: output.destination, refName: refName)
+            case .docker:
+                try DockerArchiveWriter().write(image, repoTags: [reference.description], to: output.destination)
+            }
+        } catch {
+            throw CommandFailure("cannot write \(output.destination.path): \(error)")
         }
         print(try image.digest())
     }
@@ -104,10 +120,10 @@ struct ImportCommand: AsyncParsableCommand {
         let parent = destination.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ArgumentParser.ValidationError("cannot write \(destination.path): \(parent) is not a directory")
+            throw CommandFailure("cannot write \(destination.path): \(parent) is not a directory")
         }
         guard access(parent, W_OK) == 0 else {
-            throw ArgumentParser.ValidationError("cannot write \(destination.path): \(String(cString: strerror(errno)))")
+            throw CommandFailure("cannot write \(destination.path): \(String(cString: strerror(errno)))")
         }
     }
 

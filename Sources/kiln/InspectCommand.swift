@@ -15,8 +15,9 @@ struct InspectCommand: AsyncParsableCommand {
         case text, json
     }
 
-    @Argument(help: "oci:PATH[:REF] (a layout directory or tar) or docker-archive:FILE[:TAG].")
-    var image: String
+    @Argument(help: "oci:PATH[:REF] (a layout directory or tar) or docker-archive:FILE[:TAG].",
+              transform: ImageLocation.init(parsing:))
+    var image: ImageLocation
 
     @Option(help: "text (default) or json (the manifest and config documents).")
     var format: Format = .text
@@ -25,7 +26,7 @@ struct InspectCommand: AsyncParsableCommand {
     var raw = false
 
     func run() async throws {
-        let image = try ImageLocation(parsing: self.image).open()
+        let image = try self.image.open()
         let rawManifest = try image.rawManifest()
         if raw {
             FileHandle.standardOutput.write(rawManifest)

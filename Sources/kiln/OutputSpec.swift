@@ -3,7 +3,7 @@ import Foundation
 
 /// `--output type=oci,dest=DIR` / `type=oci,dest=FILE.tar,tar=true` / `type=docker,dest=FILE.tar`:
 /// where an image goes, in BuildKit's comma-separated `key=value` form.
-struct OutputSpec: ExpressibleByArgument, Sendable {
+struct OutputSpec: Sendable {
     /// The on-disk forms Kiln writes.
     enum Kind: String, Sendable {
         /// An OCI image layout: a directory, or a tar of one with `tar=true`.
@@ -16,10 +16,6 @@ struct OutputSpec: ExpressibleByArgument, Sendable {
     var destination: URL
     /// For `oci`: write a tar of the layout instead of a directory.
     var tar: Bool
-
-    init?(argument: String) {
-        try? self.init(parsing: argument)
-    }
 
     init(parsing text: String) throws {
         var fields: [String: String] = [:]
@@ -42,7 +38,4 @@ struct OutputSpec: ExpressibleByArgument, Sendable {
         self.destination = URL(fileURLWithPath: dest).standardizedFileURL
         self.tar = tar
     }
-
-    /// Text shown in `--help`.
-    static var defaultValueDescription: String { "type=oci|docker,dest=PATH" }
 }
