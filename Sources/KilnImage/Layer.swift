@@ -1,4 +1,5 @@
 import KilnOCI
+import KilnStorage
 
 /// One layer of an image: what the manifest says about it, what the config says about it,
 /// and a way to read its bytes when (and only when) someone needs them.
@@ -45,5 +46,17 @@ public struct FileLayer: Layer, Hashable {
     /// Opens `region`.
     public func openBlob() throws -> any BlobStream {
         try region.open()
+    }
+}
+
+extension FileLayer {
+    /// A layer whose blob is in Kiln's content store.
+    public init(store: ContentStore, descriptor: Descriptor, diffID: Digest) throws {
+        let file = store.path(for: descriptor.digest)
+        let region = try FileRegion(wholeFile: file)
+        guard region.length == descriptor.size else {
+            throw ImageError.malformed(path: file.path, reason: "stored blob has \(region.length) bytes, descriptor says \(descriptor.size)")
+        }
+        self.init(descriptor: descriptor, diffID: diffID, region: region)
     }
 }

@@ -88,6 +88,14 @@ public struct OCILayoutWriter: Sendable {
         guard FileManager.default.fileExists(atPath: header.path) else {
             throw ImageError.malformed(path: layout.path, reason: "is not empty and has no oci-layout file")
         }
+        // Two writers adding to one layout must not lose each other's index entries: hold an
+        // advisory lock on the layout directory itself (no lock file to litter the layout).
+        let lock = open(layout.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard lock >= 0 else { throw ImageError.lastSystemError("open", layout.path) }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw ImageError.lastSystemError("flock", layout.path) }
+        }
         let blobDirectory = layout.appendingPathComponent("\(ImageLayout.blobsDirectoryName)/sha256")
         try FileManager.default.createDirectory(at: blobDirectory, withIntermediateDirectories: true)
         for blob in blobs.blobs {
