@@ -95,4 +95,17 @@ struct ImportToolTests {
         let id = try ExternalTools.run("podman", ["image", "inspect", "--format", "{{.Id}}", "localhost/kiln-test/busybox:archive"])
         #expect(id.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == (try ours.manifest().config.digest.encoded))
     }
+
+    @Test("skopeo reads a tar of the layout (oci-archive) with the digest kiln import printed")
+    func ociArchive() throws {
+        let base = try BaseImages.busybox()
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let archive = scratch.path("busybox.oci.tar")
+        let result = try KilnBinary.run(["import", base.rootfs.path, "--output", "type=oci,tar=true,dest=\(archive.path)",
+                                         "--tag", "busybox:tarred"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let inspected = try ExternalTools.json("skopeo", ["inspect", "oci-archive:\(archive.path):tarred"])
+        #expect(inspected["Digest"] as? String == result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
 }
