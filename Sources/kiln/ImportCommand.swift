@@ -63,56 +63,17 @@ struct ImportCommand: AsyncParsableCommand {
             throw CommandFailure("cannot import \(source): \(String(cString: strerror(errno)))")
         }
         try Self.checkWritable(output.destination)
-        let epoch = try Self.sourceDateEpoch()
-
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-import-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-
-        let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
-        var root = sourceURL
-        if !isDirectory {
-            // Unpacked and written again, so the layer is normalised (order, owners' names, times)
-            // whatever tool made the tarball.
-            root = scratch.appendingPathComponent("rootfs")
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: false)
-            do { _ = try LayerApplier().apply(layer: sourceURL, to: root) } catch {
-                throw CommandFailure("cannot import \(source): not a directory or a readable tarball (\(error))")
-            }
-        }
         let codec: LayerCompression
         switch (output.kind, compression) {
         case (.docker, _), (.oci, .none): codec = .none
         case (.oci, .gzip): codec = .parallelGzip()
         case (.oci, .zstd): codec = .zstd()
         }
-        let layerFile = scratch.appendingPathComponent("layer")
-        let written = try LayerWriter(compression: codec, sourceDateEpoch: epoch).write(directory: root, to: layerFile)
-        let layer = FileLayer(
-            descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size),
-            diffID: written.diffID, region: try FileRegion(wholeFile: layerFile))
-
-        let created = RFC3339.string(from: epoch.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? Date())
-        // The history names the kind of source, not its path, so the same tree imported from two
-        // places gives the same image.
-        let history = History(created: created, createdBy: "kiln import",
-                              comment: "Imported from a \(isDirectory ? "directory" : "tarball")")
-        let config = ImageConfig(platform: platform, created: created, config: containerConfig, history: [history])
-        let image = try AssembledImage(config: config, layers: [layer])
-
-        do {
-            switch output.kind {
-            case .oci where output.tar:
-                try OCILayoutWriter().writeArchive(image, to: output.destination, refName: refName)
-            case .oci:
-                try OCILayoutWriter().write(image, to: output.destination, refName: refName)
-            case .docker:
-                try DockerArchiveWriter().write(image, repoTags: [reference.description], to: output.destination)
-            }
-        } catch {
-            throw CommandFailure("cannot write \(output.destination.path): \(error)")
-        }
-        print(try image.digest())
+        let job = ImportJob(
+            source: sourceURL, sourceIsDirectory: (info.st_mode & S_IFMT) == S_IFDIR, output: output,
+            compression: codec, sourceDateEpoch: try Self.sourceDateEpoch(), platform: platform,
+            containerConfig: containerConfig, reference: reference, refName: refName)
+        print(try await BlockingWork.run { try job.perform() })
     }
 
     /// Fails early, before the layer is written, when the destination's directory cannot take it.

@@ -26,16 +26,17 @@ struct InspectCommand: AsyncParsableCommand {
     var raw = false
 
     func run() async throws {
-        let image = try self.image.open()
-        let rawManifest = try image.rawManifest()
-        if raw {
-            FileHandle.standardOutput.write(rawManifest)
-            return
+        let location = image
+        let (raw, format) = (self.raw, self.format)
+        let output = try await BlockingWork.run { () throws -> Data in
+            let image = try location.open()
+            if raw { return try image.rawManifest() }
+            switch format {
+            case .json: return Data((try Self.json(image) + "\n").utf8)
+            case .text: return Data(try ImageSummary(image).text.utf8)
+            }
         }
-        switch format {
-        case .json: print(try Self.json(image))
-        case .text: print(try ImageSummary(image).text, terminator: "")
-        }
+        FileHandle.standardOutput.write(output)
     }
 
     /// `{"Digest": …, "Manifest": {…}, "Config": {…}}`, the documents as stored, indented.
