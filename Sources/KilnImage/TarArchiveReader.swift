@@ -19,7 +19,9 @@ struct TarArchiveIndex: Sendable {
         defer { try? handle.close() }
         var entries: [String: FileRegion] = [:]
         var offset: Int64 = 0
-        var pending: (path: String?, size: Int64?) = (nil, nil)
+        var pending: (path: String?, size: Int64?, linkTarget: String?) = (nil, nil, nil)
+        // Older `docker save` links a repeated layer to its first copy; resolved after the pass.
+        var symlinks: [String: String] = [:]
         func fail(_ reason: String) -> ImageError { .malformed(path: file.path, reason: reason) }
         while offset + 512 <= stream.length {
             try handle.seek(toOffset: UInt64(offset))
@@ -44,6 +46,7 @@ struct TarArchiveIndex: Sendable {
                     let records = Self.paxRecords(body)
                     if let path = records["path"] { pending.path = path }
                     if let text = records["size"], let value = Int64(text) { pending.size = value }
+                    if let target = records["linkpath"] { pending.linkTarget = target }
                 }
                 continue
             case UInt8(ascii: "g"):
@@ -51,10 +54,20 @@ struct TarArchiveIndex: Sendable {
             case UInt8(ascii: "0"), 0, UInt8(ascii: "7"):
                 let path = pending.path ?? Self.headerPath(block)
                 entries[Self.clean(path)] = FileRegion(file: file, offset: dataOffset, length: size)
+            case UInt8(ascii: "2"):
+                let path = Self.clean(pending.path ?? Self.headerPath(block))
+                let target = pending.linkTarget ?? String(decoding: block[157..<257].prefix { $0 != 0 }, as: UTF8.self)
+                symlinks[path] = Self.resolve(target, from: path)
             default:
                 break
             }
-            pending = (nil, nil)
+            pending = (nil, nil, nil)
+        }
+        for (path, target) in symlinks where entries[path] == nil {
+            var resolved = target
+            // A short chain at most; anything longer (or a loop) is left unresolved.
+            for _ in 0..<8 where entries[resolved] == nil { resolved = symlinks[resolved] ?? resolved }
+            if let region = entries[resolved] { entries[path] = region }
         }
         self.entries = entries
     }
@@ -72,6 +85,19 @@ struct TarArchiveIndex: Sendable {
         while path.hasPrefix("./") { path = path.dropFirst(2) }
         while path.hasPrefix("/") { path = path.dropFirst() }
         return String(path)
+    }
+
+    /// The archive path a link at `path` pointing to `target` names (`..` and `.` folded).
+    private static func resolve(_ target: String, from path: String) -> String {
+        var components = target.hasPrefix("/") ? [] : path.split(separator: "/").dropLast().map(String.init)
+        for component in target.split(separator: "/") {
+            switch component {
+            case ".": continue
+            case "..": _ = components.popLast()
+            default: components.append(String(component))
+            }
+        }
+        return components.joined(separator: "/")
     }
 
     private static func headerPath(_ block: [UInt8]) -> String {

@@ -81,6 +81,32 @@ struct DockerArchiveTests {
         #expect(try read.layers().first?.openBlob().measure().digest == image.layers().first?.diffID)
     }
 
+    @Test("a layer stored as a symlink to another entry, as older docker save writes repeated layers, is followed")
+    func symlinkedLayer() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let image = try ImageFixtures.image(trees: [try scratch.makeTree("a")], in: scratch, compression: .none)
+        let written = scratch.path("written.tar")
+        try DockerArchiveWriter().write(image, repoTags: ["x:y"], to: written)
+        let unpacked = scratch.path("unpacked")
+        try FileManager.default.createDirectory(at: unpacked.appendingPathComponent("legacy"), withIntermediateDirectories: true)
+        let tar = URL(fileURLWithPath: "/usr/bin/tar")
+        #expect(try ProcessRunner.run(tar, ["-xf", written.path, "-C", unpacked.path]).status == 0)
+        let layerName = "\(try #require(image.layers().first).diffID.encoded).tar"
+        try FileManager.default.createSymbolicLink(atPath: unpacked.appendingPathComponent("legacy/layer.tar").path,
+                                                   withDestinationPath: "../\(layerName)")
+        let manifestURL = unpacked.appendingPathComponent("manifest.json")
+        let manifest = try String(contentsOf: manifestURL, encoding: .utf8)
+            .replacingOccurrences(of: "\"\(layerName)\"", with: "\"legacy/layer.tar\"")
+        try Data(manifest.utf8).write(to: manifestURL)
+        let repacked = scratch.path("repacked.tar")
+        #expect(try ProcessRunner.run(tar, ["-cf", repacked.path, "-C", unpacked.path, "."]).status == 0)
+
+        let read = try DockerArchive(file: repacked)
+        #expect(read.entries.first?.layers == ["legacy/layer.tar"])
+        #expect(try read.image().layers().first?.openBlob().measure().digest == image.layers().first?.diffID)
+    }
+
     @Test("a compressed tarball and a file that is not a tar give clear errors")
     func notATar() throws {
         let scratch = try ScratchDirectory()
