@@ -103,4 +103,36 @@ struct OCILayoutTests {
         #expect(throws: ImageError.self) { try OCILayoutWriter().write(image, to: scratch.path("a"), refName: "x") }
         #expect(throws: ImageError.self) { try OCILayout(at: scratch.path("a")) }
     }
+
+    @Test("a name pointing at an index resolves to the manifest for this machine's platform")
+    func nestedIndex() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let image = try ImageFixtures.image(trees: [try scratch.makeTree("a")], in: scratch)
+        let layoutURL = scratch.path("layout")
+        try OCILayoutWriter().write(image, to: layoutURL, refName: "single")
+        var entry = try image.manifestDescriptor()
+        entry.platform = Platform.host
+        let nested = try CanonicalJSON.blob(Index(manifests: [entry]))
+        try nested.bytes.write(to: layoutURL.appendingPathComponent("blobs/sha256/\(nested.digest.encoded)"))
+        let top = Index(manifests: [nested.descriptor(mediaType: .ociIndex, annotations: [AnnotationKey.refName: "multi"])])
+        try CanonicalJSON.encode(top).write(to: layoutURL.appendingPathComponent("index.json"))
+
+        #expect(try OCILayout(at: layoutURL).image(reference: "multi").digest() == image.digest())
+    }
+
+    @Test("a layer repeated in one image is stored once and listed twice")
+    func repeatedLayer() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let tree = try scratch.makeTree("a")
+        let image = try ImageFixtures.image(trees: [tree, tree], in: scratch, compression: .none)
+        try OCILayoutWriter().write(image, to: scratch.path("layout"), refName: "x")
+        #expect(scratch.entries("layout/blobs/sha256").count == 3)
+        let docker = scratch.path("docker.tar")
+        try DockerArchiveWriter().write(image, repoTags: ["x:y"], to: docker)
+        let read = try DockerArchive(file: docker).image()
+        #expect(read.entry.layers.count == 2 && Set(read.entry.layers).count == 1)
+        #expect(try read.layers().map(\.diffID) == image.layers().map(\.diffID))
+    }
 }
