@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "KilnTestSupport", path: "Tests/KilnTestSupport"),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile", "KilnTestSupport"]),
         .testTarget(name: "KilnOCITests", dependencies: ["KilnOCI", "KilnTestSupport"]),
-        .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"]),
+        .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStorageTests", dependencies: ["KilnStorage", "KilnTestSupport"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage", "KilnTestSupport"]),
     ]

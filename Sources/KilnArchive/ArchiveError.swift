@@ -15,6 +15,7 @@ public enum ArchiveError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The list of changes or a source entry cannot be written as a layer.
     case invalidSource(path: String, reason: String)
 
+    /// A one-line message naming the entry or path and the reason.
     public var description: String {
         switch self {
         case .refused(let entry, let reason):

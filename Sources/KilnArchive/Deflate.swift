@@ -51,15 +51,20 @@ final class DeflateStream {
         }
     }
 
-    /// Compresses `input` as one complete gzip member into a new array.
+    /// Compresses `input` as one complete gzip member into a new array, in a single deflate
+    /// call: `deflateBound` sizes the output so that Z_FINISH always completes.
     static func member(of input: UnsafeRawBufferPointer, level: Int32) throws -> [UInt8] {
         let deflater = try DeflateStream(level: level)
-        let bound = Int(deflateBound(deflater.stream, uLong(input.count)))
-        var out = [UInt8]()
-        out.reserveCapacity(bound)
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bound, 4096), alignment: 16)
-        defer { scratch.deallocate() }
-        try deflater.deflate(input, finish: true, output: scratch) { out.append(contentsOf: $0) }
-        return out
+        let stream = deflater.stream
+        let bound = Int(deflateBound(stream, uLong(input.count)))
+        return try [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.pointee.avail_in = uInt(input.count)
+            stream.pointee.next_out = buffer.baseAddress
+            stream.pointee.avail_out = uInt(bound)
+            let status = CZlib.deflate(stream, Z_FINISH)
+            guard status == Z_STREAM_END else { throw ArchiveError.codec("deflate did not finish a member (\(status))") }
+            count = bound - Int(stream.pointee.avail_out)
+        }
     }
 }

@@ -106,7 +106,8 @@ final class LayerApplication {
     }
 
     private func clearLowerContent(_ fd: Int32, prefix: String) throws(ContainedRoot.Failure) {
-        for name in try ContainedRoot.children(of: fd) {
+        guard let entries = DirectoryReading.entries(of: fd) else { throw .system(prefix, errno) }
+        for name in entries.map(\.name) {
             let path = ArchivePath.join(prefix, name)
             guard written.contains(path) else {
                 try ContainedRoot.removeTree(fd, name)

@@ -25,6 +25,10 @@ public struct LayerApplier: Sendable {
 
     /// Applies the layer blob at `layer` onto the directory `root`.
     public func apply(layer: URL, to root: URL) throws -> LayerApplyResult {
+        try HeaderCharset.withUTF8 { try applyTar(layer: layer, to: root) }
+    }
+
+    private func applyTar(layer: URL, to root: URL) throws -> LayerApplyResult {
         let fd = open(layer.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError.lastSystemError("open", layer.path) }
         defer { close(fd) }

@@ -64,7 +64,10 @@ final class LayerSource {
         case S_IFDIR:
             kind = .directory
         case S_IFLNK:
-            kind = .symlink(target: try readLink(parentFD, name, path: path))
+            guard let target = DirectoryReading.symlinkTarget(parentFD, name) else {
+                throw ArchiveError.lastSystemError("readlink", path)
+            }
+            kind = .symlink(target: target)
         case S_IFIFO:
             kind = .fifo
         case S_IFCHR:
@@ -102,19 +105,6 @@ final class LayerSource {
             if n == 0 { break }
             try tar.writeData(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             remaining -= Int64(n)
-        }
-    }
-
-    private func readLink(_ parentFD: Int32, _ name: String, path: String) throws -> String {
-        var capacity = 256
-        while true {
-            var target = [CChar](repeating: 0, count: capacity)
-            let n = readlinkat(parentFD, name, &target, capacity)
-            if n < 0 { throw ArchiveError.lastSystemError("readlink", path) }
-            if n < capacity {
-                return String(decoding: target[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
-            capacity *= 2
         }
     }
 }

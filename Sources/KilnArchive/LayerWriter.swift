@@ -46,6 +46,10 @@ public struct LayerWriter: Sendable {
     }
 
     private func write(changes: [LayerChange], from root: URL, into output: any ByteSink) throws -> LayerWriteResult {
+        try HeaderCharset.withUTF8 { try writeTar(changes: changes, from: root, into: output) }
+    }
+
+    private func writeTar(changes: [LayerChange], from root: URL, into output: any ByteSink) throws -> LayerWriteResult {
         let compressed = HashingSink(downstream: output)
         let compressor = try compression.makeCompressor(downstream: compressed)
         let uncompressed = HashingSink(downstream: compressor)

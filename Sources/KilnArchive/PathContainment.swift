@@ -36,7 +36,8 @@ final class ContainedRoot {
                        created: (String) -> Void = { _ in }) throws(Failure) -> Int32 {
         // The stack of open directories from the root down; `..` pops, never past the root.
         var stack: [(fd: Int32, name: String)] = [(dup(fd), "")]
-        defer { for entry in stack.dropLast() { close(entry.fd) } }
+        // Whatever is still on the stack at exit is closed; the result is popped off first.
+        defer { for entry in stack { close(entry.fd) } }
         var pending = Array(components.reversed())
         var hops = 0
         while let component = pending.popLast() {
@@ -66,7 +67,7 @@ final class ContainedRoot {
             }
             hops += 1
             guard hops <= Self.maxSymlinkHops else { throw .symlinkLoop }
-            guard let target = Self.readLink(current, component) else { throw .system(component, errno) }
+            guard let target = DirectoryReading.symlinkTarget(current, component) else { throw .system(component, errno) }
             if target.hasPrefix("/") {
                 for entry in stack.dropFirst() { close(entry.fd) }
                 stack.removeSubrange(1...)
@@ -89,37 +90,11 @@ final class ContainedRoot {
             let child = openat(directoryFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard child >= 0 else { throw .system(name, errno) }
             defer { close(child) }
-            for entry in try children(of: child) { try removeTree(child, entry) }
+            guard let entries = DirectoryReading.entries(of: child) else { throw .system(name, errno) }
+            for entry in entries { try removeTree(child, entry.name) }
             guard unlinkat(directoryFD, name, AT_REMOVEDIR) == 0 || errno == ENOENT else { throw .system(name, errno) }
         } else {
             guard unlinkat(directoryFD, name, 0) == 0 || errno == ENOENT else { throw .system(name, errno) }
-        }
-    }
-
-    /// Names in the directory open as `directoryFD`, without `.` and `..`.
-    static func children(of directoryFD: Int32) throws(Failure) -> [String] {
-        let fd = openat(directoryFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0, let dir = fdopendir(fd) else { throw .system(".", errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let item = readdir(dir) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
-    /// The target of the symlink `name`, or nil with `errno` set.
-    static func readLink(_ directoryFD: Int32, _ name: String) -> String? {
-        var capacity = 256
-        while true {
-            var target = [CChar](repeating: 0, count: capacity)
-            let n = readlinkat(directoryFD, name, &target, capacity)
-            if n < 0 { return nil }
-            if n < capacity { return String(decoding: target[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-            capacity *= 2
         }
     }
 }

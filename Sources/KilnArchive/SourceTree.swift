@@ -65,29 +65,20 @@ final class SourceTree {
     }
 
     private func walk(directoryFD: Int32, prefix: String, into paths: inout [String]) throws {
-        let fd = openat(directoryFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0, let dir = fdopendir(fd) else {
+        guard let entries = DirectoryReading.entries(of: directoryFD) else {
             throw ArchiveError.lastSystemError("opendir", prefix.isEmpty ? rootPath : prefix)
         }
-        defer { closedir(dir) }
-        var children: [(name: String, isDirectory: Bool)] = []
-        while let item = readdir(dir) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if name == "." || name == ".." { continue }
-            var isDirectory = item.pointee.d_type == UInt8(DT_DIR)
-            if item.pointee.d_type == UInt8(DT_UNKNOWN) {
-                var info = stat()
-                isDirectory = fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-            }
-            children.append((name, isDirectory))
-        }
-        for child in children {
-            let path = ArchivePath.join(prefix, child.name)
+        for entry in entries {
+            let path = ArchivePath.join(prefix, entry.name)
             paths.append(path)
-            guard child.isDirectory else { continue }
-            let childFD = openat(fd, child.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            var isDirectory = entry.type == UInt8(DT_DIR)
+            if entry.type == UInt8(DT_UNKNOWN) {
+                var info = stat()
+                isDirectory = fstatat(directoryFD, entry.name, &info, AT_SYMLINK_NOFOLLOW) == 0
+                    && info.st_mode & S_IFMT == S_IFDIR
+            }
+            guard isDirectory else { continue }
+            let childFD = openat(directoryFD, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard childFD >= 0 else { throw ArchiveError.lastSystemError("open", path) }
             defer { close(childFD) }
             try walk(directoryFD: childFD, prefix: path, into: &paths)

@@ -53,6 +53,7 @@ enum Xattrs {
     /// other unprivileged unpackers.
     static func set(_ xattr: TarHeader.Xattr, on directoryFD: Int32, _ name: String,
                     privileged: Bool, displayPath: String) throws {
+        guard isCarried(xattr.name) else { return }
         let status = xattr.value.withUnsafeBytes {
             lsetxattr(procPath(directoryFD, name), xattr.name, $0.baseAddress, $0.count, 0)
         }

@@ -67,6 +67,7 @@ let allCodecs: [(LayerCompression, [String])] = [
         #expect(byName["fifo"]?.type == "fifo")
         #expect(byName[SampleTree.longName]?.pax["path"] == SampleTree.longName)
         #expect(byName["big.bin"]?.size == 16 * 70_000)
+        #expect(byName["unicodé/ファイル.txt"]?.type == "file")
         // Short names need no PAX header: plain ustar where it suffices.
         #expect(byName["a/link"]?.pax.isEmpty == true)
         let device = try #require(byName["null-device"])

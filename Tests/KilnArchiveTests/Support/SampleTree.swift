@@ -27,6 +27,7 @@ enum SampleTree {
         try write("a/sticky-dir/inner", "x")
         chmod(root.appendingPathComponent("a/sticky-dir").path, 0o1777)
         try write(longName, "long\n")
+        try write("unicodé/ファイル.txt", "utf-8 names\n")
         try write("big.bin", String(repeating: "0123456789abcdef", count: 70_000))
         try fm.createDirectory(at: root.appendingPathComponent("empty"), withIntermediateDirectories: true)
         link(root.appendingPathComponent("a/file.txt").path, root.appendingPathComponent("a/hard").path)

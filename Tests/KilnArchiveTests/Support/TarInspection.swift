@@ -22,12 +22,20 @@ enum TarInspection {
     import json, sys, tarfile
     kinds = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink",
              tarfile.LNKTYPE: "hardlink", tarfile.FIFOTYPE: "fifo", tarfile.CHRTYPE: "char", tarfile.BLKTYPE: "block"}
+    def printable(v):
+        raw = v.encode("utf-8", "surrogateescape") if isinstance(v, str) else bytes(v)
+        try:
+            if all(b >= 0x20 for b in raw):
+                return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        return "hex:" + raw.hex()
     out = []
     with tarfile.open(sys.argv[1], "r:*") as tar:
         for m in tar:
             out.append(dict(name=m.name, type=kinds.get(m.type, repr(m.type)), mode=m.mode, linkname=m.linkname,
                             uname=m.uname, gname=m.gname, uid=m.uid, gid=m.gid, mtime=int(m.mtime), size=m.size,
-                            pax={k: (v if isinstance(v, str) else repr(v)) for k, v in m.pax_headers.items()},
+                            pax={k: printable(v) for k, v in m.pax_headers.items()},
                             devmajor=m.devmajor, devminor=m.devminor))
     print(json.dumps(out))
     """
