@@ -19,7 +19,7 @@ struct ImportCommand: AsyncParsableCommand {
         case gzip, zstd, none
     }
 
-    @Argument(help: "A root filesystem: a directory, or a tarball (plain, gzip or zstd).")
+    @Argument(help: "A root filesystem: a directory, a tarball (plain, gzip or zstd), or - for a tarball on standard input.")
     var source: String
 
     @Option(help: "Where to write: type=oci,dest=DIR[,tar=true] or type=docker,dest=FILE.tar.",
@@ -57,7 +57,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (containerConfig, platform, reference, refName) = try settings()
-        let sourceURL = URL(fileURLWithPath: source).standardizedFileURL
+        let sourceURL = URL(fileURLWithPath: source == "-" ? "/dev/stdin" : source).standardizedFileURL
         var info = stat()
         guard stat(sourceURL.path, &info) == 0 else {
             throw CommandFailure("cannot import \(source): \(String(cString: strerror(errno)))")

@@ -26,9 +26,15 @@ struct ImportJob: Sendable {
         if !sourceIsDirectory {
             // Unpacked and written again, so the layer is normalised (order, owners' names, times)
             // whatever tool made the tarball.
+            var tarball = source
+            if source.path == "/dev/stdin" {
+                // A pipe can be read once only, and the applier wants a file it can open by path.
+                tarball = scratch.appendingPathComponent("stdin.tar")
+                try Self.copyStandardInput(to: tarball)
+            }
             root = scratch.appendingPathComponent("rootfs")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: false)
-            do { _ = try LayerApplier().apply(layer: source, to: root) } catch {
+            do { _ = try LayerApplier().apply(layer: tarball, to: root) } catch {
                 throw CommandFailure("cannot import \(source.path): not a directory or a readable tarball (\(error))")
             }
         }
@@ -59,5 +65,16 @@ struct ImportJob: Sendable {
             throw CommandFailure("cannot write \(output.destination.path): \(error)")
         }
         return try image.digest()
+    }
+
+    private static func copyStandardInput(to file: URL) throws {
+        guard FileManager.default.createFile(atPath: file.path, contents: nil) else {
+            throw CommandFailure("cannot create \(file.path)")
+        }
+        let output = try FileHandle(forWritingTo: file)
+        defer { try? output.close() }
+        while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try output.write(contentsOf: chunk)
+        }
     }
 }

@@ -86,4 +86,20 @@ struct ImportCommandTests {
         #expect(try image.config().history.first?.comment == "Imported from a tarball")
         #expect(try image.layers().first?.openUncompressed().measure().digest == image.config().rootfs.diffIDs.first)
     }
+
+    @Test("a tarball on standard input (-) gives the same image as the same tarball by path")
+    func standardInput() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let tree = try scratch.makeTree("rootfs")
+        let tarball = scratch.path("rootfs.tar")
+        #expect(try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/tar"), ["-cf", tarball.path, "-C", tree.path, "."]).status == 0)
+        let environment = ["SOURCE_DATE_EPOCH": "1700000000"]
+        let byPath = try KilnBinary.run(["import", tarball.path, "--output", "type=oci,dest=\(scratch.path("a").path)"],
+                                        environment: environment)
+        let piped = try KilnBinary.run(["import", "-", "--output", "type=oci,dest=\(scratch.path("b").path)"],
+                                       stdin: try Data(contentsOf: tarball), environment: environment)
+        #expect(byPath.status == 0 && piped.status == 0, "\(byPath.stderr)\(piped.stderr)")
+        #expect(byPath.stdout == piped.stdout)
+    }
 }
