@@ -29,17 +29,6 @@ enum FileDescriptorIO {
             throw ArchiveError.lastSystemError("read", path)
         }
     }
-
-    /// Fills `buffer` unless end of file comes first; returns how much was read.
-    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
-        var total = 0
-        while total < buffer.count {
-            let n = try read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...]), path: path)
-            if n == 0 { break }
-            total += n
-        }
-        return total
-    }
 }
 
 /// Writes a pipeline's output to a file descriptor it owns.

@@ -9,10 +9,30 @@ final class LayerApplication {
     private let privileged: Bool
     private var written: Set<String> = []
     private var directories: [(components: [String], header: TarHeader)] = []
+    /// The parent directory of the last entry, kept open because sorted layers put siblings
+    /// together. Dropped whenever an entry adds or removes a directory or symlink, since that
+    /// could change where the same components resolve.
+    private var cachedParent: (components: [String], fd: Int32)?
 
     init(root: ContainedRoot, privileged: Bool) {
         self.root = root
         self.privileged = privileged
+    }
+
+    deinit { forgetCachedParent() }
+
+    private func forgetCachedParent() {
+        if let cachedParent { close(cachedParent.fd) }
+        cachedParent = nil
+    }
+
+    /// The open parent directory for an entry; owned by the cache, not the caller.
+    private func parentDirectory(_ components: [String], entry: String) throws -> Int32 {
+        if let cachedParent, cachedParent.components == components { return cachedParent.fd }
+        let fd = try resolve(components, create: true, entry: entry)
+        forgetCachedParent()
+        cachedParent = (components, fd)
+        return fd
     }
 
     /// Applies one entry; for a regular file, its data is read from `reader`.
@@ -21,6 +41,7 @@ final class LayerApplication {
         let components = try Self.clean(entry, entry: entry)
         guard let name = components.last else { return }  // the root itself: left as the caller made it
         let parent = Array(components.dropLast())
+        if name.hasPrefix(Whiteout.prefix) { forgetCachedParent() }
         if name == Whiteout.opaqueMarker {
             try clearLowerContent(parent, entry: entry)
         } else if name.hasPrefix(Whiteout.prefix) {
@@ -30,9 +51,9 @@ final class LayerApplication {
             }
             try delete(parent, victim, entry: entry)
         } else {
-            let parentFD = try resolve(parent, create: true, entry: entry)
-            defer { close(parentFD) }
-            try place(header, parentFD: parentFD, name: name, components: components, reader: reader)
+            let parentFD = try parentDirectory(parent, entry: entry)
+            let changedDirectories = try place(header, parentFD: parentFD, name: name, components: components, reader: reader)
+            if changedDirectories { forgetCachedParent() }
             written.insert(components.joined(separator: "/"))
         }
     }
@@ -120,16 +141,18 @@ final class LayerApplication {
         }
     }
 
+    /// Creates the entry; returns whether a directory or symlink was added or removed.
     private func place(_ header: TarHeader, parentFD: Int32, name: String, components: [String],
-                       reader: TarEntryReader) throws {
+                       reader: TarEntryReader) throws -> Bool {
         let entry = header.path
         var existing = stat()
         let exists = fstatat(parentFD, name, &existing, AT_SYMLINK_NOFOLLOW) == 0
         let existingIsDirectory = exists && existing.st_mode & S_IFMT == S_IFDIR
         if case .hardlink(let target) = header.kind,
            (try? Self.clean(target, entry: entry)) == components {
-            return  // a link to itself: nothing to do
+            return false  // a link to itself: nothing to do
         }
+        let existingIsStructural = existingIsDirectory || (exists && existing.st_mode & S_IFMT == S_IFLNK)
         if exists && !(existingIsDirectory && header.kind == .directory) {
             do { try ContainedRoot.removeTree(parentFD, name) } catch { throw Self.describe(error, entry: entry) }
         }
@@ -141,14 +164,14 @@ final class LayerApplication {
             }
             try setOwnerAndXattrs(header, parentFD: parentFD, name: name)
             directories.append((components, header))
-            return
+            return !existingIsDirectory
         case .regular(let size):
             try writeFile(header, size: size, parentFD: parentFD, name: name, reader: reader)
         case .symlink(let target):
             guard symlinkat(target, parentFD, name) == 0 else { throw ArchiveError.lastSystemError("symlink", entry) }
         case .hardlink(let target):
             try link(to: target, parentFD: parentFD, name: name, entry: entry)
-            return  // the inode's metadata came with its first entry
+            return existingIsStructural  // the inode's metadata came with its first entry
         case .fifo:
             guard mknodat(parentFD, name, S_IFIFO | permissions, 0) == 0 else { throw ArchiveError.lastSystemError("mkfifo", entry) }
         case .characterDevice(let device), .blockDevice(let device):
@@ -163,6 +186,7 @@ final class LayerApplication {
         let isSymlink = if case .symlink = header.kind { true } else { false }
         try setOwnerAndXattrs(header, parentFD: parentFD, name: name)
         try setModeAndTime(header, parentFD: parentFD, name: name, isSymlink: isSymlink)
+        return isSymlink || existingIsStructural
     }
 
     /// Creates the file exclusively (an existing name was removed first, so nothing is ever

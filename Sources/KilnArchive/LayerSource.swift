@@ -23,18 +23,21 @@ final class LayerSource {
 
     deinit { buffer.deallocate() }
 
-    func write(_ change: LayerChange, to tar: TarEntryWriter) throws {
+    /// Writes the entry for `change`; false when there is nothing a tar can hold (a socket).
+    func write(_ change: LayerChange, to tar: TarEntryWriter) throws -> Bool {
         let markerTime = sourceDateEpoch ?? 0
         switch change {
         case .delete(let path):
             try Self.validate(path)
             try tar.writeHeader(.whiteout(path: Whiteout.deletionMarker(for: path), modificationTime: markerTime))
+            return true
         case .opaque(let directory):
             try Self.validate(directory)
             try tar.writeHeader(.whiteout(path: Whiteout.opaqueMarker(in: directory), modificationTime: markerTime))
+            return true
         case .write(let path):
             try Self.validate(path)
-            try writeEntry(path, to: tar)
+            return try writeEntry(path, to: tar)
         }
     }
 
@@ -45,7 +48,7 @@ final class LayerSource {
         else { throw ArchiveError.invalidSource(path: path, reason: "not a clean relative path") }
     }
 
-    private func writeEntry(_ path: String, to tar: TarEntryWriter) throws {
+    private func writeEntry(_ path: String, to tar: TarEntryWriter) throws -> Bool {
         let (parentFD, name, info) = try tree.status(of: path)
         var mtime = Int64(info.st_mtim.tv_sec)
         if let sourceDateEpoch, mtime > sourceDateEpoch { mtime = sourceDateEpoch }
@@ -75,7 +78,9 @@ final class LayerSource {
         case S_IFBLK:
             kind = .blockDevice(device: UInt64(info.st_rdev))
         default:
-            throw ArchiveError.invalidSource(path: path, reason: "sockets cannot be stored in a tar layer")
+            // Sockets (a gpg-agent's, say) are left behind by RUN steps; tar cannot hold them and
+            // Docker and BuildKit skip them too.
+            return false
         }
         var header = TarHeader(path: path, kind: kind, permissions: UInt32(info.st_mode) & 0o7777,
                                uid: info.st_uid, gid: info.st_gid, modificationTime: mtime)
@@ -84,9 +89,10 @@ final class LayerSource {
         }
         guard case .regular(let size) = kind else {
             try tar.writeHeader(header)
-            return
+            return true
         }
         try writeRegularFile(header, size: size, parentFD: parentFD, name: name, to: tar)
+        return true
     }
 
     /// Writes the header and exactly `size` bytes: a file that shrank while being read is

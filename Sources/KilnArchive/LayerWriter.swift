@@ -58,8 +58,7 @@ public struct LayerWriter: Sendable {
         let source = LayerSource(tree: tree, sourceDateEpoch: sourceDateEpoch)
         var count = 0
         for change in Self.ordered(changes) {
-            try source.write(change, to: tar)
-            count += 1
+            if try source.write(change, to: tar) { count += 1 }
         }
         try tar.finish()
         try uncompressed.finish()

@@ -4,8 +4,9 @@ import Dispatch
 /// independent gzip member on a worker, and members are written in input order.
 ///
 /// Block boundaries depend only on byte offsets (never on how callers chunk their writes),
-/// so the output is deterministic. Memory is bounded: at most `2 × workers` blocks are in
-/// flight; the producer waits for the oldest before starting another.
+/// so the output is deterministic. Each worker is a serial queue and blocks go to them in
+/// turn, so exactly `workers` blocks compress at once. Memory is bounded: at most
+/// `2 × workers` blocks are in flight; the producer waits for the oldest before starting another.
 final class ParallelGzipCompressor: ByteSink {
     private let level: Int32
     private let blockSize: Int
@@ -14,12 +15,14 @@ final class ParallelGzipCompressor: ByteSink {
     private var pending: [UInt8]
     /// Blocks submitted and not yet written, oldest first.
     private var inFlight: [PendingMember] = []
-    private let queue = DispatchQueue(label: "kiln.parallel-gzip", attributes: .concurrent)
+    private let workers: [DispatchQueue]
+    private var submitted = 0
 
     init(level: Int32, blockSize: Int, workers: Int, downstream: any ByteSink) {
         self.level = level
         self.blockSize = blockSize
         self.maxInFlight = 2 * workers
+        self.workers = (0..<workers).map { DispatchQueue(label: "kiln.parallel-gzip.\($0)") }
         self.downstream = downstream
         pending = []
         pending.reserveCapacity(blockSize)
@@ -43,12 +46,10 @@ final class ParallelGzipCompressor: ByteSink {
 
     func finish() throws {
         // An empty stream still becomes one (empty) member so readers see valid gzip.
-        if !pending.isEmpty || inFlight.isEmpty && !wroteAny { try submitPending() }
+        if !pending.isEmpty || submitted == 0 { try submitPending() }
         while !inFlight.isEmpty { try writeOldest() }
         try downstream.finish()
     }
-
-    private var wroteAny = false
 
     private func submitPending() throws {
         if inFlight.count >= maxInFlight { try writeOldest() }
@@ -57,11 +58,11 @@ final class ParallelGzipCompressor: ByteSink {
         pending.reserveCapacity(blockSize)
         let member = PendingMember()
         let level = self.level
-        queue.async {
+        workers[submitted % workers.count].async {
             member.complete(Result { try block.withUnsafeBytes { try DeflateStream.member(of: $0, level: level) } })
         }
         inFlight.append(member)
-        wroteAny = true
+        submitted += 1
     }
 
     private func writeOldest() throws {

@@ -58,7 +58,7 @@ final class ContainedRoot {
                 guard errno == ENOENT else { throw .system(component, errno) }
                 guard create else { throw .missing(component) }
                 guard mkdirat(current, component, 0o755) == 0 || errno == EEXIST else { throw .system(component, errno) }
-                created(stack.dropFirst().map(\.name).appending(component).joined(separator: "/"))
+                created((stack.dropFirst().map(\.name) + [component]).joined(separator: "/"))
                 pending.append(component)
                 continue
             }
@@ -97,8 +97,4 @@ final class ContainedRoot {
             guard unlinkat(directoryFD, name, 0) == 0 || errno == ENOENT else { throw .system(name, errno) }
         }
     }
-}
-
-extension Array {
-    fileprivate func appending(_ element: Element) -> [Element] { self + [element] }
 }

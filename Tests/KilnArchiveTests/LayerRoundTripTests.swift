@@ -153,6 +153,18 @@ let allCodecs: [(LayerCompression, [String])] = [
         #expect(Digest.sha256(of: streamed) == viaFile.digest)
     }
 
+    @Test func socketsAreSkipped() throws {
+        let scratch = try Scratch()
+        let source = try scratch.directory("source")
+        try Data("x".utf8).write(to: source.appendingPathComponent("file"))
+        _ = try Tool.python("import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])",
+                        [source.appendingPathComponent("agent.sock").path])
+        let layer = scratch.path("layer.tar")
+        let result = try LayerWriter(compression: .none).write(directory: source, to: layer)
+        #expect(result.entryCount == 1)
+        #expect(try TarInspection.members(of: layer).map(\.name) == ["file"])
+    }
+
     @Test func symlinkedParentInTheSourceIsNotFollowed() throws {
         let scratch = try Scratch()
         let source = try scratch.directory("source")

@@ -10,7 +10,12 @@ final class Scratch {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
-    deinit { try? FileManager.default.removeItem(at: url) }
+    deinit {
+        // Paths longer than PATH_MAX (the deep hostile case) defeat FileManager; GNU rm walks with openat.
+        if (try? FileManager.default.removeItem(at: url)) == nil {
+            _ = try? ProcessRunner.run(URL(fileURLWithPath: "/bin/rm"), ["-rf", url.path])
+        }
+    }
 
     /// A path inside the scratch directory.
     func path(_ relative: String) -> URL { url.appendingPathComponent(relative) }
