@@ -30,6 +30,9 @@ let package = Package(
         .target(name: "KilnArchive", dependencies: ["KilnOCI", "CArchive", "CZstd", "CZlib"]),
         // Local state: content store, snapshots and diffs, rootfs materialisation.
         .target(name: "KilnStorage", dependencies: ["KilnOCI", "KilnArchive"]),
+        // Images as values (manifest, config, lazily opened layers) and their on-disk forms:
+        // OCI image layouts (directory or tar) and docker-archive tarballs.
+        .target(name: "KilnImage", dependencies: ["KilnOCI", "KilnArchive", "KilnStorage", "CArchive"]),
         // Distribution-spec client: auth, blobs, manifests, uploads, retries.
         .target(
             name: "KilnRegistry",
@@ -55,6 +58,7 @@ let package = Package(
             dependencies: [
                 "KilnDockerfile",
                 "KilnStorage",
+                "KilnImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,5 +78,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KilnExecutorTests", dependencies: ["KilnExecutor", "KilnTestSupport"]),
+        .testTarget(name: "KilnImageTests", dependencies: ["KilnImage", "KilnTestSupport"]),
     ]
 )

@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func pythonJSONSchemaIsInstalled() throws {
-        let result = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import jsonschema, referencing"])
+        let result = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import jsonschema"])
         #expect(result.status == 0, "python3 with jsonschema is required: \(result.stderr)")
     }
 

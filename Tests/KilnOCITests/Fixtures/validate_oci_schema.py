@@ -18,8 +18,12 @@ import re
 import sys
 
 import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
+
+try:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+except ImportError:  # jsonschema < 4.18 (Debian bookworm's python3-jsonschema): RefResolver instead
+    Registry = None
 
 ALIASES = {
     "config-schema.json": ["https://opencontainers.org/schema/image/config"],
@@ -55,15 +59,33 @@ URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=
 DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 
 
-def load_registry(schema_dir):
-    resources = []
+def load_store(schema_dir):
+    """Every schema under its file name and each of its aliases."""
+    store = {}
     for name, aliases in ALIASES.items():
         with open(f"{schema_dir}/{name}", encoding="utf-8") as handle:
             contents = json.load(handle)
-        resource = Resource.from_contents(contents, default_specification=DRAFT4)
         for uri in [name] + aliases:
-            resources.append((uri, resource))
-    return Registry().with_resources(resources)
+            store[uri] = contents
+    return store
+
+
+def make_validator(validator_class, store, root_uri, checker):
+    schema = store[root_uri]
+    if Registry is not None:
+        registry = Registry().with_resources(
+            (uri, Resource.from_contents(contents, default_specification=DRAFT4)) for uri, contents in store.items())
+        return validator_class(schema, registry=registry, format_checker=checker)
+    # The older resolver joins relative refs against nested ids ("…/manifest/annotations"), so
+    # resolve by file name: every $ref in these schemas names one of the bundled files.
+    def offline(uri):
+        name = uri.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        if name in store:
+            return store[name]
+        raise jsonschema.RefResolutionError(f"{uri} is not a bundled schema (resolution is offline)")
+    resolver = jsonschema.RefResolver(base_uri=root_uri, referrer=schema, store=store,
+                                      handlers={"http": offline, "https": offline})
+    return validator_class(schema, resolver=resolver, format_checker=checker)
 
 
 def media_keyword(validator, media, instance, schema):
@@ -89,7 +111,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     schema_dir = argv[1]
-    registry = load_registry(schema_dir)
+    store = load_store(schema_dir)
     validator_class = jsonschema.validators.extend(jsonschema.Draft4Validator, {"media": media_keyword})
     checker = format_checker()
     for pair in argv[2:]:
@@ -98,8 +120,7 @@ def main(argv):
         if root is None:
             print(f"no schema for media type {media_type}", file=sys.stderr)
             return 2
-        schema = registry.contents(ALIASES[root][0])
-        validator = validator_class(schema, registry=registry, format_checker=checker)
+        validator = make_validator(validator_class, store, ALIASES[root][0], checker)
         errors = []
         try:
             with open(path, encoding="utf-8") as handle:

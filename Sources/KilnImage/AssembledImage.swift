@@ -1,0 +1,33 @@
+import Foundation
+import KilnOCI
+
+/// An image put together from layers and a config, its manifest and digests computed with
+/// canonical JSON so that the same inputs always give the same image digest.
+public struct AssembledImage: Image {
+    /// The config as encoded, `rootfs.diff_ids` set from the layers.
+    public let configBlob: EncodedBlob
+    /// The manifest as encoded.
+    public let manifestBlob: EncodedBlob
+    private let layerList: [any Layer]
+
+    /// Assembles `layers` (base first) under `config`, whose `rootfs.diff_ids` are replaced by
+    /// the layers' diffIDs so the two can never disagree.
+    public init(config: ImageConfig, layers: [any Layer], annotations: [String: String] = [:]) throws {
+        var config = config
+        config.rootfs = RootFS(diffIDs: layers.map(\.diffID))
+        let configBlob = try CanonicalJSON.blob(config)
+        let manifest = Manifest(config: configBlob.descriptor(mediaType: .ociConfig), layers: layers.map(\.descriptor),
+                                annotations: annotations)
+        try manifest.validate()
+        self.configBlob = configBlob
+        self.manifestBlob = try CanonicalJSON.blob(manifest)
+        self.layerList = layers
+    }
+
+    /// The manifest's canonical bytes.
+    public func rawManifest() throws -> Data { manifestBlob.bytes }
+    /// The config's canonical bytes.
+    public func rawConfig() throws -> Data { configBlob.bytes }
+    /// The layers given at assembly.
+    public func layers() throws -> [any Layer] { layerList }
+}

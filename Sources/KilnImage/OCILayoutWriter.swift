@@ -1,0 +1,129 @@
+import Foundation
+import KilnOCI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes images into OCI image layouts: a directory (created, or added to) or a tar of one.
+///
+/// Every file is written under a temporary name and renamed into place, blobs only after their
+/// digest checks out, `index.json` last; a new layout is built in a temporary directory and
+/// renamed as a whole. A failure therefore leaves the previous layout (or nothing), never a
+/// half-written blob or index.
+///
+/// Synchronous: call it from a thread of its own, not the cooperative pool.
+public struct OCILayoutWriter: Sendable {
+    /// Creates a writer.
+    public init() {}
+
+    /// Adds `image` to the layout directory `directory` under `refName`, replacing any image
+    /// already listed under that name; creates the layout when `directory` does not exist or is
+    /// empty. Returns the index entry written.
+    @discardableResult
+    public func write(_ image: any Image, to directory: URL, refName: String?) throws -> Descriptor {
+        let blobs = try ImageBlobs(image)
+        let entry = try indexEntry(for: image, refName: refName)
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = fileManager.fileExists(atPath: directory.path, isDirectory: &isDirectory)
+        if exists && !isDirectory.boolValue {
+            throw ImageError.malformed(path: directory.path, reason: "exists and is not a directory")
+        }
+        let isEmpty = exists && (try? fileManager.contentsOfDirectory(atPath: directory.path).isEmpty) == true
+        if exists && !isEmpty {
+            try add(blobs, entry: entry, to: directory)
+            return entry
+        }
+        // A new layout appears whole or not at all: build it beside the destination, then rename.
+        let parent = directory.deletingLastPathComponent()
+        let staging = parent.appendingPathComponent(".\(directory.lastPathComponent).kiln-tmp-\(UUID().uuidString)")
+        guard mkdir(staging.path, 0o755) == 0 else { throw ImageError.lastSystemError("mkdir", staging.path) }
+        do {
+            try StagedFile.write(try CanonicalJSON.encode(ImageLayout()), to: staging.appendingPathComponent(ImageLayout.fileName))
+            try add(blobs, entry: entry, to: staging)
+            if isEmpty { try fileManager.removeItem(at: directory) }
+            guard rename(staging.path, directory.path) == 0 else { throw ImageError.lastSystemError("rename", directory.path) }
+        } catch {
+            try? fileManager.removeItem(at: staging)
+            throw error
+        }
+        return entry
+    }
+
+    /// Writes a tar of a layout holding only `image` (under `refName`) to `file`, replacing it.
+    @discardableResult
+    public func writeArchive(_ image: any Image, to file: URL, refName: String?) throws -> Descriptor {
+        let blobs = try ImageBlobs(image)
+        let entry = try indexEntry(for: image, refName: refName)
+        let output = try StagedFile(destination: file)
+        let tar = TarArchiveWriter(output: output)
+        try tar.addFile(ImageLayout.fileName, data: try CanonicalJSON.encode(ImageLayout()))
+        try tar.addFile(ImageLayout.indexFileName, data: try CanonicalJSON.encode(Index(manifests: [entry])))
+        try tar.addDirectory(ImageLayout.blobsDirectoryName)
+        try tar.addDirectory("\(ImageLayout.blobsDirectoryName)/sha256")
+        for blob in blobs.blobs {
+            let digest = try tar.addFile(Self.blobPath(blob.descriptor.digest), size: blob.descriptor.size, from: try blob.open())
+            guard digest == blob.descriptor.digest else { throw ImageError.digestMismatch(expected: blob.descriptor.digest, actual: digest) }
+        }
+        try tar.finish()
+        try output.commit()
+        return entry
+    }
+
+    /// `blobs/<algorithm>/<encoded>`.
+    static func blobPath(_ digest: Digest) -> String {
+        "\(ImageLayout.blobsDirectoryName)/\(digest.algorithm)/\(digest.encoded)"
+    }
+
+    private func indexEntry(for image: any Image, refName: String?) throws -> Descriptor {
+        var descriptor = try image.manifestDescriptor(annotations: refName.map { [AnnotationKey.refName: $0] } ?? [:])
+        let platform = try image.config().platform
+        descriptor.platform = platform
+        return descriptor
+    }
+
+    /// Copies the blobs that are missing into `layout`, then rewrites its index.
+    private func add(_ blobs: ImageBlobs, entry: Descriptor, to layout: URL) throws {
+        let header = layout.appendingPathComponent(ImageLayout.fileName)
+        guard FileManager.default.fileExists(atPath: header.path) else {
+            throw ImageError.malformed(path: layout.path, reason: "is not empty and has no oci-layout file")
+        }
+        // Two writers adding to one layout must not lose each other's index entries: hold an
+        // advisory lock on the layout directory itself (no lock file to litter the layout).
+        let lock = open(layout.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard lock >= 0 else { throw ImageError.lastSystemError("open", layout.path) }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw ImageError.lastSystemError("flock", layout.path) }
+        }
+        let blobDirectory = layout.appendingPathComponent("\(ImageLayout.blobsDirectoryName)/sha256")
+        try FileManager.default.createDirectory(at: blobDirectory, withIntermediateDirectories: true)
+        for blob in blobs.blobs {
+            try store(blob, in: layout)
+        }
+        let indexFile = layout.appendingPathComponent(ImageLayout.indexFileName)
+        var manifests: [Descriptor] = []
+        if FileManager.default.fileExists(atPath: indexFile.path) {
+            do { manifests = try Index(validating: Data(contentsOf: indexFile)).manifests } catch {
+                throw ImageError.malformed(path: indexFile.path, reason: "\(error)")
+            }
+        }
+        if let refName = entry.annotations[AnnotationKey.refName] {
+            manifests.removeAll { $0.annotations[AnnotationKey.refName] == refName }
+        }
+        manifests.append(entry)
+        try StagedFile.write(try CanonicalJSON.encode(Index(manifests: manifests)), to: indexFile)
+    }
+
+    /// Writes one blob unless an intact copy is already there; the digest is checked before the rename.
+    private func store(_ blob: ImageBlobs.Blob, in layout: URL) throws {
+        let destination = layout.appendingPathComponent(Self.blobPath(blob.descriptor.digest))
+        if let existing = try? FileRegion(wholeFile: destination), existing.length == blob.descriptor.size { return }
+        let file = try StagedFile(destination: destination)
+        let (digest, size) = try blob.open().forEachChunk { try file.write($0) }
+        guard digest == blob.descriptor.digest, size == blob.descriptor.size else {
+            throw ImageError.digestMismatch(expected: blob.descriptor.digest, actual: digest)
+        }
+        try file.commit()
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import KilnTestSupport
+
+/// The tools no one here wrote that check Kiln's output: where they are, and small wrappers.
+enum ExternalTools {
+    /// The absolute path of `name` on PATH (then the system directories), or nil when it is not installed.
+    static func find(_ name: String) -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map(String.init) ?? []
+        for directory in path + ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+            let url = URL(fileURLWithPath: directory).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return nil
+    }
+
+    /// Runs `tool`, failing the test with its stderr when it exits non-zero.
+    static func run(_ tool: String, _ arguments: [String]) throws -> KilnBinary.Result {
+        guard let url = find(tool) else { throw ToolError(description: "\(tool) is not installed") }
+        let result = try ProcessRunner.run(url, arguments)
+        guard result.status == 0 else {
+            throw ToolError(description: "\(tool) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+        }
+        return result
+    }
+
+    /// Runs `tool` and decodes its standard output as a JSON object.
+    static func json(_ tool: String, _ arguments: [String]) throws -> [String: Any] {
+        let output = try run(tool, arguments).stdoutData
+        guard let object = try JSONSerialization.jsonObject(with: output) as? [String: Any] else {
+            throw ToolError(description: "\(tool) did not print a JSON object")
+        }
+        return object
+    }
+
+    /// Validates documents against the OCI image-spec schemas with Python's `jsonschema`, through
+    /// the KilnOCI tests' validator script; returns the error messages of the invalid ones.
+    static func schemaErrors(_ documents: [(mediaType: String, file: URL)]) throws -> [String] {
+        let script = Conformance.packageRoot.appendingPathComponent("Tests/KilnOCITests/Fixtures/validate_oci_schema.py")
+        let schemas = Conformance.url("oci-image-spec/schema")
+        let result = try run("python3", [script.path, schemas.path] + documents.map { "\($0.mediaType)=\($0.file.path)" })
+        return try result.stdout.split(separator: "\n").flatMap { line -> [String] in
+            let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            if report["valid"] as? Bool == true { return [] }
+            return ["\(report["file"] ?? "?"): \(report["errors"] ?? "invalid")"]
+        }
+    }
+
+    struct ToolError: Error, CustomStringConvertible {
+        let description: String
+    }
+}
