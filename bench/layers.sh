@@ -36,9 +36,11 @@ best() {
     done
     echo "$best_time"
 }
-gzip_base=$(best bash -c "tar -C '$tree' -cf - . | gzip -6 > '$work/base.tgz'")
-pigz_base=$(best bash -c "tar -C '$tree' -cf - . | pigz -6 > '$work/base.tgz'")
-zstd_base=$(best bash -c "tar -C '$tree' -cf - . | zstd -3 -T0 -q > '$work/base.tzst'")
+# Kiln fsyncs every blob it stores (temp file + fsync + rename), so each baseline syncs its
+# output file too: the same durability on both sides.
+gzip_base=$(best bash -c "tar -C '$tree' -cf - . | gzip -6 > '$work/base.tgz' && sync '$work/base.tgz'")
+pigz_base=$(best bash -c "tar -C '$tree' -cf - . | pigz -6 > '$work/base.tgz' && sync '$work/base.tgz'")
+zstd_base=$(best bash -c "tar -C '$tree' -cf - . | zstd -3 -T0 -q > '$work/base.tzst' && sync '$work/base.tzst'")
 kiln_gzip=$(best "$kiln" import "$tree" --output "type=oci,dest=$work/out" --compression gzip)
 kiln_zstd=$(best "$kiln" import "$tree" --output "type=oci,dest=$work/out" --compression zstd)
 kiln_none=$(best "$kiln" import "$tree" --output "type=oci,dest=$work/out" --compression none)
@@ -51,6 +53,7 @@ rm -rf "$work/out"
 python3 - "$gzip_base" "$pigz_base" "$zstd_base" "$kiln_gzip" "$kiln_zstd" "$kiln_none" "$peak_kb" "$snapshot" <<'PY'
 import sys
 g, p, z, kg, kz, kn = map(float, sys.argv[1:7]); peak = int(sys.argv[7]) / 1024; snap = sys.argv[8]
+print("(each baseline ends with `sync FILE`: Kiln's blobs are fsynced too)")
 print(f"tar | gzip -6          {g:7.2f} s   (baseline)")
 print(f"tar | pigz -6          {p:7.2f} s   {g / p:4.2f}x gzip")
 print(f"tar | zstd -3 -T0      {z:7.2f} s   {g / z:4.2f}x gzip")
