@@ -16,11 +16,7 @@ enum ExternalTools {
     /// Runs `tool`, failing the test with its stderr when it exits non-zero.
     static func run(_ tool: String, _ arguments: [String]) throws -> KilnBinary.Result {
         guard let url = find(tool) else { throw ToolError(description: "\(tool) is not installed") }
-        let result = try ProcessRunner.run(url, arguments)
-        guard result.status == 0 else {
-            throw ToolError(description: "\(tool) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
-        }
-        return result
+        return try ProcessRunner.checked(url, arguments)
     }
 
     /// Runs `tool` and decodes its standard output as a JSON object.

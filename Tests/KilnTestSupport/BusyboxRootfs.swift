@@ -71,8 +71,7 @@ public enum BusyboxRootfs {
         let template = try template.get()
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-busybox-\(UUID().uuidString)")
         // `cp -a` keeps the symlinks, modes and owners exactly; Foundation's copy does not keep owners.
-        let result = try ProcessRunner.run(URL(fileURLWithPath: "/bin/cp"), ["-a", template.path, copy.path])
-        guard result.status == 0 else { throw CopyFailed(message: result.stderr) }
+        try ProcessRunner.checked(URL(fileURLWithPath: "/bin/cp"), ["-a", template.path, copy.path])
         return copy
     }
 
@@ -80,11 +79,5 @@ public enum BusyboxRootfs {
     public struct MissingBusybox: Error, CustomStringConvertible {
         /// The fix.
         public var description: String { "busybox is not installed: apt-get install busybox-static" }
-    }
-
-    /// Thrown when copying the template fails.
-    public struct CopyFailed: Error {
-        /// What cp said.
-        public var message: String
     }
 }

@@ -75,4 +75,30 @@ public enum ProcessRunner {
                      stderr: String(decoding: err, as: UTF8.self),
                      stdoutData: out)
     }
+
+    /// Runs `executable` and throws ``ProcessFailure`` (the command line, its status and its
+    /// standard error) when it exits non-zero: for tools whose failure fails the test.
+    @discardableResult
+    public static func checked(_ executable: URL, _ arguments: [String], stdin: Data? = nil) throws -> KilnBinary.Result {
+        try requireSuccess(run(executable, arguments, stdin: stdin), executable.lastPathComponent, arguments)
+    }
+
+    /// ``checked(_:_:stdin:)`` for a command looked up on PATH.
+    @discardableResult
+    public static func checked(_ command: String, _ arguments: [String], stdin: Data? = nil) throws -> KilnBinary.Result {
+        try requireSuccess(run(URL(fileURLWithPath: "/usr/bin/env"), [command] + arguments, stdin: stdin), command, arguments)
+    }
+
+    private static func requireSuccess(_ result: KilnBinary.Result, _ command: String, _ arguments: [String]) throws -> KilnBinary.Result {
+        guard result.status == 0 else {
+            throw ProcessFailure(description: "\(command) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+        }
+        return result
+    }
+}
+
+/// A process that exited non-zero where the test needed it to succeed.
+public struct ProcessFailure: Error, CustomStringConvertible {
+    /// `command args… exited N: stderr`.
+    public let description: String
 }

@@ -30,18 +30,10 @@ final class Scratch {
 
 /// Runs the real tools that check what the layer code writes.
 enum Tool {
-    struct Failed: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Runs `command` through `/usr/bin/env`, failing the test on a non-zero status.
+    /// Runs `command` from PATH, failing the test on a non-zero status.
     @discardableResult
     static func run(_ command: String, _ arguments: [String], stdin: Data? = nil) throws -> KilnBinary.Result {
-        let result = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), [command] + arguments, stdin: stdin)
-        guard result.status == 0 else {
-            throw Failed(description: "\(command) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
-        }
-        return result
+        try ProcessRunner.checked(command, arguments, stdin: stdin)
     }
 
     /// Runs a Python snippet with `arguments` in `sys.argv[1:]`, returning its standard output.
