@@ -11,11 +11,10 @@ enum DebugParseJSON {
 
     /// Parses, types and groups `bytes` into stages; throws the first Dockerfile error.
     static func render(_ bytes: [UInt8], fileName: String) throws -> Output {
-        let parsed = try DockerfileParser.parse(bytes)
-        let dockerfile = try Dockerfile(parsed: parsed)
+        let dockerfile = try Dockerfile(parsing: bytes)
         let encoder = JSONEncoder()
         // Sorted keys keep the output stable for scripts and diffs.
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Output(json: try encoder.encode(dockerfile), warnings: parsed.warnings)
+        return Output(json: try encoder.encode(dockerfile), warnings: dockerfile.warnings)
     }
 }
