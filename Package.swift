@@ -53,12 +53,32 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Moving whole images: registry ⇄ content store ⇄ layouts (pull, push, copy, mirrors,
+        // bounded parallel transfers). The registry side of `ImageSource` for the builder.
+        .target(
+            name: "KilnDistribution",
+            dependencies: ["KilnOCI", "KilnRegistry", "KilnStorage", "KilnImage", "KilnArchive"]
+        ),
+        // Cache key v1, the CacheBackend protocol and the local backend.
+        .target(name: "KilnCache", dependencies: ["KilnOCI", "KilnStorage"]),
+        // `kiln build`: plan execution, step handlers (RUN, COPY/ADD, metadata), exporters, events.
+        .target(
+            name: "KilnBuilder",
+            dependencies: [
+                "KilnDockerfile", "KilnOCI", "KilnArchive", "KilnStorage", "KilnImage", "KilnRegistry",
+                "KilnDistribution", "KilnCache", "KilnExecutor", "CArchive",
+            ]
+        ),
         .executableTarget(
             name: "kiln",
             dependencies: [
                 "KilnDockerfile",
                 "KilnStorage",
                 "KilnImage",
+                "KilnRegistry",
+                "KilnDistribution",
+                "KilnCache",
+                "KilnBuilder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -79,5 +99,15 @@ let package = Package(
         ),
         .testTarget(name: "KilnExecutorTests", dependencies: ["KilnExecutor", "KilnTestSupport"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage", "KilnTestSupport"]),
+        .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"]),
+        .testTarget(
+            name: "KilnDistributionTests",
+            dependencies: ["KilnDistribution", "KilnRegistry", "KilnImage", "KilnStorage", "KilnTestSupport"]
+        ),
+        .testTarget(
+            name: "KilnBuilderTests",
+            dependencies: ["KilnBuilder", "KilnDockerfile", "KilnImage", "KilnStorage", "KilnTestSupport"],
+            exclude: ["Fixtures"]
+        ),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import KilnStorage
 import KilnOCI
 
 /// Writes an image as a docker-archive, the tarball `docker save` writes and `docker load`,

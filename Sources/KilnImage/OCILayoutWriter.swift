@@ -1,4 +1,5 @@
 import Foundation
+import KilnStorage
 import KilnOCI
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import KilnStorage
 import KilnOCI
 
 /// Writes the outer tar of an OCI layout archive or a docker-archive: a handful of regular

@@ -1,0 +1,1 @@
+// The builder lands here: see ARCHITECTURE.md, "KilnBuilder".
