@@ -60,7 +60,7 @@ let package = Package(
             dependencies: ["KilnOCI", "KilnRegistry", "KilnStorage", "KilnImage", "KilnArchive"]
         ),
         // Cache key v1, the CacheBackend protocol and the local backend.
-        .target(name: "KilnCache", dependencies: ["KilnOCI", "KilnStorage"]),
+        .target(name: "KilnCache", dependencies: ["KilnOCI", "KilnStorage", "KilnRegistry"]),
         // `kiln build`: plan execution, step handlers (RUN, COPY/ADD, metadata), exporters, events.
         .target(
             name: "KilnBuilder",
@@ -99,7 +99,7 @@ let package = Package(
         ),
         .testTarget(name: "KilnExecutorTests", dependencies: ["KilnExecutor", "KilnTestSupport"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage", "KilnTestSupport"]),
-        .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"]),
+        .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnRegistry", "KilnStorage", "KilnTestSupport"]),
         .testTarget(
             name: "KilnDistributionTests",
             dependencies: ["KilnDistribution", "KilnRegistry", "KilnImage", "KilnStorage", "KilnTestSupport"]

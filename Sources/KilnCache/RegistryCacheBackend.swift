@@ -1,0 +1,101 @@
+import Foundation
+import KilnOCI
+import KilnRegistry
+import KilnStorage
+
+/// Cache entries kept in a registry repository, shared by every machine that can reach it.
+///
+/// An entry is a small OCI manifest tagged ``CacheKey/tag`` (`kiln-<hex>`). Its one layer is
+/// the step's layer blob — or, for a step that changed nothing, the OCI empty descriptor,
+/// since a manifest must list a layer. Its config is the ``CacheEntry`` as JSON, and the same
+/// JSON rides in an annotation so that a lookup is exactly one manifest GET per key.
+public struct RegistryCacheBackend: CacheBackend {
+    /// The config and artifact type of an entry.
+    public static let entryMediaType: MediaType = "application/vnd.kiln.cache.entry.v1+json"
+    /// The annotation holding the entry JSON.
+    public static let entryAnnotation = "dev.kiln.cache.entry"
+
+    /// The registry.
+    public let client: RegistryClient
+    /// The repository path within the registry (`team/cache`).
+    public let repository: String
+    /// How many lookups or uploads run at once.
+    public let parallelism: Int
+
+    /// A backend over `repository` of `client`'s registry.
+    public init(client: RegistryClient, repository: String, parallelism: Int = 8) {
+        self.client = client
+        self.repository = repository
+        self.parallelism = max(1, parallelism)
+    }
+
+    /// `registry/repository`.
+    public var name: String { "\(client.registry)/\(repository)" }
+
+    /// One manifest GET per key, `parallelism` at a time. A key without a tag is a miss; any
+    /// other failure is thrown, so the caller can warn that the cache is unavailable.
+    public func lookup(_ keys: [CacheKey]) async throws -> [CacheKey: CacheEntry] {
+        var found: [CacheKey: CacheEntry] = [:]
+        try await withThrowingTaskGroup(of: (CacheKey, CacheEntry?).self) { group in
+            var pending = keys.makeIterator()
+            func addNext() {
+                guard let key = pending.next() else { return }
+                group.addTask { (key, try await fetchEntry(key)) }
+            }
+            for _ in 0..<parallelism { addNext() }
+            while let (key, entry) = try await group.next() {
+                if let entry { found[key] = entry }
+                addNext()
+            }
+        }
+        return found
+    }
+
+    /// The entry tagged with `key`, nil when there is none or it is not a Kiln entry.
+    public func fetchEntry(_ key: CacheKey) async throws -> CacheEntry? {
+        let fetched: FetchedManifest
+        do {
+            fetched = try await client.fetchManifest(.tag(key.tag), in: repository)
+        } catch let error as RegistryError where error.kind == .notFound {
+            return nil
+        }
+        guard let manifest = try? fetched.manifest(), manifest.artifactType == Self.entryMediaType,
+              let json = manifest.annotations[Self.entryAnnotation],
+              let entry = try? JSONDecoder().decode(CacheEntry.self, from: Data(json.utf8)), entry.key == key
+        else { return nil }
+        if let layer = entry.layer, manifest.layers.first != layer.descriptor { return nil }
+        return entry
+    }
+
+    /// Pushes the layer blob (skipped when present, mounted from `mountSources` when one has
+    /// it), the config, and the tagged manifest last, so a tag never points at a missing blob.
+    public func store(_ entry: CacheEntry, blobsIn store: ContentStore) async throws {
+        try await self.store(entry, blobsIn: store, mountSources: [])
+    }
+
+    /// ``store(_:blobsIn:)`` with repositories of the same registry to mount the layer from.
+    public func store(_ entry: CacheEntry, blobsIn store: ContentStore, mountSources: [String]) async throws {
+        let layerDescriptor: Descriptor
+        if let layer = entry.layer {
+            guard store.size(of: layer.descriptor.digest) == layer.descriptor.size else {
+                throw CacheError.missingBlob(layer.descriptor.digest)
+            }
+            try await client.pushBlob(file: store.path(for: layer.descriptor.digest), digest: layer.descriptor.digest,
+                                      size: layer.descriptor.size, to: repository, mountSources: mountSources)
+            layerDescriptor = layer.descriptor
+        } else {
+            let empty = try await client.pushBlob(data: Data("{}".utf8), to: repository)
+            layerDescriptor = empty.descriptor(mediaType: .ociEmpty)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let entryJSON = try encoder.encode(entry)
+        let config = try await client.pushBlob(data: entryJSON, to: repository)
+        let manifest = Manifest(
+            config: config.descriptor(mediaType: Self.entryMediaType), layers: [layerDescriptor],
+            artifactType: Self.entryMediaType,
+            annotations: [Self.entryAnnotation: String(decoding: entryJSON, as: UTF8.self),
+                          AnnotationKey.created: entry.created])
+        try await client.pushManifest(manifest, to: .tag(entry.key.tag), in: repository)
+    }
+}

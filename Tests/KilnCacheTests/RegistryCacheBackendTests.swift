@@ -1,0 +1,81 @@
+import Foundation
+import KilnOCI
+import KilnRegistry
+import KilnStorage
+import KilnTestSupport
+import Testing
+@testable import KilnCache
+
+/// The registry backend against the real distribution registry.
+@Suite(.enabled(if: TestRegistry.isAvailable, "docker-registry is not installed"))
+struct RegistryCacheBackendTests {
+    func makeRoot() throws -> KilnRoot {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-regcache-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return KilnRoot(url: url)
+    }
+
+    func input(_ text: String) -> CacheKeyInput {
+        CacheKeyInput(parent: nil, platform: "linux/amd64", operation: "RUN", instruction: text,
+                      environment: ["PATH=/bin"], buildArgs: ["V": "1"])
+    }
+
+    @Test func entriesRoundTripThroughTheRegistryAndOnlyHitsCostALayer() async throws {
+        try await withTestRegistry { registry in
+            let root = try makeRoot()
+            defer { try? FileManager.default.removeItem(at: root.url) }
+            let store = ContentStore(root: root)
+            let blob = try await store.ingest(data: Data(repeating: 7, count: 300_000))
+            let layer = CachedLayer(descriptor: Descriptor(mediaType: .ociLayerGzip, digest: blob.digest, size: blob.size),
+                                    diffID: Digest.sha256(of: Data("diff".utf8)))
+            let withLayer = CacheEntry(key: CacheKey(input("a")), layer: layer, input: input("a"), created: "2026-11-22T00:00:00Z")
+            let empty = CacheEntry(key: CacheKey(input("b")), layer: nil, input: input("b"), created: "2026-11-22T00:00:00Z")
+
+            let writer = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "team/cache")
+            try await writer.store(withLayer, blobsIn: store)
+            try await writer.store(empty, blobsIn: store)
+
+            // Another machine: a new client, nothing local.
+            let reader = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "team/cache")
+            let blobGETsBefore = registry.requestCount("GET", path: "/blobs/sha256:")
+            let missing = CacheKey(input("c"))
+            let found = try await reader.lookup([withLayer.key, empty.key, missing])
+            #expect(found[withLayer.key] == withLayer)
+            #expect(found[empty.key] == empty)
+            #expect(found[missing] == nil)
+            // A lookup reads manifests only: no blob is downloaded.
+            #expect(registry.requestCount("GET", path: "/blobs/sha256:") == blobGETsBefore)
+
+            // The entry is an ordinary OCI artifact that other tools read.
+            let inspect = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/skopeo"),
+                ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/team/cache:\(withLayer.key.tag)"])
+            #expect(inspect.status == 0, "\(inspect.stderr)")
+            #expect(inspect.stdout.contains(blob.digest.description))
+            #expect(inspect.stdout.contains(RegistryCacheBackend.entryMediaType.rawValue))
+        }
+    }
+
+    @Test func anUnreachableRegistryIsAnErrorNotAMiss() async throws {
+        // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+        let backend = RegistryCacheBackend(
+            client: RegistryClient(registry: "127.0.0.1:9", configuration: .init(retryPolicy: .none)),
+            repository: "team/cache")
+        await #expect(throws: (any Error).self) { try await backend.lookup([CacheKey(input("a"))]) }
+    }
+
+    @Test func aStoreWithoutItsBlobPushesNoTag() async throws {
+        try await withTestRegistry { registry in
+            let root = try makeRoot()
+            defer { try? FileManager.default.removeItem(at: root.url) }
+            let digest = Digest.sha256(of: Data("never stored".utf8))
+            let entry = CacheEntry(
+                key: CacheKey(input("a")),
+                layer: CachedLayer(descriptor: Descriptor(mediaType: .ociLayerGzip, digest: digest, size: 12), diffID: digest),
+                input: input("a"), created: "2026-11-22T00:00:00Z")
+            let backend = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "team/cache")
+            await #expect(throws: CacheError.self) { try await backend.store(entry, blobsIn: ContentStore(root: root)) }
+            #expect(try await backend.lookup([entry.key]).isEmpty)
+            #expect(registry.requestCount("PUT", path: "/manifests/") == 0)
+        }
+    }
+}
