@@ -23,12 +23,14 @@ public struct LocalCacheBackend: CacheBackend {
         directory.appendingPathComponent(key.digest.encoded + ".json")
     }
 
-    /// The entries found; one whose layer blob was pruned from the content store is a miss.
+    /// The entries found, each marked as used now; one whose layer blob was pruned from the
+    /// content store is a miss.
     public func lookup(_ keys: [CacheKey]) async throws -> [CacheKey: CacheEntry] {
         var found: [CacheKey: CacheEntry] = [:]
         for key in keys {
             guard let entry = try? read(key) else { continue }
             if let layer = entry.layer, store.size(of: layer.descriptor.digest) != layer.descriptor.size { continue }
+            touch(key)
             found[key] = entry
         }
         return found

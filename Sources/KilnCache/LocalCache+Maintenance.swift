@@ -1,0 +1,94 @@
+import Foundation
+import KilnOCI
+import KilnStorage
+
+/// What the local cache holds, for `kiln cache du`.
+public struct LocalCacheUsage: Sendable, Hashable, Codable {
+    /// Cache entries.
+    public var entries: Int
+    /// Bytes of the layer blobs the entries refer to (each blob counted once).
+    public var layerBytes: Int64
+    /// Bytes of every blob in the content store (cached layers, base image layers, configs).
+    public var storeBytes: Int64
+    /// Unpacked layer chains under `snapshots/`.
+    public var snapshots: Int
+}
+
+/// What `kiln cache prune` removed.
+public struct LocalCachePruneReport: Sendable, Hashable, Codable {
+    /// Entries removed.
+    public var entries: Int
+    /// Blobs removed.
+    public var blobs: Int
+    /// Bytes of the blobs removed.
+    public var blobBytes: Int64
+    /// Snapshot directories removed.
+    public var snapshots: Int
+}
+
+extension LocalCacheBackend {
+    /// Sizes of what the cache and the rest of the root hold.
+    public func usage(root: KilnRoot) throws -> LocalCacheUsage {
+        let store = ContentStore(root: root)
+        let entries = try entries()
+        var layers: [Digest: Int64] = [:]
+        for entry in entries { if let layer = entry.layer { layers[layer.descriptor.digest] = layer.descriptor.size } }
+        let storeBytes = Self.blobFiles(in: store).reduce(Int64(0)) { $0 + $1.size }
+        return LocalCacheUsage(entries: entries.count, layerBytes: layers.values.reduce(0, +), storeBytes: storeBytes,
+                               snapshots: Self.snapshotDirectories(root: root).count)
+    }
+
+    /// Removes entries not used since `cutoff`, then every blob and snapshot that no remaining
+    /// entry needs and that was not written since `cutoff` (a build running now only writes
+    /// fresh files, so it loses nothing).
+    public func prune(root: KilnRoot, unusedSince cutoff: Date) throws -> LocalCachePruneReport {
+        var report = LocalCachePruneReport(entries: 0, blobs: 0, blobBytes: 0, snapshots: 0)
+        var keep = Set<Digest>()
+        for entry in try entries() {
+            if Self.modified(path(for: entry.key)) < cutoff {
+                if try remove(entry.key) { report.entries += 1 }
+            } else if let layer = entry.layer {
+                keep.insert(layer.descriptor.digest)
+            }
+        }
+        let store = ContentStore(root: root)
+        for blob in Self.blobFiles(in: store) where !keep.contains(blob.digest) && blob.modified < cutoff {
+            if try store.delete(blob.digest) {
+                report.blobs += 1
+                report.blobBytes += blob.size
+            }
+        }
+        for snapshot in Self.snapshotDirectories(root: root) where Self.modified(snapshot) < cutoff {
+            try FileManager.default.removeItem(at: snapshot)
+            report.snapshots += 1
+        }
+        return report
+    }
+
+    /// Marks `key`'s entry as used now, so pruning by age keeps what builds still hit.
+    func touch(_ key: CacheKey) {
+        _ = utimes(path(for: key).path, nil)
+    }
+
+    private static func modified(_ url: URL) -> Date {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { return .distantPast }
+        return Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
+    }
+
+    private static func blobFiles(in store: ContentStore) -> [(digest: Digest, size: Int64, modified: Date)] {
+        let directory = store.directory.appendingPathComponent("sha256")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.compactMap { name in
+            guard let digest = Digest("sha256:" + name) else { return nil }
+            var info = stat()
+            guard stat(directory.appendingPathComponent(name).path, &info) == 0 else { return nil }
+            return (digest, Int64(info.st_size), Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)))
+        }
+    }
+
+    private static func snapshotDirectories(root: KilnRoot) -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.snapshots.path)) ?? []
+        return names.filter { $0.count == 64 && $0.allSatisfy(\.isHexDigit) }.map { root.snapshots.appendingPathComponent($0) }
+    }
+}

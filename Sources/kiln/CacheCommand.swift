@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import KilnCache
+import KilnStorage
+
+/// `kiln cache`: look at and trim the build cache.
+struct CacheCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "List, measure and prune the build cache.",
+        subcommands: [List.self, DiskUsage.self, Prune.self]
+    )
+
+    /// `kiln cache ls`.
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the local cache entries.")
+
+        @Flag(help: "One JSON entry per line instead of a table.")
+        var json = false
+
+        func run() async throws {
+            let entries = try LocalCacheBackend(root: KilnRoot.fromEnvironment()).entries()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                for entry in entries { print(String(decoding: try encoder.encode(entry), as: UTF8.self)) }
+                return
+            }
+            print("KEY            OPERATION  LAYER          SIZE       CREATED               INSTRUCTION")
+            for entry in entries {
+                let layer = entry.layer.map { String($0.descriptor.digest.encoded.prefix(12)) } ?? "(none)"
+                let size = entry.layer.map { ByteCount.text($0.descriptor.size) } ?? "0 B"
+                let instruction = entry.input.instruction.count > 60
+                    ? entry.input.instruction.prefix(57) + "..." : Substring(entry.input.instruction)
+                print([String(entry.key.digest.encoded.prefix(12)), entry.input.operation.padding(9),
+                       layer.padding(14), size.padding(10), entry.created.padding(21), String(instruction)]
+                    .joined(separator: "  "))
+            }
+        }
+    }
+
+    /// `kiln cache du`.
+    struct DiskUsage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "du", abstract: "Show how much space the cache uses.")
+
+        func run() async throws {
+            let root = KilnRoot.fromEnvironment()
+            let usage = try LocalCacheBackend(root: root).usage(root: root)
+            print("root:          \(root.url.path)")
+            print("entries:       \(usage.entries)")
+            print("cached layers: \(ByteCount.text(usage.layerBytes))")
+            print("content store: \(ByteCount.text(usage.storeBytes))")
+            print("snapshots:     \(usage.snapshots)")
+        }
+    }
+
+    /// `kiln cache prune`.
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "prune",
+            abstract: "Remove cache entries not used within --keep-duration, and the blobs and snapshots only they needed."
+        )
+
+        @Option(help: "Keep what was used within this long: 14d, 36h, 90m, 30s (default 0s: remove everything unused now).",
+                transform: KeepDuration.parse)
+        var keepDuration: TimeInterval = 0
+
+        func run() async throws {
+            let root = KilnRoot.fromEnvironment()
+            let report = try LocalCacheBackend(root: root).prune(root: root, unusedSince: Date().addingTimeInterval(-keepDuration))
+            print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCount.text(report.blobBytes))), \(report.snapshots) snapshots")
+        }
+    }
+}
+
+/// `14d`, `36h`, `90m`, `30s`: the form `--keep-duration` takes.
+enum KeepDuration {
+    static func parse(_ text: String) throws -> TimeInterval {
+        let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+        guard let unit = text.last.flatMap({ units[$0] }), let value = Double(text.dropLast()), value >= 0 else {
+            throw ValidationError("--keep-duration \"\(text)\": expected a number and a unit, e.g. 14d, 36h, 90m, 30s")
+        }
+        return value * unit
+    }
+}
+
+/// Human-readable byte counts (1024-based, as `du -h`).
+enum ByteCount {
+    static func text(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+    }
+}
+
+extension String {
+    /// Left-aligned in a column of `width`.
+    fileprivate func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
