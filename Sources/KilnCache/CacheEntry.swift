@@ -29,12 +29,17 @@ public struct CacheEntry: Sendable, Hashable, Codable {
     public var input: CacheKeyInput
     /// When the entry was written (RFC 3339), for pruning by age.
     public var created: String
+    /// COPY/ADD: each copied path and the digest of what was written there, so a later miss can
+    /// name the file that changed. Left out (nil) for very large copies.
+    public var sourceFiles: [String: String]?
 
     /// Creates an entry.
-    public init(key: CacheKey, layer: CachedLayer?, input: CacheKeyInput, created: String) {
+    public init(key: CacheKey, layer: CachedLayer?, input: CacheKeyInput, created: String,
+                sourceFiles: [String: String]? = nil) {
         self.key = key
         self.layer = layer
         self.input = input
         self.created = created
+        self.sourceFiles = sourceFiles
     }
 }

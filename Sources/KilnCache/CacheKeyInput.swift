@@ -14,6 +14,9 @@ public struct CacheKeyInput: Sendable, Hashable, Codable {
     /// What the step starts from: the previous filesystem step's key, the base image's
     /// manifest digest (never its tag), or nil for `scratch`.
     public var parent: Digest?
+    /// Whether ``parent`` is the base image's manifest digest rather than a step's key. Not
+    /// hashed (the digest itself is); it only lets a miss say "base changed".
+    public var parentIsBase: Bool
     /// `os/arch[/variant]` of the stage.
     public var platform: String
     /// `RUN`, `COPY`, `ADD` or `WORKDIR`.
@@ -37,10 +40,11 @@ public struct CacheKeyInput: Sendable, Hashable, Codable {
     public var secretIDs: [String]
 
     /// Creates an input.
-    public init(parent: Digest?, platform: String, operation: String, instruction: String,
+    public init(parent: Digest?, parentIsBase: Bool = false, platform: String, operation: String, instruction: String,
                 environment: [String] = [], user: String = "", workingDirectory: String = "/",
                 buildArgs: [String: String] = [:], sourcesDigest: Digest? = nil, secretIDs: [String] = []) {
         self.parent = parent
+        self.parentIsBase = parentIsBase
         self.platform = platform
         self.operation = operation
         self.instruction = instruction
