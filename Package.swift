@@ -60,7 +60,10 @@ let package = Package(
             dependencies: ["KilnOCI", "KilnRegistry", "KilnStorage", "KilnImage", "KilnArchive"]
         ),
         // Cache key v1, the CacheBackend protocol and the local backend.
-        .target(name: "KilnCache", dependencies: ["KilnOCI", "KilnStorage", "KilnRegistry"]),
+        .target(
+            name: "KilnCache",
+            dependencies: ["KilnOCI", "KilnStorage", "KilnRegistry", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // `kiln build`: plan execution, step handlers (RUN, COPY/ADD, metadata), exporters, events.
         .target(
             name: "KilnBuilder",

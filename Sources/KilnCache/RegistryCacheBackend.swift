@@ -99,3 +99,16 @@ public struct RegistryCacheBackend: CacheBackend {
         try await client.pushManifest(manifest, to: .tag(entry.key.tag), in: repository)
     }
 }
+
+extension RegistryCacheBackend {
+    /// Downloads a hit's layer blob into `store` (verified while streaming), for a step that
+    /// needs the files; nothing is fetched when it is already there.
+    public func fetchLayer(_ layer: CachedLayer, into store: ContentStore) async throws {
+        let descriptor = layer.descriptor
+        try await store.ingest(expected: descriptor.digest, size: descriptor.size) { writer in
+            try await client.fetchBlob(descriptor.digest, size: descriptor.size, from: repository) { buffer in
+                try buffer.withUnsafeReadableBytes { try writer.write($0) }
+            }
+        }
+    }
+}

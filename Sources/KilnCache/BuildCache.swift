@@ -1,0 +1,176 @@
+import Foundation
+import KilnOCI
+import KilnStorage
+
+/// A cache backend together with what a build may do with it.
+public struct CacheSource: Sendable {
+    /// What a build does with a backend (`--cache-repo` both, `--cache-from` read, `--cache-to` write).
+    public enum Mode: String, Sendable, Hashable {
+        /// Look up and store.
+        case readWrite
+        /// Look up only.
+        case readOnly
+        /// Store only.
+        case writeOnly
+    }
+
+    /// The backend.
+    public var backend: any CacheBackend
+    /// Whether lookups and stores go to it.
+    public var mode: Mode
+
+    /// Creates a source.
+    public init(_ backend: any CacheBackend, mode: Mode) {
+        self.backend = backend
+        self.mode = mode
+    }
+
+    var reads: Bool { mode != .writeOnly }
+    var writes: Bool { mode != .readOnly }
+}
+
+/// A cache hit and where it was found.
+public struct CacheHit: Sendable, Hashable {
+    /// The entry.
+    public var entry: CacheEntry
+    /// ``CacheBackend/name`` of the backend that had it.
+    public var backendName: String
+    /// Whether its layer blob is already in the local content store.
+    public var isLocal: Bool
+}
+
+/// The cache one build talks to: the local backend (always on) in front of any remote ones.
+///
+/// A remote backend that fails or does not answer within ``timeout`` is reported once as a
+/// warning and then left alone for the rest of the build: the build goes on as if it missed,
+/// and is never slower than a cache-less build by more than the timeout. Remote stores run in
+/// the background; ``finish(within:)`` waits for them, bounded, before the build exits.
+public actor BuildCache {
+    /// The embedded default.
+    public let local: LocalCacheBackend
+    /// Remote backends in the order given.
+    public let remotes: [CacheSource]
+    /// How long one remote lookup or store may take.
+    public let timeout: Duration
+    /// Whether lookups are skipped (`--no-cache`); stores still happen.
+    public let skipLookups: Bool
+    private let onWarning: @Sendable (String) -> Void
+    private var failed: Set<String> = []
+    private var pendingStores: [Task<Void, Never>] = []
+
+    /// Creates the cache of one build.
+    public init(local: LocalCacheBackend, remotes: [CacheSource] = [], timeout: Duration = .seconds(10),
+                skipLookups: Bool = false, onWarning: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.local = local
+        self.remotes = remotes
+        self.timeout = timeout
+        self.skipLookups = skipLookups
+        self.onWarning = onWarning
+    }
+
+    /// Looks every key up: locally first, then the misses in every readable remote at once.
+    public func lookup(_ keys: [CacheKey], store: ContentStore) async -> [CacheKey: CacheHit] {
+        guard !skipLookups, !keys.isEmpty else { return [:] }
+        var hits: [CacheKey: CacheHit] = [:]
+        for (key, entry) in (try? await local.lookup(keys)) ?? [:] {
+            hits[key] = CacheHit(entry: entry, backendName: local.name, isLocal: true)
+        }
+        var missing = keys.filter { hits[$0] == nil }
+        for source in remotes where source.reads && !missing.isEmpty && !failed.contains(source.backend.name) {
+            let backend = source.backend
+            let wanted = missing
+            let found: [CacheKey: CacheEntry]
+            do {
+                found = try await Self.withTimeout(timeout) { try await backend.lookup(wanted) }
+            } catch {
+                warn(backend.name, error)
+                continue
+            }
+            for (key, entry) in found {
+                let isLocal = entry.layer.map { store.size(of: $0.descriptor.digest) == $0.descriptor.size } ?? true
+                hits[key] = CacheHit(entry: entry, backendName: backend.name, isLocal: isLocal)
+            }
+            missing = missing.filter { found[$0] == nil }
+        }
+        return hits
+    }
+
+    /// Stores `entry` locally now and in every writable remote in the background.
+    public func store(_ entry: CacheEntry, blobsIn store: ContentStore) async throws {
+        try await local.store(entry, blobsIn: store)
+        for source in remotes where source.writes && !failed.contains(source.backend.name) {
+            let backend = source.backend
+            let timeout = timeout
+            pendingStores.append(Task {
+                do {
+                    try await Self.withTimeout(timeout) { try await backend.store(entry, blobsIn: store) }
+                } catch {
+                    self.warn(backend.name, error)
+                }
+            })
+        }
+    }
+
+    /// Waits for the background stores, at most `limit`; returns how many were still running
+    /// (and were cancelled) when it ran out.
+    @discardableResult
+    public func finish(within limit: Duration) async -> Int {
+        let tasks = pendingStores
+        pendingStores = []
+        let all = Task { for task in tasks { await task.value } }
+        let finished = await Self.race(limit) { await all.value }
+        guard !finished else { return 0 }
+        for task in tasks { task.cancel() }
+        let unfinished = tasks.count
+        onWarning("cache: gave up waiting for \(unfinished) cache upload(s) after \(limit)")
+        return unfinished
+    }
+
+    /// Names of the remotes that failed during this build.
+    public var failedBackends: Set<String> { failed }
+
+    private func warn(_ name: String, _ error: any Error) {
+        guard !failed.contains(name) else { return }
+        failed.insert(name)
+        onWarning("cache \(name) is unavailable, building without it: \(error)")
+    }
+
+    /// Runs `body`, throwing ``CacheTimeout`` when it takes longer than `limit`.
+    static func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw CacheTimeout(limit: limit) }
+            return value
+        }
+    }
+
+    /// Whether `body` finished within `limit`.
+    private static func race(_ limit: Duration, _ body: @escaping @Sendable () async -> Void) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await body()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+}
+
+/// A remote cache operation that took longer than the build's cache timeout.
+public struct CacheTimeout: Error, Sendable, CustomStringConvertible {
+    /// The limit.
+    public var limit: Duration
+    /// `no answer within 10 seconds`.
+    public var description: String { "no answer within \(limit)" }
+}
