@@ -112,3 +112,28 @@ extension RegistryCacheBackend {
         }
     }
 }
+
+extension RegistryCacheBackend {
+    /// Every Kiln entry in the repository (tags `kiln-<hex>`), read `parallelism` at a time.
+    public func entries() async throws -> [CacheEntry] {
+        let keys = try await client.listTags(in: repository).compactMap { tag -> CacheKey? in
+            guard tag.hasPrefix("kiln-"), let digest = Digest("sha256:" + tag.dropFirst(5)) else { return nil }
+            return CacheKey(digest: digest)
+        }
+        return try await lookup(keys).values.sorted { $0.key.digest < $1.key.digest }
+    }
+
+    /// Deletes the entries created before `cutoff` (their manifests; the registry's garbage
+    /// collector reclaims blobs no manifest uses). Returns how many were deleted.
+    public func prune(createdBefore cutoff: Date) async throws -> Int {
+        var deleted = 0
+        for entry in try await entries() {
+            guard let created = ISO8601DateFormatter().date(from: entry.created), created < cutoff else { continue }
+            let descriptor = try await client.manifestDescriptor(.tag(entry.key.tag), in: repository)
+            guard let digest = descriptor?.digest else { continue }
+            try await client.deleteManifest(digest, in: repository)
+            deleted += 1
+        }
+        return deleted
+    }
+}

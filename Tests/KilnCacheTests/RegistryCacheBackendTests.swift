@@ -79,3 +79,28 @@ struct RegistryCacheBackendTests {
         }
     }
 }
+
+extension RegistryCacheBackendTests {
+    @Test func listsAndPrunesEntriesByAge() async throws {
+        try await withTestRegistry { registry in
+            let root = try makeRoot()
+            defer { try? FileManager.default.removeItem(at: root.url) }
+            let store = ContentStore(root: root)
+            let backend = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "team/cache")
+            let old = CacheEntry(key: CacheKey(input("old")), layer: nil, input: input("old"), created: "2026-01-01T00:00:00Z")
+            let new = CacheEntry(key: CacheKey(input("new")), layer: nil, input: input("new"), created: "2026-11-20T00:00:00Z")
+            try await backend.store(old, blobsIn: store)
+            try await backend.store(new, blobsIn: store)
+            // A tag that is not a Kiln entry is left alone.
+            try await backend.client.pushManifest(
+                Manifest(config: Descriptor(mediaType: .ociEmpty, digest: Digest.sha256(of: Data("{}".utf8)), size: 2),
+                         layers: [Descriptor(mediaType: .ociEmpty, digest: Digest.sha256(of: Data("{}".utf8)), size: 2)]),
+                to: .tag("latest"), in: "team/cache")
+            #expect(Set(try await backend.entries().map(\.key)) == [old.key, new.key])
+            let cutoff = ISO8601DateFormatter().date(from: "2026-06-01T00:00:00Z")!
+            #expect(try await backend.prune(createdBefore: cutoff) == 1)
+            #expect(try await backend.entries().map(\.key) == [new.key])
+            #expect(try await backend.client.listTags(in: "team/cache").contains("latest"))
+        }
+    }
+}
