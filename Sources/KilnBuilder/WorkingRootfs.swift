@@ -1,0 +1,52 @@
+import Foundation
+import KilnArchive
+import KilnCache
+import KilnOCI
+import KilnStorage
+
+/// The one writable rootfs a stage keeps across consecutive cache misses: the layer chain
+/// is materialised once, and each step's layer is the difference between the snapshots
+/// taken before and after it, instead of a fresh copy of the chain per step.
+struct WorkingRootfs: Sendable {
+    /// The rootfs (overlay on the chain directory, or a copy of it).
+    let rootfs: Rootfs
+    /// The tree as the previous step left it.
+    private(set) var before: Snapshot
+
+    /// Where steps run.
+    var path: URL { rootfs.path }
+
+    /// A writable rootfs holding `layers` (their blobs already in the store).
+    static func open(_ layers: [StageLayer], session: BuildSession) async throws -> WorkingRootfs {
+        let references = layers.map { LayerReference(blob: session.store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
+        let rootfs = try await session.snapshots.makeRootfs(references, scratch: session.scratch)
+        do {
+            return WorkingRootfs(rootfs: rootfs, before: try await Snapshot.capture(rootfs.path))
+        } catch {
+            try? rootfs.release()
+            throw error
+        }
+    }
+
+    /// Turns what changed since the last commit into a layer blob in the content store;
+    /// nil when the step changed nothing.
+    mutating func commit(session: BuildSession) async throws -> CachedLayer? {
+        let after = try await Snapshot.capture(rootfs.path, baseline: before)
+        let changes = after.changes(since: before)
+        before = after
+        if changes.isEmpty { return nil }
+        let temporary = session.scratch.appendingPathComponent("layer-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
+        let root = rootfs.path
+        let written = try await BlockingWork.run { try writer.write(changes: changes, from: root, to: temporary) }
+        try await session.store.ingest(contentsOf: temporary, expected: written.digest, size: written.size)
+        let descriptor = Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size)
+        return CachedLayer(descriptor: descriptor, diffID: written.diffID)
+    }
+
+    /// Unmounts and removes the rootfs.
+    func release() {
+        try? rootfs.release()
+    }
+}
