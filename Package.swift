@@ -106,7 +106,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnBuilderTests",
-            dependencies: ["KilnBuilder", "KilnDockerfile", "KilnImage", "KilnStorage", "KilnTestSupport"],
+            dependencies: [
+                "KilnBuilder", "KilnDockerfile", "KilnImage", "KilnStorage", "KilnTestSupport", "KilnOCI", "KilnCache",
+                "KilnExecutor",
+            ],
             exclude: ["Fixtures"]
         ),
     ]

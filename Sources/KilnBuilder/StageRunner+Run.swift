@@ -6,7 +6,8 @@ import KilnOCI
 extension StageRunner {
     /// Runs a RUN step in the OCI runtime on `rootfs`; a non-zero exit is a `runFailed`
     /// naming the line, the command, the status and the last lines of output.
-    func execute(_ run: RunInstruction, step: PlannedStep, in rootfs: URL) async throws {
+    func execute(_ run: RunInstruction, step: PlannedStep, in working: WorkingRootfs) async throws {
+        let rootfs = working.path
         let config = step.config
         var environment = (step.resolved.environment ?? [:]).merging(step.resolved.proxyEnvironment ?? [:]) { $1 }
         var mounts: [StepMount] = []
@@ -55,6 +56,7 @@ extension StageRunner {
         } catch {
             throw BuildError.stepFailed(location: location(step), instruction: step.identity.text, reason: "\(error)")
         }
+        working.restoreParentTimes(of: result.createdMountTargets)
         guard result.succeeded else {
             throw BuildError.runFailed(location: location(step), command: step.identity.text,
                                        exitStatus: result.exitStatus, lastLines: result.lastLines.map(\.text))

@@ -119,7 +119,7 @@ struct StageRunner: Sendable {
                         try await session.ensureBlobs(outcome.layers, for: step.identity)
                         working = try await WorkingRootfs.open(outcome.layers, session: session)
                     }
-                    try await perform(step, in: working!.path)
+                    try await perform(step, in: working!)
                     layer = try await working!.commit(session: session)
                     try await session.cache.store(CacheEntry(key: key, layer: layer, input: input, created: session.created),
                                                   blobsIn: session.store)
@@ -148,10 +148,11 @@ struct StageRunner: Sendable {
     }
 
     /// Does a filesystem step's work in `rootfs`.
-    private func perform(_ step: PlannedStep, in rootfs: URL) async throws {
+    private func perform(_ step: PlannedStep, in working: WorkingRootfs) async throws {
+        let rootfs = working.path
         switch step.resolved.instruction {
         case .run(let run):
-            try await execute(run, step: step, in: rootfs)
+            try await execute(run, step: step, in: working)
         case .workdir:
             let path = StageConfig.resolve(workdirPath(step), against: step.config.workingDirectory)
             try RootfsPath.makeDirectories(path, in: rootfs)

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import KilnArchive
 import KilnCache
 import KilnOCI
@@ -19,7 +20,10 @@ struct WorkingRootfs: Sendable {
     /// A writable rootfs holding `layers` (their blobs already in the store).
     static func open(_ layers: [StageLayer], session: BuildSession) async throws -> WorkingRootfs {
         let references = layers.map { LayerReference(blob: session.store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
-        let rootfs = try await session.snapshots.makeRootfs(references, scratch: session.scratch)
+        // A copy, not an overlay: steps are diffed by comparing snapshots of this one tree, and
+        // in an overlay's merged view a copy-up changes inode numbers, which reads as a
+        // replaced directory. The overlay's own upper-dir diff fits one rootfs per step only.
+        let rootfs = try await session.snapshots.makeRootfs(references, scratch: session.scratch, allowOverlay: false)
         do {
             return WorkingRootfs(rootfs: rootfs, before: try await Snapshot.capture(rootfs.path))
         } catch {
@@ -43,6 +47,22 @@ struct WorkingRootfs: Sendable {
         try await session.store.ingest(contentsOf: temporary, expected: written.digest, size: written.size)
         let descriptor = Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size)
         return CachedLayer(descriptor: descriptor, diffID: written.diffID)
+    }
+
+    /// Puts back the mtime of the directories holding `createdPaths` (mount points the
+    /// executor made and removed again), so a step that wrote nothing there has no layer.
+    func restoreParentTimes(of createdPaths: [String]) {
+        for path in createdPaths {
+            let relative = String(path.drop { $0 == "/" })
+            guard !FileManager.default.fileExists(atPath: rootfs.path.appendingPathComponent(relative).path) else { continue }
+            let parent = (relative as NSString).deletingLastPathComponent
+            // The root is no entry of a layer; its mtime does not matter.
+            guard !parent.isEmpty, let time = before.entries[parent]?.mtime else { continue }
+            let parentPath = rootfs.path.appendingPathComponent(parent).path
+            var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2 /* UTIME_OMIT */),
+                         timespec(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds))]
+            _ = utimensat(AT_FDCWD, parentPath, &times, AT_SYMLINK_NOFOLLOW)
+        }
     }
 
     /// Unmounts and removes the rootfs.
