@@ -98,6 +98,11 @@ struct StageRunner: Sendable {
         var config = StageConfig(image: start.config)
         var working: WorkingRootfs?
         defer { working?.release() }
+        // History times come from the cache for cached steps, so an unchanged rebuild gives the
+        // same config, hence the same image digest; metadata steps take the time of the
+        // filesystem state they annotate. SOURCE_DATE_EPOCH overrides all of them.
+        let fixedTime = session.request.sourceDateEpoch != nil
+        var time = fixedTime ? session.created : (start.config.created ?? session.created)
         for step in steps {
             try Task.checkCancellation()
             session.events(.stepStarted(step.identity))
@@ -114,6 +119,7 @@ struct StageRunner: Sendable {
                     working = nil
                     layer = entry.layer
                     record.status = .cached
+                    if !fixedTime { time = entry.created }
                 } else {
                     if working == nil {
                         try await session.ensureBlobs(outcome.layers, for: step.identity)
@@ -124,6 +130,7 @@ struct StageRunner: Sendable {
                     try await session.cache.store(CacheEntry(key: key, layer: layer, input: input, created: session.created),
                                                   blobsIn: session.store)
                     record.status = .executed
+                    time = session.created
                 }
                 if let layer {
                     outcome.layers.append(StageLayer(layer))
@@ -134,7 +141,7 @@ struct StageRunner: Sendable {
             }
             try? config.apply(step.resolved.instruction)
             if case .arg = step.resolved.instruction {} else {
-                config.image.history.append(History(created: session.created, createdBy: step.history, emptyLayer: emptyLayer))
+                config.image.history.append(History(created: time, createdBy: step.history, emptyLayer: emptyLayer))
             }
             record.seconds = (ContinuousClock.now - began).seconds
             session.events(.stepFinished(step.identity, status: record.status, seconds: record.seconds,
@@ -142,7 +149,7 @@ struct StageRunner: Sendable {
             outcome.records.append(record)
         }
         config.image.config.env = stage.environment.imageConfigEnv
-        config.image.created = session.created
+        config.image.created = time
         outcome.config = config.image
         return outcome
     }

@@ -7,6 +7,6 @@ struct Kiln: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Build OCI container images from Dockerfiles, without a daemon.",
         version: KilnVersion.current,
-        subcommands: [Debug.self, ImportCommand.self, InspectCommand.self]
+        subcommands: [BuildCommand.self, Debug.self, ImportCommand.self, InspectCommand.self]
     )
 }

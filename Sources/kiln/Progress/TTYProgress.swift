@@ -1,0 +1,78 @@
+import Foundation
+import KilnBuilder
+
+/// `--progress tty`: finished steps collapse to one line each; every running step keeps a
+/// live line with its elapsed time and its last output line, redrawn in place.
+struct TTYProgress: ProgressRenderer {
+    private struct Running {
+        var step: StepIdentity
+        var began: ContinuousClock.Instant
+        var lastLine: String
+    }
+
+    private var running: [Int: Running] = [:]
+    /// How many live lines are on screen below the finished ones.
+    private var drawn = 0
+    private var lastDraw: ContinuousClock.Instant?
+
+    mutating func render(_ event: BuildEvent) {
+        switch event {
+        case .stepStarted(let step):
+            running[step.number] = Running(step: step, began: .now, lastLine: "")
+            redraw(force: true)
+        case .stepFinished(let step, let status, let seconds, _):
+            running[step.number] = nil
+            let outcome = status == .cached ? "CACHED" : seconds.secondsText
+            printAboveLive("=> \(step.label.prefix(columns - 12)) \(outcome)")
+        case .output(let step, let line, _):
+            running[step.number]?.lastLine = line
+            redraw(force: false)
+        case .transfer(_, let progress):
+            guard progress.completedBytes == progress.totalBytes, !progress.skipped else { return }
+            printAboveLive("=> fetched \(progress.digest.encoded.prefix(12)) \(ByteCountFormatter.string(fromByteCount: progress.totalBytes, countStyle: .binary))")
+        case .warning(let message):
+            printAboveLive("WARNING: \(message)")
+        case .info(let message):
+            printAboveLive(message)
+        }
+    }
+
+    mutating func finish() {
+        clearLive()
+    }
+
+    private var columns: Int {
+        var size = winsize()
+        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 { return Int(size.ws_col) }
+        return 100
+    }
+
+    private mutating func printAboveLive(_ line: String) {
+        clearLive()
+        StandardError.write(line + "\n")
+        redraw(force: true)
+    }
+
+    private mutating func clearLive() {
+        guard drawn > 0 else { return }
+        StandardError.write(String(repeating: "\u{1B}[1A\u{1B}[2K", count: drawn))
+        drawn = 0
+    }
+
+    /// Redraws the live lines; output-driven redraws are limited to ten a second.
+    private mutating func redraw(force: Bool) {
+        let now = ContinuousClock.now
+        if !force, let lastDraw, now - lastDraw < .milliseconds(100) { return }
+        lastDraw = now
+        clearLive()
+        let width = columns
+        for entry in running.values.sorted(by: { $0.step.number < $1.step.number }) {
+            let elapsed = now - entry.began
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            var text = "=> \(entry.step.label) \(seconds.secondsText)"
+            if !entry.lastLine.isEmpty { text += "  | " + entry.lastLine }
+            StandardError.write(String(text.prefix(width - 1)) + "\n")
+            drawn += 1
+        }
+    }
+}
