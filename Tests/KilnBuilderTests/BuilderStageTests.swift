@@ -1,0 +1,149 @@
+import Foundation
+import KilnBuilder
+import KilnOCI
+import KilnTestSupport
+import Testing
+
+@Suite("Builder: stages, cache, ONBUILD and the output image", .serialized)
+struct BuilderStageTests {
+    @Test("--target builds only the stages the target needs")
+    func targetSkipsUnneededStages() async throws {
+        let harness = try BuildHarness()
+        let dockerfile = """
+            FROM busybox AS unrelated
+            RUN echo unrelated-ran
+            FROM busybox AS base
+            RUN echo base > /base
+            FROM base AS app
+            RUN cat /base
+            FROM busybox AS last
+            RUN echo last-ran
+            """
+        let result = try await harness.build(dockerfile, target: "app")
+        #expect(harness.executedSteps == ["RUN echo base > /base", "RUN cat /base"])
+        #expect(harness.outputLines == ["base"])
+        #expect(!harness.outputLines.contains("unrelated-ran"))
+        // Busybox's layer and the base stage's; `cat` wrote nothing.
+        #expect(try result.image.config().rootfs.diffIDs.count == 2)
+    }
+
+    @Test("a second identical build runs no RUN and gives the same digest; --no-cache runs them again")
+    func cacheHits() async throws {
+        let harness = try BuildHarness()
+        let dockerfile = """
+            FROM busybox
+            ARG FLAVOUR=plain
+            RUN echo "$FLAVOUR" > /flavour
+            LABEL stage=one
+            RUN echo second > /second
+            """
+        let first = try await harness.build(dockerfile)
+        #expect(harness.executedSteps.count == 2)
+        let second = try await harness.build(dockerfile)
+        #expect(harness.executedSteps.isEmpty)
+        #expect(second.manifestDigest == first.manifestDigest)
+        #expect(second.steps.filter { $0.status == .cached }.count == 2)
+
+        // A build arg the stage does not declare changes no key.
+        _ = try await harness.build(dockerfile, buildArgs: ["UNUSED": "1"])
+        #expect(harness.executedSteps.isEmpty)
+        // A declared one changes the keys of the RUNs after it.
+        _ = try await harness.build(dockerfile, buildArgs: ["FLAVOUR": "spicy"])
+        #expect(harness.executedSteps.count == 2)
+
+        _ = try await harness.build(harness.request(dockerfile, noCache: true))
+        #expect(harness.executedSteps.count == 2)
+        #expect(harness.leftoverTemporaryFiles.isEmpty)
+    }
+
+    @Test("a later step hits again after a miss when it reaches a cached chain")
+    func laterStepHitsAfterMiss() async throws {
+        let harness = try BuildHarness()
+        _ = try await harness.build("FROM busybox\nRUN echo a > /a\nRUN echo b > /b\n")
+        // Only the LABEL differs: metadata steps are not in the chain, so both RUNs hit.
+        _ = try await harness.build("FROM busybox\nRUN echo a > /a\nLABEL changed=yes\nRUN echo b > /b\n")
+        #expect(harness.executedSteps.isEmpty)
+    }
+
+    @Test("ONBUILD triggers of the base run right after FROM and are not inherited")
+    func onbuildTriggers() async throws {
+        let harness = try BuildHarness()
+        let parent = try await harness.build("FROM busybox\nONBUILD RUN echo triggered > /triggered\nONBUILD ENV FROM_TRIGGER=1\n")
+        let layout = harness.directory.appendingPathComponent("parent-layout")
+        try await ImageExporter().export(parent.image, to: .ociLayout(directory: layout, name: "latest"))
+        var request = harness.request("FROM parent\nRUN cat /triggered\n")
+        request.namedContexts.append(NamedContext(name: "parent", layout: layout, tag: "latest"))
+        let child = try await harness.build(request)
+        #expect(harness.outputLines == ["triggered"])
+        let config = try child.image.config()
+        #expect(config.config.onBuild.isEmpty)
+        #expect(config.config.env.contains("FROM_TRIGGER=1"))
+    }
+
+    @Test("the image runs: umoci unpack + runc run prints what the Dockerfile set up; skopeo reads it")
+    func imageRuns() async throws {
+        let harness = try BuildHarness()
+        let result = try await harness.build("""
+            FROM busybox AS build
+            RUN mkdir -p /out && echo "built by stage" > /out/message
+            FROM busybox
+            RUN --mount=type=bind,from=build,source=/out,target=/in cp /in/message /message
+            RUN --mount=type=tmpfs,target=/scratch echo temp > /scratch/t && test ! -e /message2
+            ENV WHO=world
+            ENTRYPOINT ["/bin/sh", "-c", "cat /message; echo hello $WHO"]
+            """)
+        let layout = harness.directory.appendingPathComponent("layout")
+        try await ImageExporter().export(result.image, to: .ociLayout(directory: layout, name: "latest"))
+        let inspect = try ProcessRunner.checked("skopeo", ["inspect", "oci:\(layout.path):latest"])
+        let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any]
+        #expect(json?["Digest"] as? String == result.manifestDigest.description)
+        #expect((json?["Layers"] as? [Any])?.count == 2)
+
+        let bundle = try await harness.unpack(result)
+        // umoci's config runs the entrypoint with a terminal; run it without one.
+        let configURL = bundle.appendingPathComponent("config.json")
+        var spec = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as! [String: Any]
+        var process = spec["process"] as! [String: Any]
+        process["terminal"] = false
+        spec["process"] = process
+        try JSONSerialization.data(withJSONObject: spec).write(to: configURL)
+        let id = "kiln-builder-test-\(UUID().uuidString.prefix(8).lowercased())"
+        let run = try ProcessRunner.run(URL(fileURLWithPath: "/usr/sbin/runc"), ["run", "--bundle", bundle.path, id])
+        _ = try? ProcessRunner.run(URL(fileURLWithPath: "/usr/sbin/runc"), ["delete", "--force", id])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "built by stage\nhello world\n")
+    }
+
+    @Test("a secret mount is readable in RUN and reaches no layer, config or cache key")
+    func secretMount() async throws {
+        let harness = try BuildHarness()
+        let secret = harness.directory.appendingPathComponent("token")
+        try Data("s3cr3t-value".utf8).write(to: secret)
+        var request = harness.request("""
+            FROM busybox
+            RUN --mount=type=secret,id=token cat /run/secrets/token > /dev/null && echo token-length=$(wc -c < /run/secrets/token)
+            """)
+        request.secrets = ["token": secret]
+        let result = try await harness.build(request)
+        #expect(harness.outputLines == ["token-length=12"])
+        #expect(try result.image.config().rootfs.diffIDs.count == 1)
+        let cacheFiles = try FileManager.default.contentsOfDirectory(atPath: harness.root.cache.path)
+        for name in cacheFiles {
+            let text = try String(contentsOf: harness.root.cache.appendingPathComponent(name), encoding: .utf8)
+            #expect(!text.contains("s3cr3t"))
+        }
+        #expect(!(try String(decoding: result.image.rawConfig(), as: UTF8.self)).contains("s3cr3t"))
+    }
+
+    @Test("a Dockerfile error is rendered with file:line:column and the line")
+    func dockerfileError() async throws {
+        let harness = try BuildHarness()
+        await #expect {
+            _ = try await harness.build("FROM busybox\nRUN echo ok\nEXPOSE notaport\n")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("Dockerfile:3:") && text.contains("EXPOSE notaport")
+        }
+        #expect(harness.leftoverTemporaryFiles.isEmpty)
+    }
+}
