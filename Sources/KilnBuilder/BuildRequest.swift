@@ -11,6 +11,8 @@ public struct BuildRequest: Sendable {
     public var dockerfileText: String
     /// How errors name the Dockerfile (`Dockerfile`, `build/app.Dockerfile`, `-`).
     public var dockerfileName: String
+    /// The Dockerfile's path when it is a file (its `<name>.dockerignore` applies); nil for `-f -`.
+    public var dockerfile: URL?
     /// `-t` references, in order; the first names the default output.
     public var tags: [String]
     /// `--build-arg` values.
@@ -38,7 +40,7 @@ public struct BuildRequest: Sendable {
 
     /// Creates a request; only the context and the Dockerfile text are required.
     public init(contextDirectory: URL, dockerfileText: String, dockerfileName: String = "Dockerfile",
-                tags: [String] = [], buildArgs: [String: String] = [:], target: String? = nil,
+                dockerfile: URL? = nil, tags: [String] = [], buildArgs: [String: String] = [:], target: String? = nil,
                 labels: [String: String] = [:], platform: BuildPlatform = .current, noCache: Bool = false,
                 runtime: RuntimeChoice = .auto, network: NetworkMode = .default,
                 compression: LayerCompression = .parallelGzip(), namedContexts: [NamedContext] = [],
@@ -46,6 +48,7 @@ public struct BuildRequest: Sendable {
         self.contextDirectory = contextDirectory
         self.dockerfileText = dockerfileText
         self.dockerfileName = dockerfileName
+        self.dockerfile = dockerfile
         self.tags = tags
         self.buildArgs = buildArgs
         self.target = target

@@ -4,8 +4,8 @@ import KilnOCI
 
 /// Where a COPY/ADD reads its sources.
 public enum FileOperationSource: Sendable {
-    /// The build context directory (after `.dockerignore`).
-    case context(URL)
+    /// The build context directory, and the Dockerfile whose `.dockerignore` applies.
+    case context(directory: URL, dockerfile: URL?)
     /// A stage's or an image's root filesystem (`--from`), read-only.
     case directory(URL)
 }

@@ -102,7 +102,7 @@ extension StageRunner {
         case .scratch:
             source = .directory(try await session.directory(of: [], for: step.identity))
         case nil:
-            source = .context(session.request.contextDirectory)
+            source = .context(directory: session.request.contextDirectory, dockerfile: session.request.dockerfile)
         }
         do {
             return try await planner.plan(FileOperationStep(

@@ -117,8 +117,9 @@ struct BuildCommand: AsyncParsableCommand {
                 throw CommandFailure("context \(context) is not a directory")
             }
         }
-        let (dockerfileText, dockerfileName) = try readDockerfile(contextDirectory: contextDirectory)
-        let request = try makeRequest(contextDirectory: contextDirectory, dockerfileText: dockerfileText, dockerfileName: dockerfileName)
+        let dockerfile = try readDockerfile(contextDirectory: contextDirectory)
+        var request = try makeRequest(contextDirectory: contextDirectory, dockerfileText: dockerfile.text, dockerfileName: dockerfile.name)
+        request.dockerfile = dockerfile.url
         let targets = try outputTargets(contextDirectory: contextDirectory)
 
         let result = try await Builder(root: root).build(request, events: events)
@@ -148,15 +149,15 @@ struct BuildCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    private func readDockerfile(contextDirectory: URL) throws -> (String, String) {
+    private func readDockerfile(contextDirectory: URL) throws -> (text: String, name: String, url: URL?) {
         if file == "-" {
-            return (String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self), "-")
+            return (String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self), "-", nil)
         }
         let url = file.map { URL(fileURLWithPath: $0) } ?? contextDirectory.appendingPathComponent("Dockerfile")
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw CommandFailure("cannot read the Dockerfile \(url.path)")
         }
-        return (String(decoding: data, as: UTF8.self), file ?? "Dockerfile")
+        return (String(decoding: data, as: UTF8.self), file ?? "Dockerfile", url.standardizedFileURL)
     }
 
     private func makeRequest(contextDirectory: URL, dockerfileText: String, dockerfileName: String) throws -> BuildRequest {
