@@ -30,6 +30,10 @@ struct FileOpsDigestTests {
         let request = CopyRequest(sources: ["src"], destination: "/app/")
         let a = try await first.plan(request), b = try await second.plan(request)
         #expect(a.contentDigest == b.contentDigest)
+        // --link changes which layer the caller writes, not what is copied.
+        var linked = request
+        linked.link = true
+        #expect(try await first.plan(linked).contentDigest == a.contentDigest)
         #expect(a.entryCount == 6)  // the destination, a.txt, bin, bin/run, empty, link
     }
 

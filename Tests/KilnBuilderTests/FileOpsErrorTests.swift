@@ -28,6 +28,20 @@ struct FileOpsErrorTests {
         #expect(rootfs.listing() == ["app", "app/.dockerignore", "app/app.py", "app/keep.tmp"])
     }
 
+    @Test("an ignored directory named as a source still holds what an exception keeps")
+    func ignoredDirectoryWithException() async throws {
+        let context = try FileOpsTree("ctx"), rootfs = try FileOpsTree("rootfs")
+        defer { context.remove(); rootfs.remove() }
+        try context.file(".dockerignore", "docs\n!docs/keep.md\nbuild\n")
+        try context.file("docs/keep.md", "k")
+        try context.file("docs/drop.md", "d")
+        try context.file("build/out", "o")
+        try await context.copy(CopyRequest(sources: ["docs"], destination: "/d/"), into: rootfs)
+        #expect(rootfs.listing() == ["d", "d/keep.md"])
+        let message = await fileOpsError { _ = try await context.plan(CopyRequest(sources: ["build"], destination: "/b/")) }
+        #expect(message == "file not found in build context or excluded by .dockerignore: stat build: file does not exist")
+    }
+
     @Test("../ cannot leave the context: it is clamped at the root, so the outside file is not found")
     func dotDotEscape() async throws {
         let outer = try FileOpsTree("outer")

@@ -74,8 +74,13 @@ struct CopyEntryCollector {
                 guard errno == ENOENT || errno == ENOTDIR else { throw FileOperationError.system("lstat", host, errno) }
                 throw FileOperationError.notFound(source)
             }
-            if let ignoreFilter, try ignoreFilter.isExcluded(resolved.joined(separator: "/")) {
-                throw FileOperationError.notFound(source)
+            let contextPath = resolved.joined(separator: "/")
+            if let ignoreFilter, try ignoreFilter.isExcluded(contextPath) {
+                // An ignored directory is still there for what an exception pattern keeps below it.
+                let isDirectory = info.st_mode & S_IFMT == S_IFDIR
+                guard isDirectory && !ignoreFilter.canSkipDirectory(contextPath) else {
+                    throw FileOperationError.notFound(source)
+                }
             }
             let keptPath = request.parents ? Self.parentsPath(source: source, match: match) : []
             if info.st_mode & S_IFMT == S_IFDIR {
