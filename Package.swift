@@ -67,6 +67,9 @@ let package = Package(
             dependencies: [
                 "KilnDockerfile", "KilnOCI", "KilnArchive", "KilnStorage", "KilnImage", "KilnRegistry",
                 "KilnDistribution", "KilnCache", "KilnExecutor", "CArchive",
+                // ADD <url> downloads.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
