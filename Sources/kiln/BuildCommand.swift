@@ -122,7 +122,9 @@ struct BuildCommand: AsyncParsableCommand {
         request.dockerfile = dockerfile.url
         let targets = try outputTargets(contextDirectory: contextDirectory)
 
-        let result = try await Builder(root: root).build(request, events: events)
+        let memo = FileDigestMemo(file: root.cache.appendingPathComponent("context-digests"))
+        let result = try await Builder(root: root, fileOperations: CopyOperations(memo: memo)).build(request, events: events)
+        try? await memo.save()
         let exporter = ImageExporter()
         var written: [String] = []
         for target in targets.list {

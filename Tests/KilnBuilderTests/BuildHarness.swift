@@ -42,7 +42,7 @@ final class BuildHarness: Sendable {
     func build(_ request: BuildRequest) async throws -> BuildResult {
         recorded.clear()
         let log = recorded
-        return try await Builder(root: root).build(request) { log.append($0) }
+        return try await Builder(root: root, fileOperations: CopyOperations()).build(request) { log.append($0) }
     }
 
     func build(_ dockerfile: String, buildArgs: [String: String] = [:], target: String? = nil) async throws -> BuildResult {
