@@ -27,6 +27,24 @@ struct BuilderStageTests {
         #expect(try result.image.config().rootfs.diffIDs.count == 2)
     }
 
+    @Test("independent stages run at the same time: each waits for a file the other writes")
+    func independentStagesRunConcurrently() async throws {
+        let harness = try BuildHarness()
+        // Built one after the other, the first stage would give up after 20 s and fail the build.
+        let wait = "i=0; until [ -e /sync/$PEER ]; do i=$((i+1)); [ $i -lt 400 ] || exit 9; sleep 0.05; done"
+        let id = UUID().uuidString
+        let result = try await harness.build("""
+            FROM busybox AS left
+            RUN --mount=type=cache,id=\(id),target=/sync PEER=right; touch /sync/left; \(wait); echo left > /left
+            FROM busybox AS right
+            RUN --mount=type=cache,id=\(id),target=/sync PEER=left; touch /sync/right; \(wait); echo right > /right
+            FROM busybox
+            RUN --mount=type=bind,from=left,source=/left,target=/l --mount=type=bind,from=right,source=/right,target=/r cat /l /r
+            """)
+        #expect(harness.outputLines == ["left", "right"])
+        #expect(try result.image.config().rootfs.diffIDs.count == 1)
+    }
+
     @Test("a second identical build runs no RUN and gives the same digest; --no-cache runs them again")
     func cacheHits() async throws {
         let harness = try BuildHarness()
