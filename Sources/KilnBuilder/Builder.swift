@@ -1,4 +1,5 @@
 import Foundation
+import KilnArchive
 import KilnCache
 import KilnDistribution
 import KilnDockerfile
@@ -70,6 +71,7 @@ public struct Builder: Sendable {
         let outcomes = try await runStages(buildPlan, dockerfile: dockerfile, session: session)
         guard var final = outcomes[buildPlan.target] else { throw BuildError.invalidOption("the target stage was not built") }
         for (key, value) in request.labels { final.config.config.labels[key] = value }
+        if final.layers.isEmpty { try await Self.addEmptyLayer(to: &final, session: session) }
         try await session.ensureBlobs(final.layers, for: nil)
         let store = session.store
         let layers: [any Layer] = try final.layers.map { try FileLayer(store: store, descriptor: $0.descriptor, diffID: $0.diffID) }
@@ -186,6 +188,24 @@ public struct Builder: Sendable {
                 throw error
             }
             return outcomes
+        }
+    }
+
+    /// OCI manifests list at least one layer: an image with none (`FROM scratch` and only
+    /// metadata) gets an empty tar, its last history entry marked as the one that made it,
+    /// as buildah does.
+    private static func addEmptyLayer(to outcome: inout StageOutcome, session: BuildSession) async throws {
+        let file = session.scratch.appendingPathComponent("empty-layer")
+        let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
+        let scratch = session.scratch
+        let written = try await BlockingWork.run { try writer.write(changes: [], from: scratch, to: file) }
+        try await session.store.ingest(contentsOf: file, expected: written.digest, size: written.size)
+        outcome.layers.append(StageLayer(CachedLayer(
+            descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size), diffID: written.diffID)))
+        if outcome.config.history.isEmpty {
+            outcome.config.history.append(History(created: session.created, emptyLayer: false))
+        } else {
+            outcome.config.history[outcome.config.history.count - 1].emptyLayer = false
         }
     }
 

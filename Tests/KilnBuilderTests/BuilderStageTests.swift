@@ -153,6 +153,34 @@ struct BuilderStageTests {
         #expect(!(try String(decoding: result.image.rawConfig(), as: UTF8.self)).contains("s3cr3t"))
     }
 
+    @Test("FROM scratch with metadata only gives one empty layer, as buildah does (manifests need a layer)")
+    func scratchImage() async throws {
+        let harness = try BuildHarness()
+        let result = try await harness.build("FROM scratch\nLABEL empty=yes\nCMD [\"/nothing\"]\n")
+        let config = try result.image.config()
+        #expect(config.rootfs.diffIDs.count == 1)
+        let bundle = try await harness.unpack(result)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: bundle.appendingPathComponent("rootfs").path).isEmpty)
+        #expect(config.history.map(\.emptyLayer) == [true, false])
+        #expect(config.config.labels == ["empty": "yes"])
+        #expect(config.history.map(\.createdBy) == ["LABEL empty=yes", "CMD [\"/nothing\"]"])
+    }
+
+    @Test("with SOURCE_DATE_EPOCH two fresh roots build the same digest")
+    func reproducibleWithSourceDateEpoch() async throws {
+        let dockerfile = "FROM busybox\nRUN echo data > /data && mkdir /dir\nENV X=1\n"
+        var digests: [String] = []
+        for _ in 0..<2 {
+            let harness = try BuildHarness()
+            var request = harness.request(dockerfile)
+            request.sourceDateEpoch = 1_700_000_000
+            let result = try await harness.build(request)
+            #expect(try result.image.config().created == "2023-11-14T22:13:20Z")
+            digests.append(result.manifestDigest.description)
+        }
+        #expect(digests[0] == digests[1])
+    }
+
     @Test("a Dockerfile error is rendered with file:line:column and the line")
     func dockerfileError() async throws {
         let harness = try BuildHarness()
