@@ -75,7 +75,13 @@ public struct Builder: Sendable {
         try await session.ensureBlobs(final.layers, for: nil)
         let store = session.store
         let layers: [any Layer] = try final.layers.map { try FileLayer(store: store, descriptor: $0.descriptor, diffID: $0.diffID) }
-        let image = try AssembledImage(config: final.config, layers: layers)
+        // Which image this one is built on, as the OCI annotations for it say.
+        var annotations: [String: String] = [:]
+        if let base = final.baseImage {
+            annotations[AnnotationKey.baseImageName] = base.reference.description
+            annotations[AnnotationKey.baseImageDigest] = base.manifestDigest.description
+        }
+        let image = try AssembledImage(config: final.config, layers: layers, annotations: annotations)
         let steps = buildPlan.stages.flatMap { outcomes[$0.index]?.records ?? [] }
         return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.descriptor(mediaType: .ociConfig).digest,
                            steps: steps, baseImages: bases.mapValues(\.resolved.manifestDigest))

@@ -115,6 +115,9 @@ struct BuilderStageTests {
         let inspect = try ProcessRunner.checked("skopeo", ["inspect", "oci:\(layout.path):latest"])
         let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any]
         #expect(json?["Digest"] as? String == result.manifestDigest.description)
+        let manifest = try result.image.manifest()
+        #expect(manifest.annotations["org.opencontainers.image.base.digest"] == harness.base.digest)
+        #expect(manifest.annotations["org.opencontainers.image.base.name"] == "docker.io/library/busybox:latest")
         #expect((json?["Layers"] as? [Any])?.count == 2)
 
         let bundle = try await harness.unpack(result)
