@@ -1,4 +1,5 @@
 import Foundation
+import KilnArchive
 import KilnCache
 import KilnDistribution
 import KilnDockerfile
@@ -70,10 +71,17 @@ public struct Builder: Sendable {
         let outcomes = try await runStages(buildPlan, dockerfile: dockerfile, session: session)
         guard var final = outcomes[buildPlan.target] else { throw BuildError.invalidOption("the target stage was not built") }
         for (key, value) in request.labels { final.config.config.labels[key] = value }
+        if final.layers.isEmpty { try await Self.addEmptyLayer(to: &final, session: session) }
         try await session.ensureBlobs(final.layers, for: nil)
         let store = session.store
         let layers: [any Layer] = try final.layers.map { try FileLayer(store: store, descriptor: $0.descriptor, diffID: $0.diffID) }
-        let image = try AssembledImage(config: final.config, layers: layers)
+        // Which image this one is built on, as the OCI annotations for it say.
+        var annotations: [String: String] = [:]
+        if let base = final.baseImage {
+            annotations[AnnotationKey.baseImageName] = base.reference.description
+            annotations[AnnotationKey.baseImageDigest] = base.manifestDigest.description
+        }
+        let image = try AssembledImage(config: final.config, layers: layers, annotations: annotations)
         let steps = buildPlan.stages.flatMap { outcomes[$0.index]?.records ?? [] }
         return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.descriptor(mediaType: .ociConfig).digest,
                            steps: steps, baseImages: bases.mapValues(\.resolved.manifestDigest))
@@ -186,6 +194,24 @@ public struct Builder: Sendable {
                 throw error
             }
             return outcomes
+        }
+    }
+
+    /// OCI manifests list at least one layer: an image with none (`FROM scratch` and only
+    /// metadata) gets an empty tar, its last history entry marked as the one that made it,
+    /// as buildah does.
+    private static func addEmptyLayer(to outcome: inout StageOutcome, session: BuildSession) async throws {
+        let file = session.scratch.appendingPathComponent("empty-layer")
+        let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
+        let scratch = session.scratch
+        let written = try await BlockingWork.run { try writer.write(changes: [], from: scratch, to: file) }
+        try await session.store.ingest(contentsOf: file, expected: written.digest, size: written.size)
+        outcome.layers.append(StageLayer(CachedLayer(
+            descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size), diffID: written.diffID)))
+        if outcome.config.history.isEmpty {
+            outcome.config.history.append(History(created: session.created, emptyLayer: false))
+        } else {
+            outcome.config.history[outcome.config.history.count - 1].emptyLayer = false
         }
     }
 

@@ -47,6 +47,8 @@ struct StageOutcome: Sendable {
     var chainKey: Digest?
     /// Steps this stage ran or found cached, for the metadata file.
     var records: [StepRecord]
+    /// The image at the bottom of the stage's chain (through `FROM stage`), if any.
+    var baseImage: ResolvedImage? = nil
 
     /// The starting point of a stage `FROM base`.
     static func from(_ base: BaseImage) -> StageOutcome {
@@ -55,7 +57,8 @@ struct StageOutcome: Sendable {
         let layers = zip(base.resolved.manifest.layers, base.resolved.config.rootfs.diffIDs).map {
             StageLayer(descriptor: $0, diffID: $1, origin: base)
         }
-        return StageOutcome(config: config, layers: layers, chainKey: base.resolved.manifestDigest, records: [])
+        return StageOutcome(config: config, layers: layers, chainKey: base.resolved.manifestDigest, records: [],
+                            baseImage: base.resolved)
     }
 
     /// The starting point of a stage `FROM scratch`.

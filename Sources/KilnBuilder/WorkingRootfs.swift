@@ -55,7 +55,7 @@ struct WorkingRootfs: Sendable {
         for path in createdPaths {
             let relative = String(path.drop { $0 == "/" })
             guard !FileManager.default.fileExists(atPath: rootfs.path.appendingPathComponent(relative).path) else { continue }
-            let parent = (relative as NSString).deletingLastPathComponent
+            let parent = relative.lastIndex(of: "/").map { String(relative[..<$0]) } ?? ""
             // The root is no entry of a layer; its mtime does not matter.
             guard !parent.isEmpty, let time = before.entries[parent]?.mtime else { continue }
             let parentPath = rootfs.path.appendingPathComponent(parent).path

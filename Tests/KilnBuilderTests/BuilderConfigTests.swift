@@ -86,6 +86,23 @@ struct BuilderConfigTests {
         #expect(try String(contentsOf: rootfs.appendingPathComponent("work/dir/made.txt"), encoding: .utf8) == "made\n")
     }
 
+    @Test("RUN heredocs: a script with a #! line runs as a file, a plain body through the shell")
+    func runHeredocs() async throws {
+        let harness = try BuildHarness()
+        _ = try await harness.build("""
+            FROM busybox
+            RUN <<EOF
+            #!/bin/sh -e
+            echo "script: $0"
+            EOF
+            RUN <<EOF
+            echo one
+            echo two
+            EOF
+            """)
+        #expect(harness.outputLines == ["script: /dev/.kiln-script/script", "one", "two"])
+    }
+
     @Test("a failing RUN names the line, the exit code and the last output, and leaves nothing behind")
     func failingRun() async throws {
         let harness = try BuildHarness()

@@ -27,6 +27,24 @@ struct BuilderStageTests {
         #expect(try result.image.config().rootfs.diffIDs.count == 2)
     }
 
+    @Test("independent stages run at the same time: each waits for a file the other writes")
+    func independentStagesRunConcurrently() async throws {
+        let harness = try BuildHarness()
+        // Built one after the other, the first stage would give up after 20 s and fail the build.
+        let wait = "i=0; until [ -e /sync/$PEER ]; do i=$((i+1)); [ $i -lt 400 ] || exit 9; sleep 0.05; done"
+        let id = UUID().uuidString
+        let result = try await harness.build("""
+            FROM busybox AS left
+            RUN --mount=type=cache,id=\(id),target=/sync PEER=right; touch /sync/left; \(wait); echo left > /left
+            FROM busybox AS right
+            RUN --mount=type=cache,id=\(id),target=/sync PEER=left; touch /sync/right; \(wait); echo right > /right
+            FROM busybox
+            RUN --mount=type=bind,from=left,source=/left,target=/l --mount=type=bind,from=right,source=/right,target=/r cat /l /r
+            """)
+        #expect(harness.outputLines == ["left", "right"])
+        #expect(try result.image.config().rootfs.diffIDs.count == 1)
+    }
+
     @Test("a second identical build runs no RUN and gives the same digest; --no-cache runs them again")
     func cacheHits() async throws {
         let harness = try BuildHarness()
@@ -97,6 +115,9 @@ struct BuilderStageTests {
         let inspect = try ProcessRunner.checked("skopeo", ["inspect", "oci:\(layout.path):latest"])
         let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any]
         #expect(json?["Digest"] as? String == result.manifestDigest.description)
+        let manifest = try result.image.manifest()
+        #expect(manifest.annotations["org.opencontainers.image.base.digest"] == harness.base.digest)
+        #expect(manifest.annotations["org.opencontainers.image.base.name"] == "docker.io/library/busybox:latest")
         #expect((json?["Layers"] as? [Any])?.count == 2)
 
         let bundle = try await harness.unpack(result)
@@ -133,6 +154,34 @@ struct BuilderStageTests {
             #expect(!text.contains("s3cr3t"))
         }
         #expect(!(try String(decoding: result.image.rawConfig(), as: UTF8.self)).contains("s3cr3t"))
+    }
+
+    @Test("FROM scratch with metadata only gives one empty layer, as buildah does (manifests need a layer)")
+    func scratchImage() async throws {
+        let harness = try BuildHarness()
+        let result = try await harness.build("FROM scratch\nLABEL empty=yes\nCMD [\"/nothing\"]\n")
+        let config = try result.image.config()
+        #expect(config.rootfs.diffIDs.count == 1)
+        let bundle = try await harness.unpack(result)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: bundle.appendingPathComponent("rootfs").path).isEmpty)
+        #expect(config.history.map(\.emptyLayer) == [true, false])
+        #expect(config.config.labels == ["empty": "yes"])
+        #expect(config.history.map(\.createdBy) == ["LABEL empty=yes", "CMD [\"/nothing\"]"])
+    }
+
+    @Test("with SOURCE_DATE_EPOCH two fresh roots build the same digest")
+    func reproducibleWithSourceDateEpoch() async throws {
+        let dockerfile = "FROM busybox\nRUN echo data > /data && mkdir /dir\nENV X=1\n"
+        var digests: [String] = []
+        for _ in 0..<2 {
+            let harness = try BuildHarness()
+            var request = harness.request(dockerfile)
+            request.sourceDateEpoch = 1_700_000_000
+            let result = try await harness.build(request)
+            #expect(try result.image.config().created == "2023-11-14T22:13:20Z")
+            digests.append(result.manifestDigest.description)
+        }
+        #expect(digests[0] == digests[1])
     }
 
     @Test("a Dockerfile error is rendered with file:line:column and the line")

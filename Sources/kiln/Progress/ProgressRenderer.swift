@@ -8,6 +8,15 @@ protocol ProgressRenderer: Sendable {
     mutating func render(_ event: BuildEvent)
     /// Called once when the build ended (successfully or not).
     mutating func finish()
+    /// Called about twice a second when ``wantsTicks``, to refresh elapsed times.
+    mutating func tick()
+    /// Whether the display redraws on its own between events.
+    var wantsTicks: Bool { get }
+}
+
+extension ProgressRenderer {
+    mutating func tick() {}
+    var wantsTicks: Bool { false }
 }
 
 /// `--progress`.
@@ -30,21 +39,40 @@ struct ProgressDisplay: Sendable {
     /// Hands events to the display; safe to call from any task.
     let sink: BuildEventSink
     private let done: Task<Void, Never>
-    private let continuation: AsyncStream<BuildEvent>.Continuation
+    private let ticker: Task<Void, Never>?
+    private let continuation: AsyncStream<Input>.Continuation
+
+    /// What the rendering task reads: events, and clock ticks for live displays.
+    private enum Input: Sendable {
+        case event(BuildEvent)
+        case tick
+    }
 
     init(mode: ProgressMode) {
-        let (stream, continuation) = AsyncStream<BuildEvent>.makeStream()
+        let (stream, continuation) = AsyncStream<Input>.makeStream()
         self.continuation = continuation
-        self.sink = { continuation.yield($0) }
+        self.sink = { continuation.yield(.event($0)) }
         var renderer = mode.makeRenderer()
+        ticker = renderer.wantsTicks ? Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                continuation.yield(.tick)
+            }
+        } : nil
         done = Task {
-            for await event in stream { renderer.render(event) }
+            for await input in stream {
+                switch input {
+                case .event(let event): renderer.render(event)
+                case .tick: renderer.tick()
+                }
+            }
             renderer.finish()
         }
     }
 
     /// Shows what is still queued and waits until the renderer finished.
     func close() async {
+        ticker?.cancel()
         continuation.finish()
         await done.value
     }

@@ -41,6 +41,12 @@ struct TTYProgress: ProgressRenderer {
         clearLive()
     }
 
+    var wantsTicks: Bool { true }
+
+    mutating func tick() {
+        if !running.isEmpty { redraw(force: true) }
+    }
+
     private var columns: Int {
         var size = winsize()
         if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 { return Int(size.ws_col) }
