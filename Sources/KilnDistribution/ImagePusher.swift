@@ -48,7 +48,8 @@ public struct ImagePusher: Sendable {
                 try await Self.pushLayer(layer, client: client, repository: first.repository, mountSources: sources,
                                          reference: first, progress: progress)
             }
-            try await client.pushBlob(data: rawConfig, to: first.repository)
+            try await Self.pushConfig(rawConfig, digest: manifest.config.digest, client: client,
+                                      repository: first.repository, mountSources: sources)
             let mediaType = manifest.mediaType ?? .ociManifest
             let tags = target.compactMap { $0.digest == nil ? ($0.tag ?? Reference.defaultTag) : nil }
             if tags.count != 1 {
@@ -71,6 +72,18 @@ public struct ImagePusher: Sendable {
             groups[reference.name, default: []].append(reference)
         }
         return order.map { groups[$0]! }
+    }
+
+    /// The config, mounted like a layer when a source has it: a copy within one registry then
+    /// uploads nothing but manifests.
+    private static func pushConfig(
+        _ bytes: Data, digest: Digest, client: RegistryClient, repository: String, mountSources: [String]
+    ) async throws {
+        if try await client.blobExists(digest, in: repository) { return }
+        for source in mountSources where source != repository {
+            if (try? await client.mountBlob(digest, from: source, to: repository)) == true { return }
+        }
+        try await client.pushBlob(data: bytes, to: repository)
     }
 
     private static func pushLayer(

@@ -104,6 +104,9 @@ public struct RegistryImageSource: ImageSource {
         for endpoint in endpoints.dropLast() {
             do { return try await body(endpoint) } catch is CancellationError {
                 throw CancellationError()
+            } catch let error as RegistryError {
+                if case .transport = error.kind { await pool.markUnreachable(mirror: endpoint.client.registry) }
+                continue
             } catch {
                 continue
             }

@@ -11,9 +11,10 @@ public struct RegistryMirror: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `host[:port][/path-prefix]`.
     public init(parsing text: String) throws(RegistryOptionsError) {
+        guard !text.contains("://") else { throw .invalid("mirror \"\(text)\": expected host[:port][/path-prefix], no scheme") }
         let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
         let parts = trimmed.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let host = parts.first, !host.isEmpty, !host.contains("://") else {
+        guard let host = parts.first, !host.isEmpty else {
             throw .invalid("mirror \"\(text)\": expected host[:port][/path-prefix]")
         }
         self.host = String(host)

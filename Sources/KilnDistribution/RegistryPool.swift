@@ -8,6 +8,8 @@ public actor RegistryPool {
     public nonisolated let options: RegistryOptions
     private let credentials: any CredentialProvider
     private var clients: [String: RegistryClient] = [:]
+    /// Mirrors that could not be reached: skipped for the rest of the pool's life.
+    private var unreachableMirrors: Set<String> = []
 
     /// A pool for `options`; reads the Docker config (unless credentials are overridden) once, now.
     public init(options: RegistryOptions) throws {
@@ -21,8 +23,11 @@ public actor RegistryPool {
         var configuration = options.clientConfiguration
         if options.allowsPlainHTTP(host) { configuration.plainHTTP = true }
         if isMirror(host) {
-            // A mirror that is down should cost a moment, not the full back-off: the origin is next.
-            configuration.retryPolicy.maximumAttempts = min(configuration.retryPolicy.maximumAttempts, 2)
+            // A mirror that is down or failing should cost a moment, not the full back-off: the origin is next.
+            // The connection pool keeps retrying a refused connect until the request's deadline,
+            // so the deadline is what bounds it.
+            configuration.retryPolicy = .none
+            configuration.requestTimeout = min(configuration.requestTimeout, .seconds(5))
         }
         let client = RegistryClient(registry: host, credentials: credentials, configuration: configuration)
         clients[host] = client
@@ -31,12 +36,17 @@ public actor RegistryPool {
 
     /// Where to look for `reference`'s repository, in order: each mirror of its registry, then the registry.
     public func endpoints(for reference: Reference) -> [RegistryEndpoint] {
-        let mirrors = options.mirrors(of: reference.registry).map { mirror in
+        let mirrors = options.mirrors(of: reference.registry).filter { !unreachableMirrors.contains($0.host) }.map { mirror in
             RegistryEndpoint(client: client(for: mirror.host), repository: mirror.repository(for: reference.repository),
                              isMirror: true)
         }
         return mirrors + [RegistryEndpoint(client: client(for: reference.registry), repository: reference.repository,
                                            isMirror: false)]
+    }
+
+    /// Records that the mirror `host` failed to connect, so later requests go straight past it.
+    public func markUnreachable(mirror host: String) {
+        unreachableMirrors.insert(host)
     }
 
     private func isMirror(_ host: String) -> Bool {
