@@ -6,6 +6,8 @@ public enum DistributionError: Error, Sendable, Hashable, CustomStringConvertibl
     case malformed(reference: String, what: String, reason: String)
     /// An image cannot be pushed as it is (a layer that cannot be read, a foreign layer).
     case unpushable(reference: String, reason: String)
+    /// A rootfs destination that already has files in it.
+    case destinationNotEmpty(path: String)
 
     /// The text form shown to users.
     public var description: String {
@@ -16,6 +18,8 @@ public enum DistributionError: Error, Sendable, Hashable, CustomStringConvertibl
             return "\(reference): malformed \(what): \(reason)"
         case .unpushable(let reference, let reason):
             return "cannot push to \(reference): \(reason)"
+        case .destinationNotEmpty(let path):
+            return "\(path) is not empty: a rootfs is pulled into a new or empty directory"
         }
     }
 }
