@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Edits the `auths` of a Docker `config.json` the way `docker login`/`docker logout` do:
 /// every other key (`credHelpers`, `proxies`, other registries) is kept as it was, and the file
@@ -60,11 +63,11 @@ public struct DockerConfigFile: Sendable, Hashable {
                                              attributes: [.posixPermissions: 0o600]) else {
             throw DockerConfigError.malformed("cannot write \(temporary.path)")
         }
-        do {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-        } catch {
+        // rename(2) replaces the file atomically: a reader sees the old or the new, never half of one.
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
-            throw error
+            throw DockerConfigError.malformed("cannot replace \(url.path): \(reason)")
         }
     }
 }
