@@ -57,7 +57,10 @@ let package = Package(
         // bounded parallel transfers). The registry side of `ImageSource` for the builder.
         .target(
             name: "KilnDistribution",
-            dependencies: ["KilnOCI", "KilnRegistry", "KilnStorage", "KilnImage", "KilnArchive"]
+            dependencies: [
+                "KilnOCI", "KilnRegistry", "KilnStorage", "KilnImage", "KilnArchive",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         // Cache key v1, the CacheBackend protocol and the local backend.
         .target(name: "KilnCache", dependencies: ["KilnOCI", "KilnStorage"]),

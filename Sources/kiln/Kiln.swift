@@ -7,6 +7,9 @@ struct Kiln: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Build OCI container images from Dockerfiles, without a daemon.",
         version: KilnVersion.current,
-        subcommands: [BuildCommand.self, Debug.self, ImportCommand.self, InspectCommand.self]
+        subcommands: [
+            BuildCommand.self, Debug.self, ImportCommand.self, InspectCommand.self, PullCommand.self, PushCommand.self, CopyCommand.self,
+            LoginCommand.self, LogoutCommand.self,
+        ]
     )
 }
