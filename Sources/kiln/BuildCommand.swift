@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnArchive
 import KilnBuilder
+import KilnDistribution
 import KilnDockerfile
 import KilnExecutor
 import KilnOCI
@@ -72,6 +73,8 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).")
     var secret: [String] = []
 
+    @OptionGroup var registry: RegistryFlags
+
     func validate() throws {
         guard ProgressMode(rawValue: progress) != nil else {
             throw ValidationError("--progress must be one of auto, tty, plain, json")
@@ -123,9 +126,11 @@ struct BuildCommand: AsyncParsableCommand {
         let targets = try outputTargets(contextDirectory: contextDirectory)
 
         let memo = FileDigestMemo(file: root.cache.appendingPathComponent("context-digests"))
-        let result = try await Builder(root: root, fileOperations: CopyOperations(memo: memo)).build(request, events: events)
+        let pool = try RegistryPool(options: try registry.options())
+        let builder = Builder(root: root, imageSource: RegistryImageSource(pool: pool), fileOperations: CopyOperations(memo: memo))
+        let result = try await builder.build(request, events: events)
         try? await memo.save()
-        let exporter = ImageExporter()
+        let exporter = ImageExporter(publisher: ImagePusher(pool: pool))
         var written: [String] = []
         for target in targets.list {
             written.append(try await exporter.export(result.image, to: target, events: events))

@@ -115,3 +115,28 @@ struct BuildCommandTests {
         #expect(survivors.isEmpty)
     }
 }
+
+@Suite("kiln build with a registry", .serialized, .enabled(if: TestRegistry.isAvailable, Comment(rawValue: TestRegistry.unavailableReason)))
+struct BuildCommandRegistryTests {
+    @Test("FROM a registry image (recorded by digest) and -t … --push to the registry")
+    func registryBaseAndPush() async throws {
+        let harness = try BuildHarness()
+        try await withTestRegistry { registry in
+            _ = try ProcessRunner.checked("skopeo", ["copy", "--dest-tls-verify=false", harness.base.ociReference,
+                                                     "docker://\(registry.host)/base/busybox:1"])
+            try Data("FROM \(registry.host)/base/busybox:1\nRUN echo pushed > /pushed\n".utf8)
+                .write(to: harness.context.appendingPathComponent("Dockerfile"))
+            let metadata = harness.directory.appendingPathComponent("metadata.json")
+            let result = try KilnBinary.run(
+                ["build", "--progress", "plain", "-t", "\(registry.host)/app/demo:v1", "--push",
+                 "--metadata-file", metadata.path, harness.context.path],
+                environment: ["KILN_ROOT": harness.root.url.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            let document = try JSONSerialization.jsonObject(with: Data(contentsOf: metadata)) as? [String: Any]
+            let bases = document?["kiln.baseImages"] as? [String: String]
+            #expect(bases?["\(registry.host)/base/busybox:1"] == harness.base.digest)
+            let inspect = try ProcessRunner.checked("skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/app/demo:v1"])
+            #expect(inspect.stdout.contains(document?["containerimage.digest"] as? String ?? "missing"))
+        }
+    }
+}
