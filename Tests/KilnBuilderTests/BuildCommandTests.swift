@@ -57,6 +57,17 @@ struct BuildCommandTests {
         #expect(inspect.stdout.contains("\"cat\""))
     }
 
+    @Test("--progress tty collapses finished steps into one line each, CACHED on a rebuild")
+    func ttyProgress() throws {
+        let arguments = ["build", "--progress", "tty", "--build-context", contextFlag,
+                         "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("tty-out").path)", harness.context.path]
+        let first = try KilnBinary.run(arguments, environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("=> [0 2/3] RUN echo from-run > /built "))
+        let second = try KilnBinary.run(arguments, environment: environment)
+        #expect(second.stderr.contains("=> [0 2/3] RUN echo from-run > /built CACHED\n"))
+    }
+
     @Test("a context tar on standard input")
     func contextFromStandardInput() throws {
         let tar = try ProcessRunner.checked("tar", ["-C", harness.context.path, "-cf", "-", "."])
