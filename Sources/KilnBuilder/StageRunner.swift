@@ -121,10 +121,15 @@ struct StageRunner: Sendable {
                     record.status = .cached
                     if !fixedTime { time = entry.created }
                 } else {
+                    if working?.isFull == true {
+                        working?.release()
+                        working = nil
+                    }
                     if working == nil {
                         try await session.ensureBlobs(outcome.layers, for: step.identity)
                         working = try await WorkingRootfs.open(outcome.layers, session: session)
                     }
+                    try working!.beginStep()
                     try await perform(step, in: working!)
                     layer = try await working!.commit(session: session)
                     try await session.cache.store(CacheEntry(key: key, layer: layer, input: input, created: session.created),

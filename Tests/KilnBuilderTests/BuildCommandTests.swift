@@ -57,6 +57,35 @@ struct BuildCommandTests {
         #expect(inspect.stdout.contains("\"cat\""))
     }
 
+    @Test("--progress tty collapses finished steps into one line each, CACHED on a rebuild")
+    func ttyProgress() throws {
+        let arguments = ["build", "--progress", "tty", "--build-context", contextFlag,
+                         "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("tty-out").path)", harness.context.path]
+        let first = try KilnBinary.run(arguments, environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("=> [0 2/3] RUN echo from-run > /built "))
+        let second = try KilnBinary.run(arguments, environment: environment)
+        #expect(second.stderr.contains("=> [0 2/3] RUN echo from-run > /built CACHED\n"))
+    }
+
+    @Test("KILN_ROOTFS=copy: the copied working rootfs gives the same image as the overlay stack")
+    func copiedRootfsMatchesOverlay() throws {
+        let dockerfile = harness.directory.appendingPathComponent("Modes.Dockerfile")
+        try Data("FROM busybox\nRUN echo a > /a && rm /bin/ls\nRUN echo quiet\nRUN echo b > /etc/b\n".utf8).write(to: dockerfile)
+        var digests: [String] = []
+        for mode in ["overlay", "copy"] {
+            let iid = harness.directory.appendingPathComponent("iid-\(mode)")
+            let result = try KilnBinary.run(
+                ["build", "--progress", "plain", "-f", dockerfile.path, "--build-context", contextFlag, "--iidfile", iid.path,
+                 "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("out-\(mode)").path)", harness.context.path],
+                environment: ["KILN_ROOT": harness.directory.appendingPathComponent("root-\(mode)").path,
+                              "KILN_ROOTFS": mode, "SOURCE_DATE_EPOCH": "1000"])
+            #expect(result.status == 0, "\(result.stderr)")
+            digests.append(try String(contentsOf: iid, encoding: .utf8))
+        }
+        #expect(digests[0] == digests[1])
+    }
+
     @Test("a context tar on standard input")
     func contextFromStandardInput() throws {
         let tar = try ProcessRunner.checked("tar", ["-C", harness.context.path, "-cf", "-", "."])

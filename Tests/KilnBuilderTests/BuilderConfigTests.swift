@@ -103,6 +103,20 @@ struct BuilderConfigTests {
         #expect(harness.outputLines == ["script: /dev/.kiln-script/script", "one", "two"])
     }
 
+    @Test("RUN --network=none sees only loopback; --label is added over the base's labels")
+    func networkNoneAndLabels() async throws {
+        let harness = try BuildHarness()
+        var request = harness.request("""
+            FROM busybox
+            LABEL from.dockerfile=1 overridden=dockerfile
+            RUN --network=none grep -c : /proc/net/dev
+            """)
+        request.labels = ["added": "yes", "overridden": "flag"]
+        let result = try await harness.build(request)
+        #expect(harness.outputLines == ["1"])
+        #expect(try result.image.config().config.labels == ["from.dockerfile": "1", "overridden": "flag", "added": "yes"])
+    }
+
     @Test("a failing RUN names the line, the exit code and the last output, and leaves nothing behind")
     func failingRun() async throws {
         let harness = try BuildHarness()

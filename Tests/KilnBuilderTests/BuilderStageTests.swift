@@ -45,6 +45,28 @@ struct BuilderStageTests {
         #expect(try result.image.config().rootfs.diffIDs.count == 1)
     }
 
+    @Test("steps run on an overlay stack: one upper per step, each step's layer only its own changes")
+    func overlayWorkingRootfs() async throws {
+        let harness = try BuildHarness()
+        let result = try await harness.build("""
+            FROM busybox
+            RUN grep -c '^overlay / overlay' /proc/mounts; echo one > /one
+            RUN rm /one && echo two > /two && rm /bin/ls
+            RUN echo nothing
+            RUN echo three > /etc/three
+            """)
+        #expect(harness.outputLines == ["1", "nothing"])
+        let config = try result.image.config()
+        #expect(config.history.suffix(4).map(\.emptyLayer) == [false, false, true, false])
+        let bundle = try await harness.unpack(result)
+        let rootfs = bundle.appendingPathComponent("rootfs")
+        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("one").path))
+        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("bin/ls").path))
+        #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("bin/cat").path))
+        #expect(try String(contentsOf: rootfs.appendingPathComponent("two"), encoding: .utf8) == "two\n")
+        #expect(try String(contentsOf: rootfs.appendingPathComponent("etc/three"), encoding: .utf8) == "three\n")
+    }
+
     @Test("a second identical build runs no RUN and gives the same digest; --no-cache runs them again")
     func cacheHits() async throws {
         let harness = try BuildHarness()

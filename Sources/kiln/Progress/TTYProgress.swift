@@ -10,7 +10,15 @@ struct TTYProgress: ProgressRenderer {
         var lastLine: String
     }
 
+    private struct Transfer {
+        var began: ContinuousClock.Instant
+        var completed: Int64
+        var total: Int64
+    }
+
     private var running: [Int: Running] = [:]
+    /// Blobs moving now, by digest: a live bar each.
+    private var transfers: [String: Transfer] = [:]
     /// How many live lines are on screen below the finished ones.
     private var drawn = 0
     private var lastDraw: ContinuousClock.Instant?
@@ -28,8 +36,17 @@ struct TTYProgress: ProgressRenderer {
             running[step.number]?.lastLine = line
             redraw(force: false)
         case .transfer(_, let progress):
-            guard progress.completedBytes == progress.totalBytes, !progress.skipped else { return }
-            printAboveLive("=> fetched \(progress.digest.encoded.prefix(12)) \(ByteCountFormatter.string(fromByteCount: progress.totalBytes, countStyle: .binary))")
+            let key = progress.digest.encoded
+            if progress.completedBytes >= progress.totalBytes {
+                transfers[key] = nil
+                if !progress.skipped {
+                    printAboveLive("=> fetched \(key.prefix(12)) \(Self.bytes(progress.totalBytes))")
+                }
+            } else {
+                let began = transfers[key]?.began ?? .now
+                transfers[key] = Transfer(began: began, completed: progress.completedBytes, total: progress.totalBytes)
+                redraw(force: false)
+            }
         case .warning(let message):
             printAboveLive("WARNING: \(message)")
         case .info(let message):
@@ -44,7 +61,7 @@ struct TTYProgress: ProgressRenderer {
     var wantsTicks: Bool { true }
 
     mutating func tick() {
-        if !running.isEmpty { redraw(force: true) }
+        if !running.isEmpty || !transfers.isEmpty { redraw(force: true) }
     }
 
     private var columns: Int {
@@ -80,5 +97,20 @@ struct TTYProgress: ProgressRenderer {
             StandardError.write(String(text.prefix(width - 1)) + "\n")
             drawn += 1
         }
+        for (digest, transfer) in transfers.sorted(by: { $0.key < $1.key }) {
+            let elapsed = now - transfer.began
+            let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            let fraction = transfer.total > 0 ? Double(transfer.completed) / Double(transfer.total) : 0
+            let filled = Int(fraction * 20)
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
+            let text = "=> fetching \(digest.prefix(12)) [\(bar)] \(Self.bytes(transfer.completed))/\(Self.bytes(transfer.total))"
+                + " \(Self.bytes(Int64(Double(transfer.completed) / seconds)))/s"
+            StandardError.write(String(text.prefix(width - 1)) + "\n")
+            drawn += 1
+        }
+    }
+
+    private static func bytes(_ count: Int64) -> String {
+        ByteCountFormatter.string(fromByteCount: count, countStyle: .binary)
     }
 }
