@@ -122,8 +122,12 @@ struct BuildCommand: AsyncParsableCommand {
         request.dockerfile = dockerfile.url
         let targets = try outputTargets(contextDirectory: contextDirectory)
 
-        let result = try await Builder(root: root).build(request, events: events)
         let exporter = ImageExporter()
+        // Refused before building, not after: a push this build cannot do should cost nothing.
+        if exporter.publisher == nil, targets.list.contains(where: { if case .registry = $0 { true } else { false } }) {
+            throw CommandFailure("pushing to a registry is not available in this build of kiln; use --output type=oci,dest=DIR")
+        }
+        let result = try await Builder(root: root).build(request, events: events)
         var written: [String] = []
         for target in targets.list {
             written.append(try await exporter.export(result.image, to: target, events: events))
