@@ -127,10 +127,10 @@ struct BuildCommand: AsyncParsableCommand {
 
         let memo = FileDigestMemo(file: root.cache.appendingPathComponent("context-digests"))
         let pool = try RegistryPool(options: try registry.options())
+        let exporter = ImageExporter(publisher: ImagePusher(pool: pool))
         let builder = Builder(root: root, imageSource: RegistryImageSource(pool: pool), fileOperations: CopyOperations(memo: memo))
         let result = try await builder.build(request, events: events)
         try? await memo.save()
-        let exporter = ImageExporter(publisher: ImagePusher(pool: pool))
         var written: [String] = []
         for target in targets.list {
             written.append(try await exporter.export(result.image, to: target, events: events))
