@@ -8,7 +8,8 @@ import KilnOCI
 /// { "containerimage.digest": "sha256:…", "containerimage.config.digest": "sha256:…",
 ///   "kiln.baseImages": {"busybox": "sha256:…"},
 ///   "kiln.steps": [ {"step": {"number": 2, "stage": "0", "position": 2, "stageSteps": 3, "text": "RUN …"},
-///                   "status": "executed", "seconds": 0.41, "cacheKey": "sha256:…", "layer": "sha256:…"} ] }
+///                   "status": "executed", "seconds": 0.41, "cacheKey": "sha256:…", "layer": "sha256:…",
+///                   "timing": {"rootfsSeconds": 0.02, "commandSeconds": 0.3, "layerSeconds": 0.09}} ] }
 /// ```
 public struct BuildMetadata: Sendable, Codable {
     /// The manifest digest.

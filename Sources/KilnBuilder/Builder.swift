@@ -50,7 +50,10 @@ public struct Builder: Sendable {
         var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform)
         let firstPlan = try plan(dockerfile, options, request)
         for warning in firstPlan.warnings { events(.warning(warning)) }
-        for warning in dockerfile.warnings { events(.warning("\(request.dockerfileName):\(warning)")) }
+        for warning in dockerfile.warnings {
+            let place = warning.location.map { "\(request.dockerfileName):\($0)" } ?? request.dockerfileName
+            events(.warning("\(place): \(warning.message)"))
+        }
 
         let bases = try await resolveBases(firstPlan, request: request)
         options.imageEnvironment = bases.mapValues(\.resolved.config.config.env)

@@ -79,4 +79,16 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var cacheKey: String?
     /// The layer's digest, when the step made one.
     public var layer: String?
+    /// For an executed step, where its time went.
+    public var timing: StepTiming?
+}
+
+/// Where an executed step's time went: Kiln's own overhead apart from the command's.
+public struct StepTiming: Sendable, Hashable, Codable {
+    /// Fetching base layers, materialising the chain, mounting the step's rootfs.
+    public var rootfsSeconds: Double
+    /// The RUN command (or the file operation) itself.
+    public var commandSeconds: Double
+    /// Finding the changes, writing and compressing the layer, storing the blob.
+    public var layerSeconds: Double
 }

@@ -125,13 +125,19 @@ struct StageRunner: Sendable {
                         working?.release()
                         working = nil
                     }
+                    let preparing = ContinuousClock.now
                     if working == nil {
                         try await session.ensureBlobs(outcome.layers, for: step.identity)
                         working = try await WorkingRootfs.open(outcome.layers, session: session)
                     }
                     try working!.beginStep()
+                    let performing = ContinuousClock.now
                     try await perform(step, in: working!)
+                    let committing = ContinuousClock.now
                     layer = try await working!.commit(session: session)
+                    record.timing = StepTiming(rootfsSeconds: (performing - preparing).seconds,
+                                               commandSeconds: (committing - performing).seconds,
+                                               layerSeconds: (ContinuousClock.now - committing).seconds)
                     try await session.cache.store(CacheEntry(key: key, layer: layer, input: input, created: session.created),
                                                   blobsIn: session.store)
                     record.status = .executed

@@ -79,6 +79,11 @@ struct BuilderStageTests {
             """
         let first = try await harness.build(dockerfile)
         #expect(harness.executedSteps.count == 2)
+        // Executed steps say where their time went; the command's share is part of the whole.
+        for record in first.steps where record.status == .executed {
+            let timing = try #require(record.timing)
+            #expect(timing.commandSeconds > 0 && timing.commandSeconds <= record.seconds)
+        }
         let second = try await harness.build(dockerfile)
         #expect(harness.executedSteps.isEmpty)
         #expect(second.manifestDigest == first.manifestDigest)
