@@ -150,10 +150,14 @@ public struct Builder: Sendable {
         for stage in plan.stages {
             guard case .image(let word) = stage.base, let triggers = bases[word]?.resolved.config.config.onBuild,
                   !triggers.isEmpty else { continue }
+            // Each trigger is parsed as if written on the FROM line that pulled it in, so
+            // its errors point there.
+            let line = dockerfile.stages[stage.index].from.source.location.line
             var parsed: [Instruction] = []
             for trigger in triggers {
                 do {
-                    parsed += try Dockerfile(parsing: "FROM scratch\n" + trigger).stages[0].instructions
+                    parsed += try DockerfileParser.parse(String(repeating: "\n", count: max(0, line - 1)) + trigger).nodes
+                        .map { node throws(DockerfileError) in try Instruction(node: node) }
                 } catch {
                     throw BuildError.baseImage(word, "its ONBUILD trigger \"\(trigger)\" is invalid: \(error.summary)")
                 }

@@ -123,6 +123,18 @@ struct BuilderStageTests {
         let config = try child.image.config()
         #expect(config.config.onBuild.isEmpty)
         #expect(config.config.env.contains("FROM_TRIGGER=1"))
+
+        // A failing trigger is reported at the FROM that pulled it in.
+        let failing = try await harness.build("FROM busybox\nONBUILD RUN exit 4\n")
+        let failingLayout = harness.directory.appendingPathComponent("failing-layout")
+        try await ImageExporter().export(failing.image, to: .ociLayout(directory: failingLayout, name: "latest"))
+        var failingChild = harness.request("# a comment\nFROM failing\nRUN true\n")
+        failingChild.namedContexts.append(NamedContext(name: "failing", layout: failingLayout, tag: "latest"))
+        await #expect {
+            _ = try await harness.build(failingChild)
+        } throws: { error in
+            "\(error)".contains("Dockerfile:2: RUN exit 4") && "\(error)".contains("exit code 4")
+        }
     }
 
     @Test("the image runs: umoci unpack + runc run prints what the Dockerfile set up; skopeo reads it")
