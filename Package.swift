@@ -57,7 +57,10 @@ let package = Package(
         // bounded parallel transfers). The registry side of `ImageSource` for the builder.
         .target(
             name: "KilnDistribution",
-            dependencies: ["KilnOCI", "KilnRegistry", "KilnStorage", "KilnImage", "KilnArchive"]
+            dependencies: [
+                "KilnOCI", "KilnRegistry", "KilnStorage", "KilnImage", "KilnArchive",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         // Cache key v1, the CacheBackend protocol and the local backend.
         .target(
@@ -70,6 +73,9 @@ let package = Package(
             dependencies: [
                 "KilnDockerfile", "KilnOCI", "KilnArchive", "KilnStorage", "KilnImage", "KilnRegistry",
                 "KilnDistribution", "KilnCache", "KilnExecutor", "CArchive",
+                // ADD <url> downloads.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -109,7 +115,10 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnBuilderTests",
-            dependencies: ["KilnBuilder", "KilnDockerfile", "KilnImage", "KilnStorage", "KilnTestSupport"],
+            dependencies: [
+                "KilnBuilder", "KilnDockerfile", "KilnImage", "KilnStorage", "KilnTestSupport", "KilnOCI", "KilnCache",
+                "KilnExecutor",
+            ],
             exclude: ["Fixtures"]
         ),
     ]

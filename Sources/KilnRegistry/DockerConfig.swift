@@ -129,6 +129,8 @@ public enum DockerConfigError: Error, Sendable, Hashable, CustomStringConvertibl
     case helperFailed(helper: String, status: Int32, message: String)
     /// The helper printed something other than `{"Username", "Secret"}`.
     case helperOutputMalformed(helper: String)
+    /// The file is not a JSON object, or could not be written.
+    case malformed(String)
 
     /// The text form shown to users.
     public var description: String {
@@ -139,6 +141,7 @@ public enum DockerConfigError: Error, Sendable, Hashable, CustomStringConvertibl
         case .helperFailed(let helper, let status, let message):
             return "credential helper \(helper) exited with status \(status): \(message)"
         case .helperOutputMalformed(let helper): return "credential helper \(helper) printed malformed JSON"
+        case .malformed(let why): return "docker config: \(why)"
         }
     }
 }

@@ -15,13 +15,13 @@ public enum BlobPushResult: Sendable, Hashable {
 }
 
 extension RegistryClient {
-    /// Makes blob `digest` (`size` bytes, in the file at `file`) present in `repository`: skipped
+    /// Makes blob `digest` (`size` bytes at `offset` in the file at `file`) present in `repository`: skipped
     /// when already there, mounted from the first of `mountSources` that has it, else uploaded —
     /// in one `PUT` up to ``Configuration/monolithicUploadLimit``, in `PATCH` chunks above it.
     /// The file is streamed, never read into memory whole.
     @discardableResult
     public nonisolated func pushBlob(
-        file: URL, digest: Digest, size: Int64, to repository: String, mountSources: [String] = []
+        file: URL, offset: Int64 = 0, digest: Digest, size: Int64, to repository: String, mountSources: [String] = []
     ) async throws -> BlobPushResult {
         if try await blobExists(digest, in: repository) { return .alreadyPresent }
         var session: String?
@@ -44,7 +44,7 @@ extension RegistryClient {
                 await cancelUpload(location, repository: repository)
             }
         }
-        try await upload(.file(path: file.path, offset: 0, length: size), digest: digest, to: repository, session: session)
+        try await upload(.file(path: file.path, offset: offset, length: size), digest: digest, to: repository, session: session)
         return .uploaded
     }
 
@@ -114,8 +114,9 @@ extension RegistryClient {
             if let session { location = session } else { location = try await startUpload(to: repository) }
             session = nil
             do {
-                if body.length > configuration.monolithicUploadLimit, case .file(let path, _, let length) = body {
-                    location = try await uploadChunks(path: path, length: length, location: location, repository: repository)
+                if body.length > configuration.monolithicUploadLimit, case .file(let path, let offset, let length) = body {
+                    location = try await uploadChunks(
+                        path: path, start: offset, length: length, location: location, repository: repository)
                     try await commit(location, digest: digest, body: .none, repository: repository)
                 } else {
                     try await commit(location, digest: digest, body: body, repository: repository)
@@ -132,7 +133,9 @@ extension RegistryClient {
     /// `PATCH`es the file in chunks of ``Configuration/uploadChunkSize``. When a chunk breaks, asks
     /// the session how much arrived (`GET` → `Range`) and carries on from there. Returns the
     /// session's latest `Location`.
-    private nonisolated func uploadChunks(path: String, length: Int64, location: String, repository: String) async throws -> String {
+    private nonisolated func uploadChunks(
+        path: String, start: Int64, length: Int64, location: String, repository: String
+    ) async throws -> String {
         var location = location
         var offset: Int64 = 0
         var failures = 0
@@ -141,7 +144,8 @@ extension RegistryClient {
             let count = min(configuration.uploadChunkSize, length - offset)
             var request = RegistryRequest(
                 method: .PATCH, url: location, operation: .pushBlob, repository: repository,
-                scopes: [AuthScope.push(repository)], body: .file(path: path, offset: offset, length: count), retries: false)
+                scopes: [AuthScope.push(repository)], body: .file(path: path, offset: start + offset, length: count),
+                retries: false)
             request.headers.add(name: "Content-Type", value: "application/octet-stream")
             request.headers.add(name: "Content-Range", value: "\(offset)-\(offset + count - 1)")
             do {

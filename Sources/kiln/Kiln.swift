@@ -7,6 +7,9 @@ struct Kiln: AsyncParsableCommand {
         commandName: "kiln",
         abstract: "Build OCI container images from Dockerfiles, without a daemon.",
         version: KilnVersion.current,
-        subcommands: [Debug.self, ImportCommand.self, InspectCommand.self, CacheCommand.self]
+        subcommands: [
+            BuildCommand.self, PullCommand.self, PushCommand.self, CopyCommand.self, InspectCommand.self,
+            ImportCommand.self, CacheCommand.self, LoginCommand.self, LogoutCommand.self, Debug.self,
+        ]
     )
 }

@@ -26,12 +26,20 @@ public final class TestRegistryFaultProxy: Sendable {
         /// Whether cross-repository mounts are refused with 403 `DENIED`, as for a source
         /// repository the client may not read.
         public var denyMounts = false
+        /// Requests answered 429 with `Retry-After: 1` before reaching the registry.
+        public var tooManyRequests = 0
+        /// Plays a proxy killed mid-push: once this many request-body bytes have gone upstream,
+        /// the request that crosses the mark is cut there and every later request is refused.
+        public var dieAfterUploadedBytes: Int?
 
         /// Creates a fault plan.
         public init(
             dropBlobGets: Int = 0, serverErrors: Int = 0, dropPatches: Int = 0, paginateTags: Bool = false, stalls: Int = 0,
-            redirectBlobGets: Bool = false, denyMounts: Bool = false
+            redirectBlobGets: Bool = false, denyMounts: Bool = false, tooManyRequests: Int = 0,
+            dieAfterUploadedBytes: Int? = nil
         ) {
+            self.tooManyRequests = tooManyRequests
+            self.dieAfterUploadedBytes = dieAfterUploadedBytes
             self.dropBlobGets = dropBlobGets
             self.serverErrors = serverErrors
             self.dropPatches = dropPatches
@@ -79,7 +87,9 @@ from urllib.parse import parse_qs, urlparse
 port, upstream_port, directory, rules = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 lock = threading.Lock()
 budget = {"dropBlobGets": rules.get("dropBlobGets", 0), "serverErrors": rules.get("serverErrors", 0),
-          "dropPatches": rules.get("dropPatches", 0), "stalls": rules.get("stalls", 0)}
+          "dropPatches": rules.get("dropPatches", 0), "stalls": rules.get("stalls", 0),
+          "tooManyRequests": rules.get("tooManyRequests", 0)}
+uploaded = [0, False]  # request-body bytes forwarded so far, and whether the proxy has "died"
 
 def take(name):
     with lock:
@@ -120,6 +130,25 @@ def handle(conn):
                 return
             method, path, _ = request_line.split(" ", 2)
             length = int(next((v for k, v in headers if k.strip().lower() == "content-length"), "0"))
+            limit = rules.get("dieAfterUploadedBytes")
+            if limit is not None:
+                with lock:
+                    dead = uploaded[1]
+                    cut = None if dead or uploaded[0] + length <= limit else limit - uploaded[0]
+                    if cut is not None:
+                        uploaded[1] = True
+                    if not dead:
+                        uploaded[0] += length
+                if dead:
+                    record("%s %s dead" % (method, path))
+                    return
+                if cut is not None:
+                    part, buffer = read_exact(conn, buffer, cut)
+                    upstream = socket.create_connection(("127.0.0.1", upstream_port))
+                    upstream.sendall((request_line + "\r\n" + "".join("%s:%s\r\n" % (k, v) for k, v in headers) + "\r\n").encode("latin-1") + part)
+                    upstream.close()
+                    record("%s %s died-after=%d" % (method, path, cut))
+                    return
             if method == "PATCH" and take("dropPatches"):
                 half, buffer = read_exact(conn, buffer, length // 2)
                 upstream = socket.create_connection(("127.0.0.1", upstream_port))
@@ -153,6 +182,10 @@ def handle(conn):
                 record("%s %s 403" % (method, path))
                 denied = b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'
                 conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(denied) + denied)
+                continue
+            if take("tooManyRequests"):
+                record("%s %s 429" % (method, path))
+                conn.sendall(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n")
                 continue
             if take("serverErrors"):
                 record("%s %s 503" % (method, path))

@@ -1,0 +1,65 @@
+import Foundation
+import KilnArchive
+import KilnDockerfile
+import KilnExecutor
+
+/// Everything `kiln build` was asked to do, as values: the builder reads nothing else.
+public struct BuildRequest: Sendable {
+    /// The build context directory (a tar on stdin is extracted into one first).
+    public var contextDirectory: URL
+    /// The Dockerfile's text.
+    public var dockerfileText: String
+    /// How errors name the Dockerfile (`Dockerfile`, `build/app.Dockerfile`, `-`).
+    public var dockerfileName: String
+    /// The Dockerfile's path when it is a file (its `<name>.dockerignore` applies); nil for `-f -`.
+    public var dockerfile: URL?
+    /// `-t` references, in order; the first names the default output.
+    public var tags: [String]
+    /// `--build-arg` values.
+    public var buildArgs: [String: String]
+    /// `--target`; nil builds the last stage.
+    public var target: String?
+    /// `--label` values, added to the final image's labels.
+    public var labels: [String: String]
+    /// `--platform`; the host's platform when nil.
+    public var platform: BuildPlatform
+    /// `--no-cache`: skip lookups (entries are still written).
+    public var noCache: Bool
+    /// `--runtime`.
+    public var runtime: RuntimeChoice
+    /// `--network`: what RUN steps without `--network` get.
+    public var network: NetworkMode
+    /// `--compression`.
+    public var compression: LayerCompression
+    /// `--build-context NAME=oci-layout://…`: names that `FROM` and `COPY --from` resolve to.
+    public var namedContexts: [NamedContext]
+    /// `--secret id=…,src=…`: files RUN steps may mount, by id; never stored.
+    public var secrets: [String: URL]
+    /// SOURCE_DATE_EPOCH: clamps layer mtimes and fixes `created`.
+    public var sourceDateEpoch: Int64?
+
+    /// Creates a request; only the context and the Dockerfile text are required.
+    public init(contextDirectory: URL, dockerfileText: String, dockerfileName: String = "Dockerfile",
+                dockerfile: URL? = nil, tags: [String] = [], buildArgs: [String: String] = [:], target: String? = nil,
+                labels: [String: String] = [:], platform: BuildPlatform = .current, noCache: Bool = false,
+                runtime: RuntimeChoice = .auto, network: NetworkMode = .default,
+                compression: LayerCompression = .parallelGzip(), namedContexts: [NamedContext] = [],
+                secrets: [String: URL] = [:], sourceDateEpoch: Int64? = nil) {
+        self.contextDirectory = contextDirectory
+        self.dockerfileText = dockerfileText
+        self.dockerfileName = dockerfileName
+        self.dockerfile = dockerfile
+        self.tags = tags
+        self.buildArgs = buildArgs
+        self.target = target
+        self.labels = labels
+        self.platform = platform
+        self.noCache = noCache
+        self.runtime = runtime
+        self.network = network
+        self.compression = compression
+        self.namedContexts = namedContexts
+        self.secrets = secrets
+        self.sourceDateEpoch = sourceDateEpoch
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import KilnArchive
+import KilnCache
+import KilnDistribution
+import KilnDockerfile
+import KilnImage
+import KilnOCI
+import KilnStorage
+
+/// What a build produced: the image (its layer blobs all in the content store) and what
+/// the metadata file reports.
+public struct BuildResult: Sendable {
+    /// The image.
+    public var image: AssembledImage
+    /// The manifest digest (the image ID `--iidfile` writes).
+    public var manifestDigest: Digest
+    /// The config digest.
+    public var configDigest: Digest
+    /// Every step of every built stage, in plan order.
+    public var steps: [StepRecord]
+    /// The base images, by the word the Dockerfile used, with their manifest digests.
+    public var baseImages: [String: Digest]
+}
+
+/// Runs Dockerfile builds in Kiln's root: plans, resolves base images, builds the stages
+/// the target needs (independent ones concurrently) and assembles the image. Exporting is
+/// ``ImageExporter``'s.
+public struct Builder: Sendable {
+    /// Kiln's root: content store, snapshots, cache, tmp.
+    public let root: KilnRoot
+    /// Where `FROM` images not named by a `--build-context` come from (a registry).
+    public let imageSource: (any ImageSource)?
+    /// COPY and ADD; a builder without rejects them with a clear error.
+    public let fileOperations: (any FileOperationPlanner)?
+    /// Where cache entries are kept.
+    public let cache: any CacheBackend
+
+    /// A builder on `root`, with the local cache.
+    public init(root: KilnRoot, imageSource: (any ImageSource)? = nil, fileOperations: (any FileOperationPlanner)? = nil) {
+        self.root = root
+        self.imageSource = imageSource
+        self.fileOperations = fileOperations
+        self.cache = LocalCacheBackend(root: root)
+    }
+
+    /// Builds `request`, reporting progress to `events`. On failure or cancellation
+    /// nothing is left in the root but blobs and cache entries of steps that succeeded.
+    public func build(_ request: BuildRequest, events: @escaping BuildEventSink = { _ in }) async throws -> BuildResult {
+        var dockerfile = try parse(request)
+        var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform)
+        let firstPlan = try plan(dockerfile, options, request)
+        for warning in firstPlan.warnings { events(.warning(warning)) }
+        for warning in dockerfile.warnings {
+            let place = warning.location.map { "\(request.dockerfileName):\($0)" } ?? request.dockerfileName
+            events(.warning("\(place): \(warning.message)"))
+        }
+
+        let bases = try await resolveBases(firstPlan, request: request)
+        options.imageEnvironment = bases.mapValues(\.resolved.config.config.env)
+        try addTriggers(of: bases, to: &dockerfile, plan: firstPlan, request: request)
+        let buildPlan = try plan(dockerfile, options, request)
+
+        try FileManager.default.createDirectory(at: root.tmp, withIntermediateDirectories: true)
+        let scratch = root.tmp.appendingPathComponent("build-\(UUID().uuidString.lowercased())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { Self.removeScratch(scratch) }
+
+        let created = RFC3339.string(from: request.sourceDateEpoch.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? Date())
+        let session = BuildSession(
+            request: request, store: ContentStore(root: root), snapshots: SnapshotStore(root: root), cache: cache,
+            scratch: scratch, events: events, cacheMounts: root.url.appendingPathComponent("cache-mounts"), bases: bases,
+            board: StageBoard(), runtime: RuntimeProvider(choice: request.runtime), fileOperations: fileOperations,
+            created: created, sourceLines: dockerfile.sourceLines)
+        let outcomes = try await runStages(buildPlan, dockerfile: dockerfile, session: session)
+        guard var final = outcomes[buildPlan.target] else { throw BuildError.invalidOption("the target stage was not built") }
+        for (key, value) in request.labels { final.config.config.labels[key] = value }
+        if final.layers.isEmpty { try await Self.addEmptyLayer(to: &final, session: session) }
+        try await session.ensureBlobs(final.layers, for: nil)
+        let store = session.store
+        let layers: [any Layer] = try final.layers.map { try FileLayer(store: store, descriptor: $0.descriptor, diffID: $0.diffID) }
+        // Which image this one is built on, as the OCI annotations for it say.
+        var annotations: [String: String] = [:]
+        if let base = final.baseImage {
+            annotations[AnnotationKey.baseImageName] = base.reference.description
+            annotations[AnnotationKey.baseImageDigest] = base.manifestDigest.description
+        }
+        let image = try AssembledImage(config: final.config, layers: layers, annotations: annotations)
+        let steps = buildPlan.stages.flatMap { outcomes[$0.index]?.records ?? [] }
+        return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.descriptor(mediaType: .ociConfig).digest,
+                           steps: steps, baseImages: bases.mapValues(\.resolved.manifestDigest))
+    }
+
+    private func parse(_ request: BuildRequest) throws -> Dockerfile {
+        do {
+            return try Dockerfile(parsing: request.dockerfileText)
+        } catch {
+            throw BuildError.dockerfile(error, fileName: request.dockerfileName)
+        }
+    }
+
+    private func plan(_ dockerfile: Dockerfile, _ options: BuildOptions, _ request: BuildRequest) throws -> BuildPlan {
+        do {
+            return try dockerfile.plan(options)
+        } catch {
+            throw BuildError.dockerfile(error, fileName: request.dockerfileName)
+        }
+    }
+
+    /// Resolves every image a needed stage starts from or copies from, once per word.
+    private func resolveBases(_ plan: BuildPlan, request: BuildRequest) async throws -> [String: BaseImage] {
+        var wanted: [String: Platform] = [:]
+        for stage in plan.stages {
+            let platform = try Self.platform(stage.platform, default: request.platform)
+            if case .image(let word) = stage.base { wanted[word] = platform }
+            for instruction in stage.instructions {
+                for case .image(let word) in instruction.sources where wanted[word] == nil { wanted[word] = platform }
+            }
+        }
+        var bases: [String: BaseImage] = [:]
+        for (word, platform) in wanted.sorted(by: { $0.key < $1.key }) {
+            let reference: Reference
+            do {
+                reference = try Reference(parsing: word)
+            } catch {
+                throw BuildError.baseImage(word, "\(error)")
+            }
+            let source: any ImageSource
+            if let context = request.namedContexts.last(where: { $0.matches(word) }) {
+                source = LayoutImageSource(context: context)
+            } else if let imageSource {
+                source = imageSource
+            } else {
+                throw BuildError.baseImage(word, "no registry access in this build; name it with --build-context \(word)=oci-layout:///PATH")
+            }
+            do {
+                bases[word] = BaseImage(resolved: try await source.resolve(reference, platform: platform), source: source)
+            } catch let error as BuildError {
+                throw error
+            } catch {
+                throw BuildError.baseImage(word, "\(error)")
+            }
+        }
+        return bases
+    }
+
+    /// Puts the ONBUILD triggers of each stage's base image at the start of the stage, as
+    /// Docker runs them right after FROM; each trigger is parsed by the frontend.
+    private func addTriggers(of bases: [String: BaseImage], to dockerfile: inout Dockerfile, plan: BuildPlan,
+                             request: BuildRequest) throws {
+        for stage in plan.stages {
+            guard case .image(let word) = stage.base, let triggers = bases[word]?.resolved.config.config.onBuild,
+                  !triggers.isEmpty else { continue }
+            // Each trigger is parsed as if written on the FROM line that pulled it in, so
+            // its errors point there.
+            let line = dockerfile.stages[stage.index].from.source.location.line
+            var parsed: [Instruction] = []
+            for trigger in triggers {
+                do {
+                    parsed += try DockerfileParser.parse(String(repeating: "\n", count: max(0, line - 1)) + trigger).nodes
+                        .map { node throws(DockerfileError) in try Instruction(node: node) }
+                } catch {
+                    throw BuildError.baseImage(word, "its ONBUILD trigger \"\(trigger)\" is invalid: \(error.summary)")
+                }
+            }
+            dockerfile.stages[stage.index].instructions.insert(contentsOf: parsed, at: 0)
+        }
+    }
+
+    /// Builds the plan's stages as a DAG: each in a task of its own that waits on the
+    /// board for the stages it reads. The first failure cancels the others.
+    private func runStages(_ plan: BuildPlan, dockerfile: Dockerfile, session: BuildSession) async throws -> [Int: StageOutcome] {
+        var firstNumbers: [Int: Int] = [:]
+        var next = 1
+        for stage in plan.stages {
+            firstNumbers[stage.index] = next
+            next += stage.instructions.count + 1
+        }
+        let runners = try plan.stages.map { stage in
+            StageRunner(session: session, stage: stage, firstStepNumber: firstNumbers[stage.index]!,
+                        platform: try Self.platform(stage.platform, default: session.request.platform),
+                        fromText: dockerfile.stages[stage.index].from.source.original)
+        }
+        return try await withThrowingTaskGroup(of: (Int, StageOutcome).self) { group in
+            for runner in runners {
+                group.addTask {
+                    do {
+                        let outcome = try await runner.run()
+                        await session.board.publish(runner.stage.index, .success(outcome))
+                        return (runner.stage.index, outcome)
+                    } catch {
+                        await session.board.publish(runner.stage.index, .failure(error))
+                        throw error
+                    }
+                }
+            }
+            var outcomes: [Int: StageOutcome] = [:]
+            do {
+                for try await (index, outcome) in group { outcomes[index] = outcome }
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            return outcomes
+        }
+    }
+
+    /// OCI manifests list at least one layer: an image with none (`FROM scratch` and only
+    /// metadata) gets an empty tar, its last history entry marked as the one that made it,
+    /// as buildah does.
+    private static func addEmptyLayer(to outcome: inout StageOutcome, session: BuildSession) async throws {
+        let file = session.scratch.appendingPathComponent("empty-layer")
+        let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
+        let scratch = session.scratch
+        let written = try await BlockingWork.run { try writer.write(changes: [], from: scratch, to: file) }
+        try await session.store.ingest(contentsOf: file, expected: written.digest, size: written.size)
+        outcome.layers.append(StageLayer(CachedLayer(
+            descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size), diffID: written.diffID)))
+        if outcome.config.history.isEmpty {
+            outcome.config.history.append(History(created: session.created, emptyLayer: false))
+        } else {
+            outcome.config.history[outcome.config.history.count - 1].emptyLayer = false
+        }
+    }
+
+    static func platform(_ text: String?, default fallback: BuildPlatform) throws -> Platform {
+        let spelled = text ?? fallback.description
+        do {
+            return try Platform(parsing: spelled)
+        } catch {
+            throw BuildError.invalidOption("platform \"\(spelled)\": \(error)")
+        }
+    }
+
+    /// Removes the build's scratch directory, unmounting anything a cancelled step left mounted.
+    static func removeScratch(_ scratch: URL) {
+        if (try? FileManager.default.removeItem(at: scratch)) == nil, FileManager.default.fileExists(atPath: scratch.path) {
+            if let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) {
+                for line in mounts.split(separator: "\n") {
+                    let fields = line.split(separator: " ")
+                    if fields.count > 1, fields[1].hasPrefix(scratch.path) { umount2(String(fields[1]), Int32(MNT_DETACH)) }
+                }
+            }
+            try? FileManager.default.removeItem(at: scratch)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import KilnDockerfile
+import KilnOCI
+
+/// Where a COPY/ADD reads its sources.
+public enum FileOperationSource: Sendable {
+    /// The build context directory, and the Dockerfile whose `.dockerignore` applies.
+    case context(directory: URL, dockerfile: URL?)
+    /// A stage's or an image's root filesystem (`--from`), read-only.
+    case directory(URL)
+}
+
+/// One COPY/ADD as the step loop hands it to the file operations: the expanded
+/// instruction and where it reads and resolves paths.
+public struct FileOperationStep: Sendable {
+    /// The expanded `COPY` or `ADD`.
+    public var instruction: Instruction
+    /// Where sources come from.
+    public var source: FileOperationSource
+    /// WORKDIR, against which a relative destination resolves.
+    public var workingDirectory: String
+    /// A build-owned scratch directory the operation may use.
+    public var scratch: URL
+}
+
+/// A COPY/ADD whose sources have been read: the digest of exactly what it will write
+/// (the cache key's `sources`), and the write itself.
+public struct PlannedFileOperation: Sendable {
+    /// Paths, types, contents, link targets and the mode/owner that will be written.
+    public var contentDigest: Digest
+    /// How the history entry describes the sources (`file:… in /dst`); nil keeps the default.
+    public var description: String?
+    /// Writes the files into a rootfs (names in `--chown` resolve there).
+    public var apply: @Sendable (URL) async throws -> Void
+
+    /// Creates a planned operation.
+    public init(contentDigest: Digest, description: String?, apply: @escaping @Sendable (URL) async throws -> Void) {
+        self.contentDigest = contentDigest
+        self.description = description
+        self.apply = apply
+    }
+}
+
+/// COPY and ADD: the KilnBuilder/FileOps module's `CopyPlanner` behind the one call the step
+/// loop needs. A builder made without one reports COPY/ADD as unavailable.
+public protocol FileOperationPlanner: Sendable {
+    /// Reads the sources of `step` and returns what it will write, without writing.
+    func plan(_ step: FileOperationStep) async throws -> PlannedFileOperation
+}

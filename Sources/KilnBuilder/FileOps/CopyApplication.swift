@@ -1,0 +1,210 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes one ``CopyPlan`` into a rootfs. Synchronous (blocking system calls); run on a
+/// thread of its own.
+struct CopyApplication {
+    let plan: CopyPlan
+    let root: String
+    let uid: UInt32
+    let gid: UInt32
+    /// Host path of each written entry by its planned path (hard links, children).
+    private var written: [String: String] = [:]
+    /// Directories whose mtime is set once everything below them is written.
+    private var directoryTimes: [(path: String, time: timespec)] = []
+
+    init(plan: CopyPlan, rootfs: String) throws {
+        self.plan = plan
+        self.root = rootfs
+        if let chown = plan.chown {
+            (uid, gid) = try ChownSpec.resolve(chown, in: URL(fileURLWithPath: rootfs))
+        } else {
+            (uid, gid) = (0, 0)
+        }
+    }
+
+    mutating func run() throws {
+        let destination = try ContainedPath.resolve(plan.destination, in: root, followFinal: true)
+        let destinationHost = ContainedPath.join(root, destination)
+        var info = stat()
+        let destinationExists = stat(destinationHost, &info) == 0
+        let destinationIsDirectory = destinationExists && info.st_mode & S_IFMT == S_IFDIR
+        // A single file goes *to* the destination unless it ends in `/` or is a directory.
+        var singleFileName: String?
+        let base: [String]
+        if let fileName = plan.fileName, !plan.intoDirectory {
+            if destinationIsDirectory {
+                base = destination
+                singleFileName = fileName
+            } else {
+                base = Array(destination.dropLast())
+                singleFileName = destination.last ?? fileName
+            }
+        } else {
+            base = destination
+            if destinationExists && !destinationIsDirectory {
+                throw FileOperationError("cannot copy to non-directory: \(plan.destination)")
+            }
+        }
+        let baseHost = ContainedPath.join(root, try ContainedPath.resolve(base.joined(separator: "/"), in: root,
+                                                                         followFinal: true, create: true))
+        written[""] = baseHost
+        let baseCreated = !destinationExists && singleFileName == nil
+        for entry in plan.entries {
+            var path = entry.path
+            if path.isEmpty, let singleFileName, !Self.isDirectoryLike(entry) { path = singleFileName }
+            if path.isEmpty {
+                try applyToBase(entry, host: baseHost, created: baseCreated)
+                continue
+            }
+            let components = path.split(separator: "/").map(String.init)
+            let parent = try parentDirectory(of: components, base: base)
+            let host = parent + "/" + components.last!
+            try write(entry, at: host)
+            written[path] = host
+        }
+        for directory in directoryTimes.reversed() {
+            try setTime(directory.path, directory.time, follow: true)
+        }
+    }
+
+    private static func isDirectoryLike(_ entry: CopyEntry) -> Bool {
+        switch entry.content {
+        case .directory, .archive: return true
+        default: return false
+        }
+    }
+
+    /// The host directory holding `components`' last element: written earlier in this copy,
+    /// or resolved (and created) inside the rootfs.
+    private mutating func parentDirectory(of components: [String], base: [String]) throws -> String {
+        let parentPath = components.dropLast().joined(separator: "/")
+        if let known = written[parentPath] { return known }
+        let resolved = try ContainedPath.resolve((base + components.dropLast()).joined(separator: "/"), in: root,
+                                                 followFinal: true, create: true)
+        let host = ContainedPath.join(root, resolved)
+        written[parentPath] = host
+        return host
+    }
+
+    /// The destination directory itself: a directory source's metadata goes onto it only
+    /// when this copy created it; an archive is extracted into it.
+    private mutating func applyToBase(_ entry: CopyEntry, host: String, created: Bool) throws {
+        switch entry.content {
+        case .directory:
+            guard created else { return }
+            try setOwnerAndMode(host, entry.mode)
+            directoryTimes.append((host, entry.modificationTime))
+        case .archive(let source, _):
+            try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
+        default:
+            throw FileOperationError("cannot copy a file onto the directory \(plan.destination)")
+        }
+    }
+
+    private mutating func write(_ entry: CopyEntry, at host: String) throws {
+        var info = stat()
+        let exists = lstat(host, &info) == 0
+        let existingType = info.st_mode & S_IFMT
+        switch entry.content {
+        case .directory:
+            if exists && existingType == S_IFDIR { return }
+            if exists && existingType == S_IFLNK {
+                var target = stat()
+                let resolved = try ContainedPath.resolve(String(host.dropFirst(root.count)), in: root, followFinal: true)
+                let resolvedHost = ContainedPath.join(root, resolved)
+                if stat(resolvedHost, &target) == 0, target.st_mode & S_IFMT == S_IFDIR {
+                    written[entry.path] = resolvedHost
+                    return
+                }
+            }
+            if exists { try remove(host) }
+            try ContainedPath.makeDirectory(host, mode: 0o700)
+            try setOwnerAndMode(host, entry.mode)
+            directoryTimes.append((host, entry.modificationTime))
+            return
+        case .archive(let source, _):
+            if !(exists && existingType == S_IFDIR) {
+                if exists { try remove(host) }
+                try ContainedPath.makeDirectory(host, mode: 0o755)
+            }
+            try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
+            return
+        default:
+            break
+        }
+        if exists {
+            guard existingType != S_IFDIR else {
+                throw FileOperationError("cannot overwrite directory \"\(host.dropFirst(root.count))\" with non-directory")
+            }
+            try remove(host)
+        }
+        switch entry.content {
+        case .file(let source, _):
+            try writeFile(at: host, mode: entry.mode) { fd in try Self.copyContents(of: source, to: fd, path: host) }
+            try setTime(host, entry.modificationTime, follow: false)
+        case .inline(let data):
+            try writeFile(at: host, mode: entry.mode) { fd in
+                try data.withUnsafeBytes { bytes in try FileWriting.writeAll(fd, bytes, path: host) }
+            }
+            try setTime(host, entry.modificationTime, follow: false)
+        case .symlink(let target):
+            guard symlink(target, host) == 0 else { throw FileOperationError.system("symlink", host, errno) }
+            guard lchown(host, uid, gid) == 0 else { throw FileOperationError.system("lchown", host, errno) }
+            try setTime(host, entry.modificationTime, follow: false)
+        case .hardlink(let first):
+            guard let firstHost = written[first] else { throw FileOperationError("hard link target \(first) was not written") }
+            guard link(firstHost, host) == 0 else { throw FileOperationError.system("link", host, errno) }
+        case .directory, .archive:
+            break
+        }
+    }
+
+    private func writeFile(at host: String, mode: UInt32, _ body: (Int32) throws -> Void) throws {
+        let fd = open(host, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileOperationError.system("open", host, errno) }
+        defer { close(fd) }
+        try body(fd)
+        // Owner first: chown clears setuid/setgid, which the mode then sets.
+        guard fchown(fd, uid, gid) == 0 else { throw FileOperationError.system("fchown", host, errno) }
+        guard fchmod(fd, mode_t(mode)) == 0 else { throw FileOperationError.system("fchmod", host, errno) }
+    }
+
+    private func setOwnerAndMode(_ host: String, _ mode: UInt32) throws {
+        guard lchown(host, uid, gid) == 0 else { throw FileOperationError.system("lchown", host, errno) }
+        guard chmod(host, mode_t(mode)) == 0 else { throw FileOperationError.system("chmod", host, errno) }
+    }
+
+    private func setTime(_ host: String, _ time: timespec, follow: Bool) throws {
+        var times = [time, time]
+        guard utimensat(AT_FDCWD, host, &times, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else {
+            throw FileOperationError.system("utimensat", host, errno)
+        }
+    }
+
+    private func remove(_ host: String) throws {
+        var info = stat()
+        if lstat(host, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            try FileManager.default.removeItem(atPath: host)
+        } else if unlink(host) != 0 && errno != ENOENT {
+            throw FileOperationError.system("unlink", host, errno)
+        }
+    }
+
+    /// Streams `source` into `fd`, 1 MiB at a time.
+    private static func copyContents(of source: String, to fd: Int32, path: String) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard input >= 0 else { throw FileOperationError.system("open", source, errno) }
+        defer { close(input) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try FileWriting.read(input, into: buffer, path: source)
+            if count == 0 { return }
+            try FileWriting.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[..<count]), path: path)
+        }
+    }
+}

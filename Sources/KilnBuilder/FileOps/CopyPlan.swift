@@ -1,0 +1,78 @@
+import Foundation
+import KilnOCI
+
+/// A planned `COPY`/`ADD`: exactly which entries it writes where, their digest for the
+/// step's cache key, and the history text; ``apply(to:)`` writes it into a rootfs.
+///
+/// The content digest covers what ends up in the layer and nothing of the host: the
+/// destination, each entry's path below it, type, permission bits as written (after
+/// `--chmod`; the host umask never plays a part since modes are set explicitly), file
+/// contents (sha256), symlink targets, hard-link structure, and the `--chown`/`--chmod`
+/// strings. Modification times are left out on purpose, as in Docker's and BuildKit's cache:
+/// a fresh checkout (new mtimes, same bytes) must hit the cache on every machine. The layer
+/// written on a miss still carries the source mtimes, as Docker's does.
+public struct CopyPlan: Sendable {
+    /// The digest of everything the copy writes (see the type's documentation).
+    public var contentDigest: Digest
+    /// The history text, as Docker writes it: `file:<hex> in <dest>`, `dir:<hex> in <dest>`
+    /// or `multi:<hex> in <dest>`.
+    public var description: String
+    /// The destination, absolute and clean.
+    public let destination: String
+    /// Whether the destination is a directory whatever the rootfs holds (trailing `/`,
+    /// several sources); otherwise a single file is written *as* the destination unless it is
+    /// an existing directory.
+    let intoDirectory: Bool
+    /// The name a single file takes inside an existing destination directory.
+    let fileName: String?
+    let entries: [CopyEntry]
+    /// `--chown`, resolved against the destination rootfs when applied.
+    public let chown: String?
+    let chmod: String?
+    let scratch: URL
+
+    init(destination: String, intoDirectory: Bool, fileName: String?, entries: [CopyEntry],
+         chown: String?, chmod: String?, description: String, scratch: URL) {
+        self.destination = destination
+        self.intoDirectory = intoDirectory
+        self.fileName = fileName
+        self.entries = entries
+        self.chown = chown
+        self.chmod = chmod
+        self.scratch = scratch
+        self.description = description
+        var text = "kiln-copy v1\n"
+        text += "destination \(CopyEntry.field(destination))\n"
+        text += "into-directory \(intoDirectory)\n"
+        text += "file-name \(CopyEntry.field(fileName ?? ""))\n"
+        text += "chown \(CopyEntry.field(chown ?? ""))\n"
+        text += "chmod \(CopyEntry.field(chmod ?? ""))\n"
+        for entry in entries { text += entry.canonicalLine + "\n" }
+        contentDigest = Digest.sha256(of: Data(text.utf8))
+    }
+
+    /// The number of entries (directories, files, links, archives) the copy writes.
+    public var entryCount: Int { entries.count }
+
+    /// The same plan with Docker's history text for a source of `kind`.
+    func described(kind: String, destination: String) -> CopyPlan {
+        var plan = self
+        plan.description = "\(kind):\(contentDigest.encoded) in \(destination)"
+        return plan
+    }
+
+    /// Writes the planned entries into the rootfs at `rootfs`: missing destination
+    /// directories are created (0755, root), every path is resolved inside the rootfs
+    /// (symlinks in it are followed but never lead out), files get their planned mode and
+    /// mtime and the `--chown` owner (default root:root). Extended attributes are not copied.
+    ///
+    /// - Throws: ``FileOperationError`` for an unknown `--chown` user or group, a file that
+    ///   would replace a directory, or a failed system call.
+    public func apply(to rootfs: URL) async throws {
+        let plan = self
+        try await Task.detached {
+            var application = try CopyApplication(plan: plan, rootfs: rootfs.standardizedFileURL.path)
+            try application.run()
+        }.value
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import KilnDistribution
+import KilnImage
+import KilnOCI
+
+/// Where `--output` sends the image.
+public enum OutputTarget: Sendable, Hashable {
+    /// An OCI image layout directory, the image listed under `name` (`type=oci,dest=DIR,name=…`).
+    case ociLayout(directory: URL, name: String?)
+    /// A docker-archive tarball for `docker load` (`type=docker,dest=FILE`), tagged with `tags`.
+    case dockerArchive(file: URL, tags: [String])
+    /// Registry repositories (`type=registry`, or `-t … --push`).
+    case registry([Reference])
+
+    /// Parses a `--output` value (`type=oci,dest=DIR[,name=…]`, `type=docker,dest=FILE[,name=…]`,
+    /// `type=registry[,name=REF]`); `tags` are the `-t` references, names for a registry output
+    /// and the archive's tags.
+    public init(parsing text: String, tags: [String]) throws(BuildError) {
+        var fields: [String: String] = [:]
+        for part in text.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2 else { throw BuildError.invalidOption("--output \(text): \"\(part)\" is not KEY=VALUE") }
+            fields[String(pair[0])] = String(pair[1])
+        }
+        let names = fields["name"].map { $0.split(separator: ",").map(String.init) } ?? tags
+        switch fields["type"] {
+        case "oci"?, "local-oci"?:
+            guard let dest = fields["dest"] else { throw BuildError.invalidOption("--output \(text): type=oci needs dest=DIR") }
+            self = .ociLayout(directory: URL(fileURLWithPath: dest), name: names.first)
+        case "docker"?, "docker-archive"?:
+            guard let dest = fields["dest"] else { throw BuildError.invalidOption("--output \(text): type=docker needs dest=FILE") }
+            self = .dockerArchive(file: URL(fileURLWithPath: dest), tags: names)
+        case "registry"?, "image"?:
+            guard !names.isEmpty else { throw BuildError.invalidOption("--output \(text): type=registry needs name=REF or -t REF") }
+            var references: [Reference] = []
+            for name in names {
+                do { references.append(try Reference(parsing: name)) } catch {
+                    throw BuildError.invalidOption("--output \(text): \(name): \(error)")
+                }
+            }
+            self = .registry(references)
+        default:
+            throw BuildError.invalidOption("--output \(text): type must be oci, docker or registry")
+        }
+    }
+}
+
+/// Pushes a built image to a registry; `KilnDistribution`'s `ImagePusher` is one.
+public protocol ImagePublisher: Sendable {
+    /// Pushes `image` (blobs, then the manifest) as `reference`; returns the manifest digest.
+    func publish(_ image: any Image, to reference: Reference,
+                 progress: @escaping @Sendable (TransferProgress) -> Void) async throws -> Digest
+}
+
+/// Writes a built image to the outputs `--output` named.
+public struct ImageExporter: Sendable {
+    /// How registry outputs are pushed; nil rejects them.
+    public let publisher: (any ImagePublisher)?
+
+    /// An exporter pushing with `publisher`.
+    public init(publisher: (any ImagePublisher)? = nil) {
+        self.publisher = publisher
+    }
+
+    /// Writes `image` to `target`; returns a one-line description of where it went.
+    @discardableResult
+    public func export(_ image: any Image, to target: OutputTarget, events: @escaping BuildEventSink = { _ in }) async throws -> String {
+        switch target {
+        case .ociLayout(let directory, let name):
+            _ = try await BlockingWork.run { try OCILayoutWriter().write(image, to: directory, refName: name) }
+            return "oci:\(directory.path)" + (name.map { ":" + $0 } ?? "")
+        case .dockerArchive(let file, let tags):
+            try await BlockingWork.run { try DockerArchiveWriter().write(image, repoTags: tags, to: file) }
+            return "docker-archive:\(file.path)"
+        case .registry(let references):
+            guard let publisher else {
+                throw BuildError.invalidOption("pushing to a registry is not available in this build of kiln; use --output type=oci,dest=DIR")
+            }
+            for reference in references {
+                _ = try await publisher.publish(image, to: reference) { events(.transfer(nil, $0)) }
+            }
+            return references.map(\.description).joined(separator: ", ")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The builder lands here: see ARCHITECTURE.md, "KilnBuilder".

@@ -1,0 +1,73 @@
+import Foundation
+import KilnDistribution
+import KilnImage
+import KilnOCI
+import KilnStorage
+
+/// Base images from an OCI image layout on disk (a named build context): nothing is
+/// downloaded, blobs are copied into the content store, each verified against its digest.
+public struct LayoutImageSource: ImageSource {
+    /// The context this source serves.
+    public let context: NamedContext
+
+    /// A source for `context`.
+    public init(context: NamedContext) {
+        self.context = context
+    }
+
+    /// The layout's image named by the context's tag or digest, whatever `reference` says
+    /// (the reference only names the context); an index is narrowed to `platform`.
+    public func resolve(_ reference: Reference, platform: Platform) async throws -> ResolvedImage {
+        let context = context
+        return try await BlockingWork.run {
+            let layout = try OCILayout(at: context.layout)
+            let image: LayoutImage
+            if let digest = context.digest {
+                guard let entry = try layout.index().manifests.first(where: { $0.digest == digest }) else {
+                    throw BuildError.namedContext(context.name, "no image \(digest) in \(context.layout.path)")
+                }
+                image = try layout.image(descriptor: entry)
+            } else {
+                image = try layout.image(reference: context.tag)
+            }
+            let rawManifest = try image.rawManifest()
+            let rawConfig = try image.rawConfig()
+            let config = try ImageConfig(validating: rawConfig)
+            if config.os != platform.os || config.architecture != platform.architecture {
+                throw BuildError.namedContext(
+                    context.name, "the image is \(config.os)/\(config.architecture), the build is for \(platform)")
+            }
+            return ResolvedImage(reference: reference, manifestDigest: Digest.sha256(of: rawManifest),
+                                 rawManifest: rawManifest, manifest: try image.manifest(),
+                                 rawConfig: rawConfig, config: config)
+        }
+    }
+
+    /// Copies the blobs missing from `store` out of the layout.
+    public func fetch(_ blobs: [Descriptor], of image: ResolvedImage, into store: ContentStore,
+                      progress: @escaping @Sendable (TransferProgress) -> Void) async throws {
+        let layout = try OCILayout(at: context.layout)
+        for blob in blobs {
+            try Task.checkCancellation()
+            if store.size(of: blob.digest) == blob.size {
+                progress(TransferProgress(digest: blob.digest, completedBytes: blob.size, totalBytes: blob.size, skipped: true))
+                continue
+            }
+            let region = try layout.blob(blob.digest)
+            if region.offset == 0, region.length == blob.size {
+                try await store.ingest(contentsOf: region.file, expected: blob.digest, size: blob.size)
+            } else {
+                let stream = try region.open()
+                try await store.ingest(expected: blob.digest, size: blob.size) { writer in
+                    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                    while true {
+                        let count = try buffer.withUnsafeMutableBytes { try stream.read(into: $0) }
+                        if count == 0 { break }
+                        try buffer.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                    }
+                }
+            }
+            progress(TransferProgress(digest: blob.digest, completedBytes: blob.size, totalBytes: blob.size))
+        }
+    }
+}

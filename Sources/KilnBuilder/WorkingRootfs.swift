@@ -1,0 +1,127 @@
+import Foundation
+import Glibc
+import KilnArchive
+import KilnCache
+import KilnOCI
+import KilnStorage
+
+/// The one writable rootfs a stage keeps across consecutive cache misses: the layer chain
+/// is materialised once, and each step's layer holds only what that step changed.
+///
+/// On overlayfs (``OverlayStack``) each step gets its own upper directory, which is its
+/// diff. Where overlayfs cannot be mounted, the chain is copied once and each step's
+/// changes are the difference between snapshots taken before and after it (a snapshot of an
+/// overlay's merged view cannot be used for that: a copy-up changes inode numbers there,
+/// which reads as a replaced directory).
+struct WorkingRootfs: Sendable {
+    private enum Storage: Sendable {
+        case overlay(OverlayStack)
+        case copy(Rootfs, before: Snapshot)
+    }
+
+    private var storage: Storage
+
+    /// Where steps run.
+    var path: URL {
+        switch storage {
+        case .overlay(let stack): return stack.merged
+        case .copy(let rootfs, _): return rootfs.path
+        }
+    }
+
+    /// Whether the next step needs a new working rootfs (an overlay stack as deep as a
+    /// mount allows).
+    var isFull: Bool {
+        if case .overlay(let stack) = storage { return stack.isFull }
+        return false
+    }
+
+    /// A writable rootfs holding `layers` (their blobs already in the store), ready for a step.
+    static func open(_ layers: [StageLayer], session: BuildSession) async throws -> WorkingRootfs {
+        let references = layers.map { LayerReference(blob: session.store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
+        if ProcessInfo.processInfo.environment["KILN_ROOTFS"] != "copy" {
+            let chain = try await session.snapshots.materialize(references)
+            if let stack = OverlayStack.make(chain: chain, scratch: session.scratch) {
+                return WorkingRootfs(storage: .overlay(stack))
+            }
+        }
+        let rootfs = try await session.snapshots.makeRootfs(references, scratch: session.scratch, allowOverlay: false)
+        do {
+            return WorkingRootfs(storage: .copy(rootfs, before: try await Snapshot.capture(rootfs.path)))
+        } catch {
+            try? rootfs.release()
+            throw error
+        }
+    }
+
+    /// Makes the rootfs ready for the next step (an overlay mounts a fresh upper).
+    mutating func beginStep() throws {
+        if case .overlay(var stack) = storage {
+            try stack.beginStep()
+            storage = .overlay(stack)
+        }
+    }
+
+    /// Turns what the step changed into a layer blob in the content store; nil when the step
+    /// changed nothing.
+    mutating func commit(session: BuildSession) async throws -> CachedLayer? {
+        let changes: [LayerChange]
+        switch storage {
+        case .overlay(var stack):
+            changes = try await stack.changes()
+            defer {
+                stack.endStep()
+                storage = .overlay(stack)
+            }
+            return try await Self.write(changes, from: stack.merged, session: session)
+        case .copy(let rootfs, let before):
+            let after = try await Snapshot.capture(rootfs.path, baseline: before)
+            changes = after.changes(since: before)
+            storage = .copy(rootfs, before: after)
+            return try await Self.write(changes, from: rootfs.path, session: session)
+        }
+    }
+
+    private static func write(_ changes: [LayerChange], from root: URL, session: BuildSession) async throws -> CachedLayer? {
+        if changes.isEmpty { return nil }
+        let temporary = session.scratch.appendingPathComponent("layer-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
+        let written = try await BlockingWork.run { try writer.write(changes: changes, from: root, to: temporary) }
+        try await session.store.ingest(contentsOf: temporary, expected: written.digest, size: written.size)
+        let descriptor = Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size)
+        return CachedLayer(descriptor: descriptor, diffID: written.diffID)
+    }
+
+    /// Puts back the mtime of the directories holding `createdPaths` (mount points the
+    /// executor made and removed again), so a step that wrote nothing there has no layer.
+    func restoreParentTimes(of createdPaths: [String]) {
+        for path in createdPaths {
+            let relative = String(path.drop { $0 == "/" })
+            guard !FileManager.default.fileExists(atPath: self.path.appendingPathComponent(relative).path) else { continue }
+            let parent = relative.lastIndex(of: "/").map { String(relative[..<$0]) } ?? ""
+            // The root is no entry of a layer; its mtime does not matter.
+            guard !parent.isEmpty, let time = previousModificationTime(of: parent) else { continue }
+            var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2 /* UTIME_OMIT */), time]
+            _ = utimensat(AT_FDCWD, self.path.appendingPathComponent(parent).path, &times, AT_SYMLINK_NOFOLLOW)
+        }
+    }
+
+    private func previousModificationTime(of relative: String) -> timespec? {
+        switch storage {
+        case .overlay(let stack):
+            return stack.previousStatus(of: relative)?.st_mtim
+        case .copy(_, let before):
+            guard let time = before.entries[relative]?.mtime else { return nil }
+            return timespec(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds))
+        }
+    }
+
+    /// Unmounts and removes the rootfs.
+    func release() {
+        switch storage {
+        case .overlay(let stack): stack.release()
+        case .copy(let rootfs, _): try? rootfs.release()
+        }
+    }
+}

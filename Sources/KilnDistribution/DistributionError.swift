@@ -1,0 +1,25 @@
+/// A pull, push or copy that cannot go on, for reasons beyond one registry request.
+public enum DistributionError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// An index has no manifest for the platform asked for.
+    case noMatchingPlatform(reference: String, platform: String, available: String)
+    /// A manifest, index or config does not decode or validate.
+    case malformed(reference: String, what: String, reason: String)
+    /// An image cannot be pushed as it is (a layer that cannot be read, a foreign layer).
+    case unpushable(reference: String, reason: String)
+    /// A rootfs destination that already has files in it.
+    case destinationNotEmpty(path: String)
+
+    /// The text form shown to users.
+    public var description: String {
+        switch self {
+        case .noMatchingPlatform(let reference, let platform, let available):
+            return "\(reference): no image for platform \(platform) (the index has: \(available.isEmpty ? "none" : available))"
+        case .malformed(let reference, let what, let reason):
+            return "\(reference): malformed \(what): \(reason)"
+        case .unpushable(let reference, let reason):
+            return "cannot push to \(reference): \(reason)"
+        case .destinationNotEmpty(let path):
+            return "\(path) is not empty: a rootfs is pulled into a new or empty directory"
+        }
+    }
+}

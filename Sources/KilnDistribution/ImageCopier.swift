@@ -1,0 +1,84 @@
+import Foundation
+import KilnOCI
+import KilnRegistry
+
+/// Copies images between registries without unpacking them: every platform of an index, the
+/// exact manifest bytes (so digests stay the same), blobs mounted when source and target are
+/// on one registry, else downloaded and re-uploaded a few at a time through a temporary file
+/// per blob. Manifests go last, children before their index.
+public struct ImageCopier: Sendable {
+    /// The clients, shared with pulls and pushes.
+    public let pool: RegistryPool
+
+    /// A copier over `pool`'s registries.
+    public init(pool: RegistryPool) {
+        self.pool = pool
+    }
+
+    /// Copies `source` (an image or an index) to `destination`. Returns the top manifest's digest.
+    @discardableResult
+    public func copy(_ source: Reference, to destination: Reference,
+                     progress: @escaping @Sendable (TransferProgress) -> Void = { _ in }) async throws -> Digest {
+        let origin = RegistryImageSource(pool: pool)
+        let (top, endpoint) = try await origin.fetchTopManifest(source)
+        if let pinned = destination.digest, pinned != top.digest {
+            throw DistributionError.unpushable(reference: destination.description, reason: "the image's digest is \(top.digest)")
+        }
+        let target = await pool.client(for: destination.registry)
+        if top.isIndex {
+            let index: Index
+            do { index = try top.index() } catch {
+                throw DistributionError.malformed(reference: source.description, what: "index", reason: "\(error)")
+            }
+            for child in index.manifests where child.mediaType.isIndex == false {
+                let fetched = try await endpoint.client.fetchManifest(.digest(child.digest), in: endpoint.repository)
+                try await copyImage(fetched, from: endpoint, to: target, repository: destination.repository,
+                                    reference: source, progress: progress)
+                try await target.pushManifest(fetched.bytes, mediaType: fetched.mediaType, to: .digest(fetched.digest),
+                                              in: destination.repository)
+            }
+        } else {
+            try await copyImage(top, from: endpoint, to: target, repository: destination.repository, reference: source,
+                                progress: progress)
+        }
+        try await target.pushManifest(top.bytes, mediaType: top.mediaType, to: ManifestReference(destination),
+                                      in: destination.repository)
+        return top.digest
+    }
+
+    /// Makes the config and layers of one image manifest present in the target repository.
+    private func copyImage(
+        _ fetched: FetchedManifest, from endpoint: RegistryEndpoint, to target: RegistryClient, repository: String,
+        reference: Reference, progress: @escaping @Sendable (TransferProgress) -> Void
+    ) async throws {
+        let manifest: Manifest
+        do { manifest = try Manifest(validating: fetched.bytes) } catch {
+            throw DistributionError.malformed(reference: reference.description, what: "manifest", reason: "\(error)")
+        }
+        let blobs = ([manifest.config] + manifest.layers).filter { $0.urls.isEmpty }
+        var seen: Set<Digest> = []
+        let unique = blobs.filter { seen.insert($0.digest).inserted }
+        let sameRegistry = endpoint.client.registry == target.registry
+        try await forEachConcurrently(unique, limit: pool.options.maximumConcurrentTransfers) { blob in
+            let skipped = try await Self.copyBlob(blob, from: endpoint, to: target, repository: repository,
+                                                  mount: sameRegistry)
+            progress(TransferProgress(digest: blob.digest, completedBytes: blob.size, totalBytes: blob.size, skipped: skipped))
+        }
+    }
+
+    /// Copies one blob; returns true when no bytes moved (present already, or mounted).
+    private static func copyBlob(
+        _ blob: Descriptor, from endpoint: RegistryEndpoint, to target: RegistryClient, repository: String, mount: Bool
+    ) async throws -> Bool {
+        if try await target.blobExists(blob.digest, in: repository) { return true }
+        if mount, endpoint.repository != repository,
+           (try? await target.mountBlob(blob.digest, from: endpoint.repository, to: repository)) == true {
+            return true
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-copy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try await endpoint.client.fetchBlob(blob.digest, size: blob.size, from: endpoint.repository, to: file)
+        try await target.pushBlob(file: file, digest: blob.digest, size: blob.size, to: repository)
+        return false
+    }
+}

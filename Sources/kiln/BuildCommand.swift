@@ -1,0 +1,241 @@
+import ArgumentParser
+import Foundation
+import KilnArchive
+import KilnBuilder
+import KilnDistribution
+import KilnDockerfile
+import KilnExecutor
+import KilnOCI
+import KilnStorage
+
+/// `kiln build`: a Dockerfile and a context in, an image out; shaped like `docker build`.
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build an image from a Dockerfile.",
+        discussion: """
+            With no --output and no --push, the image goes to an OCI layout under ./kiln-out/<name> \
+            (name from the first -t, else the context directory's name).
+            """
+    )
+
+    @Argument(help: "The build context: a directory, or - for a tar on standard input.")
+    var context: String
+
+    @Option(name: .shortAndLong, help: "The Dockerfile (default: CONTEXT/Dockerfile); - reads it from standard input.")
+    var file: String?
+
+    @Option(name: .shortAndLong, help: "Name and tag the image (repeatable).")
+    var tag: [String] = []
+
+    @Option(name: .customLong("build-arg"), help: "Set a build argument, NAME=value or NAME (value from the environment).")
+    var buildArg: [String] = []
+
+    @Option(help: "Build this stage (default: the last one).")
+    var target: String?
+
+    @Option(help: "Add a label to the image, KEY=VALUE (repeatable).")
+    var label: [String] = []
+
+    @Option(help: "The image's platform (default: this machine's); only the host's platform can run RUN steps.")
+    var platform: String?
+
+    @Option(name: .shortAndLong, help: "type=oci,dest=DIR[,name=N] | type=docker,dest=FILE | type=registry[,name=REF] (repeatable).")
+    var output: [String] = []
+
+    @Flag(help: "Push the -t references to their registries.")
+    var push = false
+
+    @Option(help: "Write the image ID (manifest digest) to this file.")
+    var iidfile: String?
+
+    @Option(name: .customLong("metadata-file"), help: "Write digests and per-step timing and cache status as JSON to this file.")
+    var metadataFile: String?
+
+    @Option(help: "Progress output: auto, tty, plain or json.")
+    var progress: String = "auto"
+
+    @Option(help: "Network for RUN steps: default, none or host.")
+    var network: String = "default"
+
+    @Flag(name: .customLong("no-cache"), help: "Do not use cached steps (results are still cached).")
+    var noCache = false
+
+    @Option(help: "OCI runtime: auto, runc, crun or a path.")
+    var runtime: String = "auto"
+
+    @Option(help: "Layer compression: gzip or zstd.")
+    var compression: String = "gzip"
+
+    @Option(name: .customLong("build-context"), help: "A named context, NAME=oci-layout:///PATH[:TAG|@sha256:…] (repeatable).")
+    var buildContext: [String] = []
+
+    @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).")
+    var secret: [String] = []
+
+    @OptionGroup var registry: RegistryFlags
+
+    func validate() throws {
+        guard ProgressMode(rawValue: progress) != nil else {
+            throw ValidationError("--progress must be one of auto, tty, plain, json")
+        }
+        guard NetworkMode(rawValue: network) != nil else { throw ValidationError("--network must be default, none or host") }
+        guard ["gzip", "zstd"].contains(compression) else { throw ValidationError("--compression must be gzip or zstd") }
+        if context == "-" && file == "-" { throw ValidationError("the context and the Dockerfile cannot both come from standard input") }
+        if let platform, BuildPlatform(platform) == nil { throw ValidationError("--platform \(platform): expected os/arch[/variant]") }
+    }
+
+    func run() async throws {
+        let root = KilnRoot.fromEnvironment()
+        let display = ProgressDisplay(mode: ProgressMode(rawValue: progress) ?? .auto)
+        let work = Task { try await build(root: root, events: display.sink) }
+        let signals = SignalCancellation(cancelling: work)
+        defer { signals.stop() }
+        let summary: String
+        do {
+            summary = try await work.value
+        } catch {
+            await display.close()
+            if error is CancellationError { throw CommandFailure("build cancelled") }
+            throw CommandFailure("\(error)")
+        }
+        await display.close()
+        print(summary)
+    }
+
+    /// The whole build: request, build, exports, files; returns what to print.
+    private func build(root: KilnRoot, events: @escaping BuildEventSink) async throws -> String {
+        var temporary: [URL] = []
+        defer { for url in temporary { try? FileManager.default.removeItem(at: url) } }
+        let contextDirectory: URL
+        if context == "-" {
+            let extracted = root.tmp.appendingPathComponent("context-\(UUID().uuidString.lowercased())")
+            temporary.append(extracted)
+            try await Self.extractContext(into: extracted, scratch: root.tmp)
+            contextDirectory = extracted
+        } else {
+            contextDirectory = URL(fileURLWithPath: context).standardizedFileURL
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: contextDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CommandFailure("context \(context) is not a directory")
+            }
+        }
+        let dockerfile = try readDockerfile(contextDirectory: contextDirectory)
+        var request = try makeRequest(contextDirectory: contextDirectory, dockerfileText: dockerfile.text, dockerfileName: dockerfile.name)
+        request.dockerfile = dockerfile.url
+        let targets = try outputTargets(contextDirectory: contextDirectory)
+
+        let memo = FileDigestMemo(file: root.cache.appendingPathComponent("context-digests"))
+        let pool = try RegistryPool(options: try registry.options())
+        let exporter = ImageExporter(publisher: ImagePusher(pool: pool))
+        let builder = Builder(root: root, imageSource: RegistryImageSource(pool: pool), fileOperations: CopyOperations(memo: memo))
+        let result = try await builder.build(request, events: events)
+        try? await memo.save()
+        var written: [String] = []
+        for target in targets.list {
+            written.append(try await exporter.export(result.image, to: target, events: events))
+        }
+        if let iidfile {
+            try StagedFile.write(Data(result.manifestDigest.description.utf8), to: URL(fileURLWithPath: iidfile))
+        }
+        if let metadataFile {
+            try StagedFile.write(try BuildMetadata(result).encoded(), to: URL(fileURLWithPath: metadataFile))
+        }
+        var lines = written.map { "exported \($0)" }
+        lines.append("image \(result.manifestDigest)")
+        if let defaultLayout = targets.defaultLayout {
+            let path = defaultLayout.directory.path
+            let name = defaultLayout.name
+            lines.append("""
+                run it with:
+                  skopeo copy oci:\(path):\(name) docker-daemon:\(name.contains(":") ? name : "kiln-image:" + name)
+                or:
+                  umoci unpack --image \(path):\(name) bundle && runc run -b bundle kiln-run
+                """)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func readDockerfile(contextDirectory: URL) throws -> (text: String, name: String, url: URL?) {
+        if file == "-" {
+            return (String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self), "-", nil)
+        }
+        let url = file.map { URL(fileURLWithPath: $0) } ?? contextDirectory.appendingPathComponent("Dockerfile")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw CommandFailure("cannot read the Dockerfile \(url.path)")
+        }
+        return (String(decoding: data, as: UTF8.self), file ?? "Dockerfile", url.standardizedFileURL)
+    }
+
+    private func makeRequest(contextDirectory: URL, dockerfileText: String, dockerfileName: String) throws -> BuildRequest {
+        var buildArgs: [String: String] = [:]
+        let environment = ProcessInfo.processInfo.environment
+        for argument in buildArg {
+            if let equals = argument.firstIndex(of: "=") {
+                buildArgs[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+            } else if let value = environment[argument] {
+                buildArgs[argument] = value
+            }
+        }
+        var labels: [String: String] = [:]
+        for item in label {
+            guard let equals = item.firstIndex(of: "=") else { throw ValidationError("--label \(item): expected KEY=VALUE") }
+            labels[String(item[..<equals])] = String(item[item.index(after: equals)...])
+        }
+        var secrets: [String: URL] = [:]
+        for item in secret {
+            var fields: [String: String] = [:]
+            for part in item.split(separator: ",") {
+                let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+                if pair.count == 2 { fields[pair[0]] = pair[1] }
+            }
+            guard let id = fields["id"], let source = fields["src"] ?? fields["source"] else {
+                throw ValidationError("--secret \(item): expected id=ID,src=FILE")
+            }
+            guard FileManager.default.isReadableFile(atPath: source) else { throw CommandFailure("--secret \(id): cannot read \(source)") }
+            secrets[id] = URL(fileURLWithPath: source).standardizedFileURL
+        }
+        var epoch: Int64?
+        if let text = buildArgs["SOURCE_DATE_EPOCH"] ?? environment["SOURCE_DATE_EPOCH"], !text.isEmpty {
+            guard let value = Int64(text), value >= 0 else { throw ValidationError("SOURCE_DATE_EPOCH=\(text) is not a number of seconds") }
+            epoch = value
+        }
+        return BuildRequest(
+            contextDirectory: contextDirectory, dockerfileText: dockerfileText, dockerfileName: dockerfileName,
+            tags: tag, buildArgs: buildArgs, target: target, labels: labels,
+            platform: platform.flatMap(BuildPlatform.init) ?? .current, noCache: noCache,
+            runtime: RuntimeChoice(argument: runtime), network: NetworkMode(rawValue: network) ?? .default,
+            compression: compression == "zstd" ? .zstd() : .parallelGzip(),
+            namedContexts: try buildContext.map(NamedContext.init(parsing:)), secrets: secrets, sourceDateEpoch: epoch)
+    }
+
+    /// The outputs asked for, or the default OCI layout under ./kiln-out.
+    private func outputTargets(contextDirectory: URL) throws -> (list: [OutputTarget], defaultLayout: (directory: URL, name: String)?) {
+        var targets = try output.map { try OutputTarget(parsing: $0, tags: tag) }
+        if push {
+            guard !tag.isEmpty else { throw ValidationError("--push needs at least one -t") }
+            targets.append(try OutputTarget(parsing: "type=registry", tags: tag))
+        }
+        if !targets.isEmpty { return (targets, nil) }
+        let reference = try tag.first.map { try Reference(parsing: $0) }
+        let directoryName = reference.map { String($0.repository.split(separator: "/").last ?? "image") }
+            ?? contextDirectory.lastPathComponent
+        let refName = reference?.tag ?? "latest"
+        let directory = URL(fileURLWithPath: "kiln-out").appendingPathComponent(directoryName).standardizedFileURL
+        try FileManager.default.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
+        return ([.ociLayout(directory: directory, name: refName)], (directory, refName))
+    }
+
+    /// Extracts the tar on standard input (plain or compressed) into `directory`.
+    private static func extractContext(into directory: URL, scratch: URL) async throws {
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let tarFile = scratch.appendingPathComponent("context-\(UUID().uuidString.lowercased()).tar")
+        defer { try? FileManager.default.removeItem(at: tarFile) }
+        FileManager.default.createFile(atPath: tarFile.path, contents: nil)
+        let output = try FileHandle(forWritingTo: tarFile)
+        while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
+        try output.close()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        _ = try await BlockingWork.run { try LayerApplier().apply(layer: tarFile, to: directory) }
+    }
+}

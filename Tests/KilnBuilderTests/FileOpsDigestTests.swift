@@ -1,0 +1,113 @@
+import Foundation
+@testable import KilnBuilder
+import KilnTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("COPY/ADD content digests and the digest memo")
+struct FileOpsDigestTests {
+    private func sampleTree() throws -> FileOpsTree {
+        let tree = try FileOpsTree("digest")
+        try tree.file("src/a.txt", "alpha", mode: 0o644)
+        try tree.file("src/bin/run", "#!/bin/sh\n", mode: 0o755)
+        try tree.directory("src/empty", mode: 0o750)
+        try tree.symlink("src/link", to: "a.txt")
+        return tree
+    }
+
+    @Test("the same tree copied under another umask, with new mtimes, has the same digest")
+    func hostIndependent() async throws {
+        let first = try sampleTree()
+        defer { first.remove() }
+        let second = try FileOpsTree("digest-copy")
+        defer { second.remove() }
+        // cp under umask 077 without preserving times: same modes (kept explicitly), new mtimes.
+        try ProcessRunner.checked("sh", ["-c", "umask 077 && sleep 0.01 && cp -r --preserve=mode,links \(first.path)/src \(second.path)/src"])
+        #expect(first.status("src/a.txt")?.st_mtim.tv_nsec != second.status("src/a.txt")?.st_mtim.tv_nsec)
+        let request = CopyRequest(sources: ["src"], destination: "/app/")
+        let a = try await first.plan(request), b = try await second.plan(request)
+        #expect(a.contentDigest == b.contentDigest)
+        // --link changes which layer the caller writes, not what is copied.
+        var linked = request
+        linked.link = true
+        #expect(try await first.plan(linked).contentDigest == a.contentDigest)
+        #expect(a.entryCount == 6)  // the destination, a.txt, bin, bin/run, empty, link
+    }
+
+    @Test("a changed byte, mode, symlink target, chmod or chown changes the digest")
+    func sensitive() async throws {
+        let tree = try sampleTree()
+        defer { tree.remove() }
+        let request = CopyRequest(sources: ["src"], destination: "/app/")
+        var seen: Set<String> = [try await tree.plan(request).contentDigest.description]
+        func record(_ plan: CopyPlan) { #expect(seen.insert(plan.contentDigest.description).inserted) }
+        try tree.file("src/a.txt", "alphb", mode: 0o644)
+        record(try await tree.plan(request))
+        chmod(tree.url("src/a.txt").path, 0o600)
+        record(try await tree.plan(request))
+        try FileManager.default.removeItem(at: tree.url("src/link"))
+        try tree.symlink("src/link", to: "bin/run")
+        record(try await tree.plan(request))
+        record(try await tree.plan(CopyRequest(sources: ["src"], destination: "/app/", chmod: "755")))
+        record(try await tree.plan(CopyRequest(sources: ["src"], destination: "/app/", chown: "1:1")))
+        record(try await tree.plan(CopyRequest(sources: ["src"], destination: "/other/")))
+        try tree.file("src/new", "")
+        record(try await tree.plan(request))
+    }
+
+    @Test("an unchanged context is not read again, also through a reopened memo; a touched file is")
+    func memo() async throws {
+        let tree = try FileOpsTree("memo")
+        defer { tree.remove() }
+        // 200 MB in 20 files of 10 MB.
+        let block = Data(repeating: 0x6b, count: 1 << 20)
+        for i in 0..<20 {
+            let url = tree.url("big/f\(i)")
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: url.path, contents: nil))
+            let handle = try FileHandle(forWritingTo: url)
+            for _ in 0..<10 { try handle.write(contentsOf: block) }
+            try handle.close()
+        }
+        let memoFile = tree.url(".state/context-digests")
+        let request = CopyRequest(sources: ["big"], destination: "/data/")
+        let memo = FileDigestMemo(file: memoFile)
+        let cold = try await tree.plan(request, memo: memo)
+        #expect(await memo.misses == 20)
+        #expect(await memo.hits == 0)
+        let warm = try await tree.plan(request, memo: memo)
+        #expect(await memo.misses == 20)
+        #expect(await memo.hits == 20)
+        #expect(cold.contentDigest == warm.contentDigest)
+
+        let reopened = FileDigestMemo(file: memoFile)
+        #expect(await reopened.count == 20)
+        let again = try await tree.plan(request, memo: reopened)
+        #expect(await reopened.hits == 20)
+        #expect(await reopened.misses == 0)
+        #expect(again.contentDigest == cold.contentDigest)
+
+        // Same size, new bytes: the mtime/ctime change makes the memo read it again.
+        let handle = try FileHandle(forWritingTo: tree.url("big/f3"))
+        try handle.write(contentsOf: Data("changed".utf8))
+        try handle.close()
+        let changed = try await tree.plan(request, memo: reopened)
+        #expect(await reopened.misses == 1)
+        #expect(changed.contentDigest != cold.contentDigest)
+    }
+
+    @Test("a corrupt memo file starts empty and is rewritten")
+    func corruptMemo() async throws {
+        let tree = try FileOpsTree("memo-corrupt")
+        defer { tree.remove() }
+        try tree.file("f", "x")
+        try tree.file("memo", "garbage\nmore garbage")
+        let memo = FileDigestMemo(file: tree.url("memo"))
+        #expect(await memo.count == 0)
+        _ = try await tree.plan(CopyRequest(sources: ["f"], destination: "/"), memo: memo)
+        #expect(await FileDigestMemo(file: tree.url("memo")).count == 1)
+    }
+}
