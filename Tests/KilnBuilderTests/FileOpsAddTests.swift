@@ -48,6 +48,9 @@ struct FileOpsAddTests {
         #expect(rootfs.listing() == ["opt"] + expected.map { "opt/" + $0 })
         #expect(rootfs.read("opt/etc/app.conf") == "conf" && rootfs.mode("opt/etc/app.conf") == 0o600)
         #expect(rootfs.linkTarget("opt/bin/alias") == "tool")
+        try await context.copy(CopyRequest(sources: [name], destination: "/owned/", chown: "123:456", isAdd: true), into: rootfs)
+        #expect(rootfs.status("owned/bin/tool")?.st_uid == 123 && rootfs.status("owned/bin/alias")?.st_gid == 456)
+        #expect(rootfs.status("owned")?.st_uid == 0)
     }
 
     @Test("--unpack=false, COPY, and non-archives copy the file as it is")

@@ -99,7 +99,7 @@ struct CopyApplication {
             try setOwnerAndMode(host, entry.mode)
             directoryTimes.append((host, entry.modificationTime))
         case .archive(let source, _):
-            try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
+            try extract(source, into: host)
         default:
             throw FileOperationError("cannot copy a file onto the directory \(plan.destination)")
         }
@@ -131,7 +131,7 @@ struct CopyApplication {
                 if exists { try remove(host) }
                 try ContainedPath.makeDirectory(host, mode: 0o755)
             }
-            try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
+            try extract(source, into: host)
             return
         default:
             break
@@ -160,6 +160,18 @@ struct CopyApplication {
             guard link(firstHost, host) == 0 else { throw FileOperationError.system("link", host, errno) }
         case .directory, .archive:
             break
+        }
+    }
+
+    /// Extracts an archive into the directory `host`. Members keep the archive's owners,
+    /// as in Docker, unless `--chown` is given, which BuildKit applies to them too.
+    private func extract(_ source: String, into host: String) throws {
+        try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
+        guard plan.chown != nil else { return }
+        for member in try TarArchive.memberPaths(ofArchiveAt: source) where !ContainedPath.components(member).isEmpty {
+            let resolved = try ContainedPath.resolve(member, in: host, followFinal: false)
+            let path = ContainedPath.join(host, resolved)
+            guard lchown(path, uid, gid) == 0 || errno == ENOENT else { throw FileOperationError.system("lchown", path, errno) }
         }
     }
 
