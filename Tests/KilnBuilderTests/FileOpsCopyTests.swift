@@ -24,6 +24,10 @@ struct FileOpsCopyTests {
         #expect(rootfs.mode("opt/app/sub/b.sh") == 0o4755)
         #expect(rootfs.mode("opt/app/empty") == 0o700)
         #expect(rootfs.mode("opt") == 0o755)
+        // The new destination is 0755 whatever the source directory's mode (Buildah agrees).
+        chmod(context.url("src").path, 0o700)
+        try await context.copy(CopyRequest(sources: ["src"], destination: "/new"), into: rootfs)
+        #expect(rootfs.mode("new") == 0o755 && rootfs.read("new/a.txt") == "a")
         #expect(rootfs.status("opt/app/a.txt")?.st_uid == 0)
         #expect(plan.description.hasPrefix("dir:") && plan.description.hasSuffix(" in /opt/app/"))
     }

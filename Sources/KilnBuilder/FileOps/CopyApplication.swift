@@ -52,12 +52,11 @@ struct CopyApplication {
         let baseHost = ContainedPath.join(root, try ContainedPath.resolve(base.joined(separator: "/"), in: root,
                                                                          followFinal: true, create: true))
         written[""] = baseHost
-        let baseCreated = !destinationExists && singleFileName == nil
         for entry in plan.entries {
             var path = entry.path
             if path.isEmpty, let singleFileName, !Self.isDirectoryLike(entry) { path = singleFileName }
             if path.isEmpty {
-                try applyToBase(entry, host: baseHost, created: baseCreated)
+                try applyToBase(entry, host: baseHost)
                 continue
             }
             let components = path.split(separator: "/").map(String.init)
@@ -90,14 +89,11 @@ struct CopyApplication {
         return host
     }
 
-    /// The destination directory itself: a directory source's metadata goes onto it only
-    /// when this copy created it; an archive is extracted into it.
-    private mutating func applyToBase(_ entry: CopyEntry, host: String, created: Bool) throws {
+    /// The destination directory itself: an archive is extracted into it.
+    private func applyToBase(_ entry: CopyEntry, host: String) throws {
         switch entry.content {
         case .directory:
-            guard created else { return }
-            try setOwnerAndMode(host, entry.mode)
-            directoryTimes.append((host, entry.modificationTime))
+            return
         case .archive(let source, _):
             try extract(source, into: host)
         default:

@@ -191,11 +191,13 @@ struct CopyEntryCollector {
     // MARK: Walking
 
     /// Adds the directory entries for `target`'s components (with `--parents`), taking their
-    /// modes from the matching source directories.
+    /// modes from the matching source directories. The destination itself is not an entry:
+    /// when missing it is made 0755 root, as Docker and Buildah do, whatever the source
+    /// directory's mode.
     private mutating func addParents(of target: [String], matchParent: [String], includingLast: Bool, info last: stat?) throws {
         let count = includingLast ? target.count : target.count - 1
         guard count >= 0 else { return }
-        for length in stride(from: 0, through: count, by: 1) where length > 0 || (target.isEmpty && last != nil) {
+        for length in stride(from: 0, through: count, by: 1) where length > 0 {
             let path = target.prefix(length).joined(separator: "/")
             guard !directoriesAdded.contains(path) else { continue }
             var info = stat()
