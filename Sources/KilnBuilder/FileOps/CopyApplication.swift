@@ -26,6 +26,12 @@ struct CopyApplication {
         }
     }
 
+    /// Who owns the directories a copy creates on the way to its destination: the
+    /// `--chown` owner when given (Docker, BuildKit and Buildah agree), else root.
+    private var createdOwner: (uid: UInt32, gid: UInt32)? {
+        plan.chown == nil ? nil : (uid, gid)
+    }
+
     mutating func run() throws {
         let destination = try ContainedPath.resolve(plan.destination, in: root, followFinal: true)
         let destinationHost = ContainedPath.join(root, destination)
@@ -50,7 +56,7 @@ struct CopyApplication {
             }
         }
         let baseHost = ContainedPath.join(root, try ContainedPath.resolve(base.joined(separator: "/"), in: root,
-                                                                         followFinal: true, create: true))
+                                                                         followFinal: true, create: true, owner: createdOwner))
         written[""] = baseHost
         for entry in plan.entries {
             var path = entry.path
@@ -83,7 +89,7 @@ struct CopyApplication {
         let parentPath = components.dropLast().joined(separator: "/")
         if let known = written[parentPath] { return known }
         let resolved = try ContainedPath.resolve((base + components.dropLast()).joined(separator: "/"), in: root,
-                                                 followFinal: true, create: true)
+                                                 followFinal: true, create: true, owner: createdOwner)
         let host = ContainedPath.join(root, resolved)
         written[parentPath] = host
         return host

@@ -62,7 +62,7 @@ public struct CopyPlan: Sendable {
     }
 
     /// Writes the planned entries into the rootfs at `rootfs`: missing destination
-    /// directories are created (0755, root), every path is resolved inside the rootfs
+    /// directories are created (0755, owned by the `--chown` owner, else root), every path is resolved inside the rootfs
     /// (symlinks in it are followed but never lead out), files get their planned mode and
     /// mtime and the `--chown` owner (default root:root). Extended attributes are not copied.
     ///
