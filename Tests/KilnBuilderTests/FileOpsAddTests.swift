@@ -135,6 +135,20 @@ struct FileOpsAddTests {
             }
             #expect(mismatch == "checksum mismatch for \(url): expected \(wrong), got \(sum)")
             #expect(!rootfs.exists("bad"))
+            let malformed = await fileOpsError {
+                try await context.copy(CopyRequest(sources: [url], destination: "/bad/", isAdd: true, checksum: "md5:abc"), into: rootfs)
+            }
+            #expect(malformed == "invalid checksum md5:abc: expected sha256:<64 hex digits>")
+
+            // A downloaded archive stays a file unless --unpack=true.
+            try payload(context)
+            _ = try makeArchive(in: context, name: "p.tgz", mode: "w:gz")
+            try FileManager.default.copyItem(at: context.url("p.tgz"), to: www.appendingPathComponent("p.tgz"))
+            let archiveURL = "http://127.0.0.1:\(server.port)/p.tgz"
+            try await context.copy(CopyRequest(sources: [archiveURL], destination: "/kept/", isAdd: true), into: rootfs)
+            #expect(rootfs.type("kept/p.tgz") == UInt32(S_IFREG))
+            try await context.copy(CopyRequest(sources: [archiveURL], destination: "/unpacked/", isAdd: true, unpack: true), into: rootfs)
+            #expect(rootfs.read("unpacked/etc/app.conf") == "conf")
         }
     }
 }

@@ -154,6 +154,10 @@ struct FileOpsCopyTests {
         #expect(rootfs.read("p/a/b/c.txt") == "c")
         #expect(rootfs.read("p/y/z/w.txt") == "w")
         #expect(!rootfs.exists("p/x"))
+        try context.file("svc/api/package.json", "api")
+        try context.file("svc/web/package.json", "web")
+        try await context.copy(CopyRequest(sources: ["svc/*/package.json"], destination: "/g/", parents: true), into: rootfs)
+        #expect(rootfs.read("g/svc/api/package.json") == "api" && rootfs.read("g/svc/web/package.json") == "web")
     }
 
     @Test("heredoc sources become 0644 files")
