@@ -90,6 +90,9 @@ struct CopyEntryCollector {
                 try walk(directory: host, contextPath: resolved, sourcePath: [], target: keptPath)
                 continue
             }
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                throw FileOperationError("cannot copy \(source): not a regular file, directory or symlink")
+            }
             let name = match.last ?? ""
             if try excludes.isExcluded(name) { continue }
             if request.isAdd, request.unpack != false, info.st_mode & S_IFMT == S_IFREG,
