@@ -47,6 +47,12 @@ struct FileOpsCopyTests {
         try rootfs.directory("etc/existing")
         try await context.copy(CopyRequest(sources: ["config.yml"], destination: "/etc/existing"), into: rootfs)
         #expect(rootfs.read("etc/existing/config.yml") == "x: 1")
+        // A symlink at the destination is replaced, not written through.
+        try rootfs.file("bin/busybox", "busybox")
+        try rootfs.symlink("bin/sh", to: "busybox")
+        try await context.copy(CopyRequest(sources: ["config.yml"], destination: "/bin/sh"), into: rootfs)
+        #expect(rootfs.read("bin/busybox") == "busybox")
+        #expect(rootfs.type("bin/sh") == UInt32(S_IFREG) && rootfs.read("bin/sh") == "x: 1")
     }
 
     @Test("several sources need a destination ending in /")

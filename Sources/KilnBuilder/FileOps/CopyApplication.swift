@@ -46,8 +46,11 @@ struct CopyApplication {
                 base = destination
                 singleFileName = fileName
             } else {
-                base = Array(destination.dropLast())
-                singleFileName = destination.last ?? fileName
+                // The file replaces whatever is at the destination, a symlink included,
+                // rather than writing through it.
+                let unfollowed = try ContainedPath.resolve(plan.destination, in: root, followFinal: false)
+                base = Array(unfollowed.dropLast())
+                singleFileName = unfollowed.last ?? fileName
             }
         } else {
             base = destination
