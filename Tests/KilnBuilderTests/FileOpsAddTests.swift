@@ -48,6 +48,9 @@ struct FileOpsAddTests {
         #expect(rootfs.listing() == ["opt"] + expected.map { "opt/" + $0 })
         #expect(rootfs.read("opt/etc/app.conf") == "conf" && rootfs.mode("opt/etc/app.conf") == 0o600)
         #expect(rootfs.linkTarget("opt/bin/alias") == "tool")
+        try await context.copy(CopyRequest(sources: [name], destination: "/owned/", chown: "123:456", isAdd: true), into: rootfs)
+        #expect(rootfs.status("owned/bin/tool")?.st_uid == 123 && rootfs.status("owned/bin/alias")?.st_gid == 456)
+        #expect(rootfs.status("owned")?.st_uid == 123)  // made by the copy, so owned by --chown
     }
 
     @Test("--unpack=false, COPY, and non-archives copy the file as it is")
@@ -132,6 +135,20 @@ struct FileOpsAddTests {
             }
             #expect(mismatch == "checksum mismatch for \(url): expected \(wrong), got \(sum)")
             #expect(!rootfs.exists("bad"))
+            let malformed = await fileOpsError {
+                try await context.copy(CopyRequest(sources: [url], destination: "/bad/", isAdd: true, checksum: "md5:abc"), into: rootfs)
+            }
+            #expect(malformed == "invalid checksum md5:abc: expected sha256:<64 hex digits>")
+
+            // A downloaded archive stays a file unless --unpack=true.
+            try payload(context)
+            _ = try makeArchive(in: context, name: "p.tgz", mode: "w:gz")
+            try FileManager.default.copyItem(at: context.url("p.tgz"), to: www.appendingPathComponent("p.tgz"))
+            let archiveURL = "http://127.0.0.1:\(server.port)/p.tgz"
+            try await context.copy(CopyRequest(sources: [archiveURL], destination: "/kept/", isAdd: true), into: rootfs)
+            #expect(rootfs.type("kept/p.tgz") == UInt32(S_IFREG))
+            try await context.copy(CopyRequest(sources: [archiveURL], destination: "/unpacked/", isAdd: true, unpack: true), into: rootfs)
+            #expect(rootfs.read("unpacked/etc/app.conf") == "conf")
         }
     }
 }

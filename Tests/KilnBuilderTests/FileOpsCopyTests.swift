@@ -24,6 +24,10 @@ struct FileOpsCopyTests {
         #expect(rootfs.mode("opt/app/sub/b.sh") == 0o4755)
         #expect(rootfs.mode("opt/app/empty") == 0o700)
         #expect(rootfs.mode("opt") == 0o755)
+        // The new destination is 0755 whatever the source directory's mode (Buildah agrees).
+        chmod(context.url("src").path, 0o700)
+        try await context.copy(CopyRequest(sources: ["src"], destination: "/new"), into: rootfs)
+        #expect(rootfs.mode("new") == 0o755 && rootfs.read("new/a.txt") == "a")
         #expect(rootfs.status("opt/app/a.txt")?.st_uid == 0)
         #expect(plan.description.hasPrefix("dir:") && plan.description.hasSuffix(" in /opt/app/"))
     }
@@ -43,6 +47,12 @@ struct FileOpsCopyTests {
         try rootfs.directory("etc/existing")
         try await context.copy(CopyRequest(sources: ["config.yml"], destination: "/etc/existing"), into: rootfs)
         #expect(rootfs.read("etc/existing/config.yml") == "x: 1")
+        // A symlink at the destination is replaced, not written through.
+        try rootfs.file("bin/busybox", "busybox")
+        try rootfs.symlink("bin/sh", to: "busybox")
+        try await context.copy(CopyRequest(sources: ["config.yml"], destination: "/bin/sh"), into: rootfs)
+        #expect(rootfs.read("bin/busybox") == "busybox")
+        #expect(rootfs.type("bin/sh") == UInt32(S_IFREG) && rootfs.read("bin/sh") == "x: 1")
     }
 
     @Test("several sources need a destination ending in /")
@@ -150,6 +160,10 @@ struct FileOpsCopyTests {
         #expect(rootfs.read("p/a/b/c.txt") == "c")
         #expect(rootfs.read("p/y/z/w.txt") == "w")
         #expect(!rootfs.exists("p/x"))
+        try context.file("svc/api/package.json", "api")
+        try context.file("svc/web/package.json", "web")
+        try await context.copy(CopyRequest(sources: ["svc/*/package.json"], destination: "/g/", parents: true), into: rootfs)
+        #expect(rootfs.read("g/svc/api/package.json") == "api" && rootfs.read("g/svc/web/package.json") == "web")
     }
 
     @Test("heredoc sources become 0644 files")

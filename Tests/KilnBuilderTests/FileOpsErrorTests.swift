@@ -2,6 +2,10 @@ import Foundation
 @testable import KilnBuilder
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("COPY/ADD: errors read like Docker's")
 struct FileOpsErrorTests {
     @Test("a missing source")
@@ -87,6 +91,15 @@ struct FileOpsErrorTests {
             _ = try await context.plan(CopyRequest(sources: ["https://example.invalid/r.git"], destination: "/", isAdd: true))
         }
         #expect(git == "ADD of git repositories is not supported yet: https://example.invalid/r.git")
+    }
+
+    @Test("a FIFO named as a source is refused instead of blocking the build")
+    func specialFile() async throws {
+        let context = try FileOpsTree("ctx")
+        defer { context.remove() }
+        #expect(mkfifo(context.url("pipe").path, 0o644) == 0)
+        let message = await fileOpsError { _ = try await context.plan(CopyRequest(sources: ["pipe"], destination: "/")) }
+        #expect(message == "cannot copy pipe: not a regular file, directory or symlink")
     }
 
     @Test("a context directory that does not exist")

@@ -33,12 +33,12 @@ enum ContainedPath {
 
     /// The host path that `path` names inside `root`, following symlinks inside the root
     /// (the final component's only with `followFinal`). Missing components are kept as they
-    /// are; with `create`, every missing component is made a directory (0755, owned by the
-    /// caller, i.e. root).
+    /// are; with `create`, every missing component is made a directory (0755, owned by
+    /// `owner`, else by the caller, i.e. root).
     ///
     /// - Returns: the resolved path relative to the root, as components.
     static func resolve(_ path: String, in root: String, followFinal: Bool,
-                        create: Bool = false) throws(FileOperationError) -> [String] {
+                        create: Bool = false, owner: (uid: UInt32, gid: UInt32)? = nil) throws(FileOperationError) -> [String] {
         var resolved: [String] = []
         var pending = Array(components(path).reversed())
         var hops = 0
@@ -60,6 +60,7 @@ enum ContainedPath {
                 guard errno == ENOENT else { throw .system("lstat", candidate, errno) }
                 if create {
                     try makeDirectory(candidate, mode: 0o755)
+                    if let owner, lchown(candidate, owner.uid, owner.gid) != 0 { throw .system("lchown", candidate, errno) }
                 } else {
                     // Nothing below a missing component can be a symlink.
                     missing = true

@@ -26,6 +26,12 @@ struct CopyApplication {
         }
     }
 
+    /// Who owns the directories a copy creates on the way to its destination: the
+    /// `--chown` owner when given (Docker, BuildKit and Buildah agree), else root.
+    private var createdOwner: (uid: UInt32, gid: UInt32)? {
+        plan.chown == nil ? nil : (uid, gid)
+    }
+
     mutating func run() throws {
         let destination = try ContainedPath.resolve(plan.destination, in: root, followFinal: true)
         let destinationHost = ContainedPath.join(root, destination)
@@ -40,8 +46,11 @@ struct CopyApplication {
                 base = destination
                 singleFileName = fileName
             } else {
-                base = Array(destination.dropLast())
-                singleFileName = destination.last ?? fileName
+                // The file replaces whatever is at the destination, a symlink included,
+                // rather than writing through it.
+                let unfollowed = try ContainedPath.resolve(plan.destination, in: root, followFinal: false)
+                base = Array(unfollowed.dropLast())
+                singleFileName = unfollowed.last ?? fileName
             }
         } else {
             base = destination
@@ -50,14 +59,13 @@ struct CopyApplication {
             }
         }
         let baseHost = ContainedPath.join(root, try ContainedPath.resolve(base.joined(separator: "/"), in: root,
-                                                                         followFinal: true, create: true))
+                                                                         followFinal: true, create: true, owner: createdOwner))
         written[""] = baseHost
-        let baseCreated = !destinationExists && singleFileName == nil
         for entry in plan.entries {
             var path = entry.path
             if path.isEmpty, let singleFileName, !Self.isDirectoryLike(entry) { path = singleFileName }
             if path.isEmpty {
-                try applyToBase(entry, host: baseHost, created: baseCreated)
+                try applyToBase(entry, host: baseHost)
                 continue
             }
             let components = path.split(separator: "/").map(String.init)
@@ -84,22 +92,19 @@ struct CopyApplication {
         let parentPath = components.dropLast().joined(separator: "/")
         if let known = written[parentPath] { return known }
         let resolved = try ContainedPath.resolve((base + components.dropLast()).joined(separator: "/"), in: root,
-                                                 followFinal: true, create: true)
+                                                 followFinal: true, create: true, owner: createdOwner)
         let host = ContainedPath.join(root, resolved)
         written[parentPath] = host
         return host
     }
 
-    /// The destination directory itself: a directory source's metadata goes onto it only
-    /// when this copy created it; an archive is extracted into it.
-    private mutating func applyToBase(_ entry: CopyEntry, host: String, created: Bool) throws {
+    /// The destination directory itself: an archive is extracted into it.
+    private func applyToBase(_ entry: CopyEntry, host: String) throws {
         switch entry.content {
         case .directory:
-            guard created else { return }
-            try setOwnerAndMode(host, entry.mode)
-            directoryTimes.append((host, entry.modificationTime))
+            return
         case .archive(let source, _):
-            try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
+            try extract(source, into: host)
         default:
             throw FileOperationError("cannot copy a file onto the directory \(plan.destination)")
         }
@@ -131,7 +136,7 @@ struct CopyApplication {
                 if exists { try remove(host) }
                 try ContainedPath.makeDirectory(host, mode: 0o755)
             }
-            try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
+            try extract(source, into: host)
             return
         default:
             break
@@ -160,6 +165,18 @@ struct CopyApplication {
             guard link(firstHost, host) == 0 else { throw FileOperationError.system("link", host, errno) }
         case .directory, .archive:
             break
+        }
+    }
+
+    /// Extracts an archive into the directory `host`. Members keep the archive's owners,
+    /// as in Docker, unless `--chown` is given, which BuildKit applies to them too.
+    private func extract(_ source: String, into host: String) throws {
+        try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
+        guard plan.chown != nil else { return }
+        for member in try TarArchive.memberPaths(ofArchiveAt: source) where !ContainedPath.components(member).isEmpty {
+            let resolved = try ContainedPath.resolve(member, in: host, followFinal: false)
+            let path = ContainedPath.join(host, resolved)
+            guard lchown(path, uid, gid) == 0 || errno == ENOENT else { throw FileOperationError.system("lchown", path, errno) }
         }
     }
 

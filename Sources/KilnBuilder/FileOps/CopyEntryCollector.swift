@@ -61,7 +61,7 @@ struct CopyEntryCollector {
     // MARK: Sources
 
     /// Adds a local source (path or wildcard) and returns its kind for the history text
-    /// (`file` or `dir`).
+    /// (`file`, `dir`, or `multi` for a wildcard matching several directories).
     mutating func addLocal(_ source: String) throws -> String {
         let matches = try expand(source)
         if matches.count > 1 && !intoDirectory { throw CopyPlanner.multipleSourcesError(request) }
@@ -85,17 +85,19 @@ struct CopyEntryCollector {
             let keptPath = request.parents ? Self.parentsPath(source: source, match: match) : []
             if info.st_mode & S_IFMT == S_IFDIR {
                 kind = matches.count == 1 ? "dir" : "multi"
-                try addParents(of: keptPath, matchParent: Array(match.dropLast(keptPath.count)), includingLast: true,
-                               info: info)
+                try addParents(of: keptPath, matchParent: Array(match.dropLast(keptPath.count)), info: info)
                 try walk(directory: host, contextPath: resolved, sourcePath: [], target: keptPath)
                 continue
             }
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                throw FileOperationError("cannot copy \(source): not a regular file, directory or symlink")
+            }
             let name = match.last ?? ""
             if try excludes.isExcluded(name) { continue }
-            if request.isAdd, request.unpack != false, info.st_mode & S_IFMT == S_IFREG,
+            if request.isAdd, request.unpack != false,
                TarArchive.filter(ofArchiveAt: host) != nil {
                 let target = Array(keptPath.dropLast())
-                try addParents(of: target, matchParent: Array(match.dropLast(keptPath.count)), includingLast: true, info: nil)
+                try addParents(of: target, matchParent: Array(match.dropLast(keptPath.count)), info: nil)
                 append(CopyEntry(path: target.joined(separator: "/"), content: .archive(source: host, digest: nil),
                                  mode: 0, modificationTime: info.st_mtim), stamp: Self.stamp(info), hostPath: host)
                 continue
@@ -103,8 +105,7 @@ struct CopyEntryCollector {
             let target: [String]
             if request.parents {
                 target = keptPath
-                try addParents(of: Array(keptPath.dropLast()), matchParent: Array(match.dropLast(keptPath.count)),
-                               includingLast: true, info: nil)
+                try addParents(of: Array(keptPath.dropLast()), matchParent: Array(match.dropLast(keptPath.count)), info: nil)
             } else if intoDirectory {
                 target = [name]
             } else {
@@ -191,11 +192,11 @@ struct CopyEntryCollector {
     // MARK: Walking
 
     /// Adds the directory entries for `target`'s components (with `--parents`), taking their
-    /// modes from the matching source directories.
-    private mutating func addParents(of target: [String], matchParent: [String], includingLast: Bool, info last: stat?) throws {
-        let count = includingLast ? target.count : target.count - 1
-        guard count >= 0 else { return }
-        for length in stride(from: 0, through: count, by: 1) where length > 0 || (target.isEmpty && last != nil) {
+    /// modes from the matching source directories. The destination itself is not an entry:
+    /// when missing it is made 0755 root, as Docker and Buildah do, whatever the source
+    /// directory's mode.
+    private mutating func addParents(of target: [String], matchParent: [String], info last: stat?) throws {
+        for length in stride(from: 1, through: target.count, by: 1) {
             let path = target.prefix(length).joined(separator: "/")
             guard !directoriesAdded.contains(path) else { continue }
             var info = stat()

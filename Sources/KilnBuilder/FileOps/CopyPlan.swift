@@ -41,14 +41,33 @@ public struct CopyPlan: Sendable {
         self.chmod = chmod
         self.scratch = scratch
         self.description = description
-        var text = "kiln-copy v1\n"
-        text += "destination \(CopyEntry.field(destination))\n"
-        text += "into-directory \(intoDirectory)\n"
-        text += "file-name \(CopyEntry.field(fileName ?? ""))\n"
-        text += "chown \(CopyEntry.field(chown ?? ""))\n"
-        text += "chmod \(CopyEntry.field(chmod ?? ""))\n"
-        for entry in entries { text += entry.canonicalLine + "\n" }
-        contentDigest = Digest.sha256(of: Data(text.utf8))
+        contentDigest = Digest.sha256(of: Data(Self.canonicalLines(
+            destination: destination, intoDirectory: intoDirectory, fileName: fileName,
+            chown: chown, chmod: chmod, entries: entries).joined().utf8))
+    }
+
+    /// The canonical text ``contentDigest`` hashes, a line each (each ends in a newline):
+    /// a header, then one line per entry (`file 644 5:a.txt sha256:…`, `symlink 777 1:l
+    /// 5:a.txt`, …). Two plans' lines differ exactly where their inputs do, which is what
+    /// `--explain-cache` reports ("which file differed").
+    public var canonicalLines: [String] {
+        Self.canonicalLines(destination: destination, intoDirectory: intoDirectory, fileName: fileName,
+                            chown: chown, chmod: chmod, entries: entries)
+    }
+
+    private static func canonicalLines(destination: String, intoDirectory: Bool, fileName: String?,
+                                       chown: String?, chmod: String?, entries: [CopyEntry]) -> [String] {
+        var lines = [
+            "kiln-copy v1\n",
+            "destination \(CopyEntry.field(destination))\n",
+            "into-directory \(intoDirectory)\n",
+            "file-name \(CopyEntry.field(fileName ?? ""))\n",
+            "chown \(CopyEntry.field(chown ?? ""))\n",
+            "chmod \(CopyEntry.field(chmod ?? ""))\n",
+        ]
+        lines.reserveCapacity(lines.count + entries.count)
+        for entry in entries { lines.append(entry.canonicalLine + "\n") }
+        return lines
     }
 
     /// The number of entries (directories, files, links, archives) the copy writes.
@@ -62,7 +81,7 @@ public struct CopyPlan: Sendable {
     }
 
     /// Writes the planned entries into the rootfs at `rootfs`: missing destination
-    /// directories are created (0755, root), every path is resolved inside the rootfs
+    /// directories are created (0755, owned by the `--chown` owner, else root), every path is resolved inside the rootfs
     /// (symlinks in it are followed but never lead out), files get their planned mode and
     /// mtime and the `--chown` owner (default root:root). Extended attributes are not copied.
     ///

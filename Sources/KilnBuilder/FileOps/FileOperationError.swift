@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why a `COPY` or `ADD` cannot be planned or applied. Messages read like Docker's; the
 /// caller prefixes the Dockerfile location.
 public struct FileOperationError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -29,7 +33,3 @@ extension FileOperationError {
         FileOperationError("\(call) \(path): \(String(cString: strerror(code)))")
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -31,6 +31,30 @@ enum TarArchive {
         return archive_filter_code(archive, 0)
     }
 
+    /// The member paths of the tar archive at `path`, as written in it.
+    static func memberPaths(ofArchiveAt path: String) throws -> [String] {
+        guard let archive = archive_read_new() else { throw FileOperationError("libarchive: out of memory") }
+        defer { archive_read_free(archive) }
+        archive_read_support_filter_all(archive)
+        archive_read_support_format_tar(archive)
+        archive_read_support_format_gnutar(archive)
+        guard archive_read_open_filename(archive, path, 64 << 10) == ARCHIVE_OK else {
+            throw FileOperationError("reading \(path): \(String(cString: archive_error_string(archive)))")
+        }
+        var paths: [String] = []
+        var entry: OpaquePointer?
+        while true {
+            let status = archive_read_next_header(archive, &entry)
+            if status == ARCHIVE_EOF { return paths }
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
+                throw FileOperationError("reading \(path): \(String(cString: archive_error_string(archive)))")
+            }
+            if let name = archive_entry_pathname_utf8(entry) ?? archive_entry_pathname(entry) {
+                paths.append(String(cString: name))
+            }
+        }
+    }
+
     /// Extracts the tar archive at `path` into the directory `target`; `scratch` holds a
     /// decompressed copy when the codec needs one (removed before returning).
     static func extract(_ path: String, into target: URL, scratch: URL) throws {

@@ -46,9 +46,10 @@ struct URLDownload: Sendable {
     static func fetch(_ source: String, into directory: URL, checksum: String?) async throws -> URLDownload {
         let expected: Digest?
         if let checksum {
-            do { expected = try Digest(parsing: checksum) } catch {
+            guard let digest = try? Digest(parsing: checksum), digest.algorithm == "sha256" else {
                 throw FileOperationError("invalid checksum \(checksum): expected sha256:<64 hex digits>")
             }
+            expected = digest
         } else {
             expected = nil
         }
