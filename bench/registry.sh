@@ -10,7 +10,7 @@
 #
 # For each: pull to an OCI layout, push from an OCI layout (each push to a fresh registry, so
 # neither tool can skip or mount blobs it saw before), copy to another repository of the same
-# registry (mounts: should cost about its manifests), and copy to a second registry.
+# registry (mounts: should cost about its manifests), and copy to a second, fresh registry.
 #
 # Usage: bench/registry.sh [RUNS]   (best of RUNS, default 3; images kept in $KILN_BENCH_DIR)
 set -euo pipefail
@@ -72,7 +72,6 @@ YML
 stop_registry() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; rm -rf "$work/registry-$2"; }
 
 start_registry; main=$port
-start_registry; second=$port
 for tag in base big; do
     skopeo copy -q --dest-tls-verify=false "oci:$layout:$tag" "docker://127.0.0.1:$main/src/debian:$tag"
 done
@@ -90,25 +89,28 @@ best() {
     rm -rf "$work/out"
     echo "$best_time"
 }
-# A push to a registry that has never seen the blobs: started fresh for every run.
-push_fresh() {
-    local tool=$1 tag=$2 pid p
+# A push (from the layout) or a copy (from the main registry) to a registry that has never
+# seen the blobs, started fresh for every run: skopeo's blob-info cache cannot turn the
+# transfer into a mount of an earlier run's copy, nor Kiln skip blobs an earlier run left.
+to_fresh() {
+    local kind=$1 tool=$2 tag=$3 pid p start end
     start_registry; pid=$registry_pid; p=$port
-    local start end
+    local target="127.0.0.1:$p/fresh/debian:$tag" src="127.0.0.1:$main/src/debian:$tag"
     start=$(date +%s.%N)
-    if [ "$tool" = kiln ]; then
-        "$kiln" push "oci:$layout:$tag" "127.0.0.1:$p/pushed/debian:$tag" >/dev/null
-    else
-        skopeo copy -q --dest-tls-verify=false "oci:$layout:$tag" "docker://127.0.0.1:$p/pushed/debian:$tag" >/dev/null
-    fi
+    case "$kind-$tool" in
+        push-kiln) "$kiln" push "oci:$layout:$tag" "$target" >/dev/null ;;
+        push-skopeo) skopeo copy -q --dest-tls-verify=false "oci:$layout:$tag" "docker://$target" >/dev/null ;;
+        copy-kiln) "$kiln" copy "$src" "$target" >/dev/null ;;
+        copy-skopeo) skopeo copy -q --src-tls-verify=false --dest-tls-verify=false "docker://$src" "docker://$target" >/dev/null ;;
+    esac
     end=$(date +%s.%N)
     stop_registry "$pid" "$p"
     python3 -c "print(f'{$end - $start:.3f}')"
 }
-best_push() {
+best_fresh() {
     local best_time="" t
     for _ in $(seq "$runs"); do
-        t=$(push_fresh "$@")
+        t=$(to_fresh "$@")
         if [ -z "$best_time" ] || python3 -c "import sys; sys.exit(0 if $t < $best_time else 1)"; then best_time=$t; fi
     done
     echo "$best_time"
@@ -119,20 +121,20 @@ for tag in base big; do
     src="127.0.0.1:$main/src/debian:$tag"
     sk_pull=$(best skopeo copy -q --src-tls-verify=false "docker://$src" "oci:$work/out:$tag")
     kn_pull=$(best "$kiln" pull "$src" --output "type=oci,dest=$work/out")
-    sk_push=$(best_push skopeo "$tag")
-    kn_push=$(best_push kiln "$tag")
+    sk_push=$(best_fresh push skopeo "$tag")
+    kn_push=$(best_fresh push kiln "$tag")
     sk_copy=$(best bash -c "skopeo copy -q --src-tls-verify=false --dest-tls-verify=false docker://$src docker://127.0.0.1:$main/skopeo-copy-\$run/debian:$tag")
     kn_copy=$(best bash -c "'$kiln' copy $src 127.0.0.1:$main/kiln-copy-\$run/debian:$tag")
-    sk_far=$(best bash -c "skopeo copy -q --src-tls-verify=false --dest-tls-verify=false docker://$src docker://127.0.0.1:$second/skopeo-\$run-$tag/debian:$tag")
-    kn_far=$(best bash -c "'$kiln' copy $src 127.0.0.1:$second/kiln-\$run-$tag/debian:$tag")
-    size=$(skopeo inspect --tls-verify=false "docker://$src" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(l["Size"] for l in d["LayersData"]) // 1048576)')
+    sk_far=$(best_fresh copy skopeo "$tag")
+    kn_far=$(best_fresh copy kiln "$tag")
+    size=$(skopeo inspect --raw --tls-verify=false "docker://$src" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(l["size"] for l in d["layers"]) // 1048576)')
     results+=("$tag $size $sk_pull $kn_pull $sk_push $kn_push $sk_copy $kn_copy $sk_far $kn_far")
 done
 
 python3 - "${results[@]}" <<'PY'
 import sys
 names = {"base": "debian", "big": "debian+500M"}
-print(f"{'image':<12} {'MB':>5}  {'operation':<28} {'skopeo':>8} {'kiln':>8}  skopeo/kiln")
+print(f"{'image':<12} {'MB gz':>5}  {'operation':<28} {'skopeo':>8} {'kiln':>8}  skopeo/kiln")
 for row in sys.argv[1:]:
     tag, size, *t = row.split()
     t = list(map(float, t))
