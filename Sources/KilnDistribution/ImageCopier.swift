@@ -66,6 +66,44 @@ public struct ImageCopier: Sendable {
         }
     }
 
+    /// Pipes the blob from the source's download straight into the target's upload, neither
+    /// touching the disk nor holding more than a few buffers. False when either side broke: the
+    /// caller then goes the retrying way, through a file.
+    private static func streamBlob(
+        _ blob: Descriptor, from endpoint: RegistryEndpoint, to target: RegistryClient, repository: String
+    ) async throws -> Bool {
+        let pipe = BlobPipe()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        try await endpoint.client.fetchBlob(blob.digest, size: blob.size, from: endpoint.repository) { chunk in
+                            try await pipe.send(chunk)
+                        }
+                        await pipe.finish()
+                    } catch {
+                        await pipe.finish(throwing: error)
+                        throw error
+                    }
+                }
+                group.addTask {
+                    do {
+                        try await target.pushBlob(streaming: pipe.buffers, digest: blob.digest, size: blob.size, to: repository)
+                    } catch {
+                        await pipe.abandon()
+                        throw error
+                    }
+                }
+                try await group.waitForAll()
+            }
+            return true
+        } catch is CancellationError where Task.isCancelled {
+            throw CancellationError()
+        } catch {
+            return false
+        }
+    }
+
     /// Copies one blob; returns true when no bytes moved (present already, or mounted).
     private static func copyBlob(
         _ blob: Descriptor, from endpoint: RegistryEndpoint, to target: RegistryClient, repository: String, mount: Bool
@@ -75,6 +113,7 @@ public struct ImageCopier: Sendable {
            (try? await target.mountBlob(blob.digest, from: endpoint.repository, to: repository)) == true {
             return true
         }
+        if try await streamBlob(blob, from: endpoint, to: target, repository: repository) { return false }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-copy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: file) }
         try await endpoint.client.fetchBlob(blob.digest, size: blob.size, from: endpoint.repository, to: file)

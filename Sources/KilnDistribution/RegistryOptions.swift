@@ -58,6 +58,12 @@ public struct RegistryOptions: Sendable, Hashable {
         return caFiles + (FileManager.default.fileExists(atPath: perHost.path) ? [perHost] : [])
     }
 
+    /// Whether `<certificatesDirectory>/<host>/ca.crt` exists: the host is then spoken to over HTTPS.
+    public func hasHostCertificates(_ host: String) -> Bool {
+        FileManager.default.fileExists(
+            atPath: certificatesDirectory.appendingPathComponent(host).appendingPathComponent("ca.crt").path)
+    }
+
     /// Where credentials come from: the override when set, else the Docker config.
     public func credentialProvider() throws -> any CredentialProvider {
         if let credentialsOverride { return OverridingCredentials(credential: credentialsOverride) }

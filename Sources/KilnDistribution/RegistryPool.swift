@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import KilnOCI
 import KilnRegistry
 
@@ -8,6 +9,8 @@ public actor RegistryPool {
     public nonisolated let options: RegistryOptions
     private let credentials: any CredentialProvider
     private var clients: [String: RegistryClient] = [:]
+    /// Pools of hosts with extra CAs, kept alive as long as their clients.
+    private var trustingHTTPClients: [TrustingHTTPClient] = []
     /// Mirrors that could not be reached: skipped for the rest of the pool's life.
     private var unreachableMirrors: Set<String> = []
 
@@ -22,6 +25,15 @@ public actor RegistryPool {
         if let client = clients[host] { return client }
         var configuration = options.clientConfiguration
         if options.allowsPlainHTTP(host) { configuration.plainHTTP = true }
+        // A CA configured for this very host says it speaks TLS, even on loopback.
+        if options.hasHostCertificates(host) { configuration.plainHTTP = false }
+        var httpClient: HTTPClient?
+        let trust = options.caFiles(for: host)
+        if !trust.isEmpty {
+            let trusting = TrustingHTTPClient(trusting: trust)
+            trustingHTTPClients.append(trusting)
+            httpClient = trusting.client
+        }
         if isMirror(host) {
             // A mirror that is down or failing should cost a moment, not the full back-off: the origin is next.
             // The connection pool keeps retrying a refused connect until the request's deadline,
@@ -29,7 +41,8 @@ public actor RegistryPool {
             configuration.retryPolicy = .none
             configuration.requestTimeout = min(configuration.requestTimeout, .seconds(5))
         }
-        let client = RegistryClient(registry: host, credentials: credentials, configuration: configuration)
+        let client = RegistryClient(registry: host, credentials: credentials, configuration: configuration,
+                                    httpClient: httpClient)
         clients[host] = client
         return client
     }

@@ -146,6 +146,8 @@ extension RegistryClient {
             httpRequest.body = .bytes(buffer)
         case .file(let path, let offset, let length):
             httpRequest.body = .stream(FileChunks(path: path, offset: offset, length: length), length: .known(length))
+        case .stream(let body, _):
+            httpRequest.body = body()
         }
         return httpRequest
     }

@@ -58,6 +58,26 @@ extension RegistryClient {
         return blob
     }
 
+    /// Uploads blob `digest` (`size` bytes) from `bytes`, a one-shot stream such as a download
+    /// from another registry, in one streamed `PUT`, so that the blob passes through without
+    /// touching the disk. Skipped when already there. Not retried, since the stream cannot be
+    /// replayed: callers fall back to a retrying upload from a file when it fails.
+    @discardableResult
+    public nonisolated func pushBlob<Bytes: AsyncSequence & Sendable>(
+        streaming bytes: Bytes, digest: Digest, size: Int64, to repository: String
+    ) async throws -> BlobPushResult where Bytes.Element == ByteBuffer {
+        if try await blobExists(digest, in: repository) { return .alreadyPresent }
+        let location = try await startUpload(to: repository)
+        do {
+            try await commit(location, digest: digest, body: .stream({ .stream(bytes, length: .known(size)) }, length: size),
+                             repository: repository)
+        } catch {
+            await cancelUpload(location, repository: repository)
+            throw error
+        }
+        return .uploaded
+    }
+
     /// Asks the registry to link blob `digest` from `source` into `repository` without a transfer
     /// (`POST …/blobs/uploads/?mount=&from=`). False when it declined (it does not have the blob
     /// there, or the client may not read `source`); the upload session it opened instead is cancelled.

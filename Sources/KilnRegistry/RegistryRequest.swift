@@ -12,12 +12,16 @@ struct RegistryRequest: Sendable {
         case bytes(ByteBuffer)
         /// `length` bytes of the file at `path` from `offset`, streamed, never held in memory.
         case file(path: String, offset: Int64, length: Int64)
+        /// `length` bytes from a one-shot byte stream (a blob arriving from another registry):
+        /// it cannot be produced again, so requests with it are never retried.
+        case stream(@Sendable () -> HTTPClientRequest.Body, length: Int64)
 
         var length: Int64 {
             switch self {
             case .none: return 0
             case .bytes(let buffer): return Int64(buffer.readableBytes)
             case .file(_, _, let length): return length
+            case .stream(_, let length): return length
             }
         }
     }

@@ -25,6 +25,20 @@ public final class TestRegistry: @unchecked Sendable {
         case token(realm: String, service: String, issuer: String, certificateBundle: URL)
     }
 
+    /// A certificate and key (PEM) the registry serves HTTPS with instead of plain HTTP.
+    public struct TLS: Sendable {
+        /// The server certificate, valid for `127.0.0.1`.
+        public var certificate: URL
+        /// Its private key.
+        public var key: URL
+
+        /// A certificate and key pair.
+        public init(certificate: URL, key: URL) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
     /// The registry binary: `$KILN_DOCKER_REGISTRY`, else `/usr/bin/docker-registry`.
     public static let binary: URL = {
         if let path = ProcessInfo.processInfo.environment["KILN_DOCKER_REGISTRY"], !path.isEmpty {
@@ -57,7 +71,7 @@ public final class TestRegistry: @unchecked Sendable {
     }
 
     /// Starts a registry and waits until `/v2/` answers.
-    public static func start(auth: Auth = .open) async throws -> TestRegistry {
+    public static func start(auth: Auth = .open, tls: TLS? = nil) async throws -> TestRegistry {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-registry-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         do {
@@ -65,7 +79,7 @@ public final class TestRegistry: @unchecked Sendable {
             var lastError: (any Error)?
             for _ in 0..<5 {
                 let port = try freePort()
-                try writeConfig(port: port, auth: auth, directory: directory)
+                try writeConfig(port: port, auth: auth, tls: tls, directory: directory)
                 let process = try launch(
                     binary, ["serve", directory.appendingPathComponent("config.yml").path],
                     log: directory.appendingPathComponent("registry.log"))
@@ -139,7 +153,8 @@ public final class TestRegistry: @unchecked Sendable {
     private func waitUntilReady() async throws {
         for _ in 0..<400 {
             guard process.isRunning else { throw TestRegistryError.exited(log: log()) }
-            if let status = Self.probe(port: port), status == 200 || status == 401 { return }
+            // An HTTPS registry answers the plain-HTTP probe with 400.
+            if let status = Self.probe(port: port), status == 200 || status == 401 || status == 400 { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestRegistryError.notReady(log: log())
@@ -207,7 +222,7 @@ public final class TestRegistry: @unchecked Sendable {
         return address
     }
 
-    private static func writeConfig(port: Int, auth: Auth, directory: URL) throws {
+    private static func writeConfig(port: Int, auth: Auth, tls: TLS?, directory: URL) throws {
         let storage = directory.appendingPathComponent("storage")
         try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
         var config = """
@@ -230,6 +245,14 @@ public final class TestRegistry: @unchecked Sendable {
               secret: kiln-test-\(UUID().uuidString)
 
             """
+        if let tls {
+            config += """
+                  tls:
+                    certificate: \(tls.certificate.path)
+                    key: \(tls.key.path)
+
+                """
+        }
         switch auth {
         case .open:
             break
@@ -291,9 +314,9 @@ public enum TestRegistryError: Error, CustomStringConvertible {
 
 /// Runs `body` with a fresh registry and stops it afterwards, whether `body` returns or throws.
 public func withTestRegistry<T>(
-    auth: TestRegistry.Auth = .open, _ body: (TestRegistry) async throws -> T
+    auth: TestRegistry.Auth = .open, tls: TestRegistry.TLS? = nil, _ body: (TestRegistry) async throws -> T
 ) async throws -> T {
-    try await withStopping(try await TestRegistry.start(auth: auth), stop: { await $0.stop() }, body)
+    try await withStopping(try await TestRegistry.start(auth: auth, tls: tls), stop: { await $0.stop() }, body)
 }
 
 /// Runs `body` with `fixture`, then `stop`s it whether `body` returns or throws.
