@@ -1,4 +1,5 @@
 import Foundation
+import KilnOCI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,23 +21,26 @@ public struct DockerConfigFile: Sendable, Hashable {
         DockerConfigFile(url: DockerConfig.defaultURL(environment: environment))
     }
 
-    /// Stores `credential` as `auths[registry].auth` (base64 `user:password`).
+    /// Stores `credential` as `auths[registry].auth` (base64 `user:password`); Docker Hub's
+    /// entry goes under the v1 index URL, where Docker looks for it.
     public func store(_ credential: RegistryCredential, for registry: String) throws {
         var document = try read()
         var auths = document["auths"] as? [String: Any] ?? [:]
         let token = Data("\(credential.username):\(credential.password)".utf8).base64EncodedString()
-        auths[registry] = ["auth": token]
+        for key in DockerConfig.authKeys(for: registry) { auths.removeValue(forKey: key) }
+        auths[registry == Reference.defaultRegistry ? DockerConfig.dockerHubIndex : registry] = ["auth": token]
         document["auths"] = auths
         try write(document)
     }
 
-    /// Removes `auths[registry]`; returns whether there was one.
+    /// Removes every `auths` entry that names `registry` (`host`, `https://host`, ...); returns
+    /// whether there was one.
     @discardableResult
     public func remove(registry: String) throws -> Bool {
         var document = try read()
-        guard var auths = document["auths"] as? [String: Any], auths.removeValue(forKey: registry) != nil else {
-            return false
-        }
+        guard var auths = document["auths"] as? [String: Any] else { return false }
+        let removed = DockerConfig.authKeys(for: registry).compactMap { auths.removeValue(forKey: $0) }
+        guard !removed.isEmpty else { return false }
         document["auths"] = auths
         try write(document)
         return true

@@ -95,7 +95,10 @@ enum InspectTarget: Sendable {
         if ImageLocation.Transport.allCases.contains(where: { text.hasPrefix($0.rawValue + ":") }) {
             self = .local(try ImageLocation(parsing: text))
         } else {
-            self = .registry(try parseRegistryReference(text))
+            do { self = .registry(try parseRegistryReference(text)) } catch {
+                throw ArgumentParser.ValidationError(
+                    "\"\(text)\": expected oci:PATH[:REF], docker-archive:PATH[:TAG] or a registry reference (\(error))")
+            }
         }
     }
 }

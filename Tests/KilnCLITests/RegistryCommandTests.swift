@@ -84,6 +84,18 @@ struct RegistryCommandTests {
                 let text = try Self.kiln(["inspect", reference], in: directory)
                 #expect(text.stdout.contains("Digest:       \(base.digest)"))
                 #expect(text.stdout.contains("Layers:"))
+
+                let archive = directory.appendingPathComponent("busybox.tar")
+                _ = try Self.skopeo(["copy", base.ociReference, "docker-archive:\(archive.path):busybox:1"])
+                let fromArchive = try Self.kiln(["push", "docker-archive:\(archive.path)", "\(registry.host)/archived/busybox:1"],
+                                                in: directory)
+                let archived = fromArchive.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(try Self.skopeoDigest("docker://\(registry.host)/archived/busybox:1") == archived)
+                let rootfs = directory.appendingPathComponent("archived-rootfs")
+                try Self.kiln(["pull", "\(registry.host)/archived/busybox:1", "--output", "type=rootfs,dest=\(rootfs.path)"], in: directory)
+                let diff = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/diff"),
+                                                 ["-r", "--no-dereference", base.rootfs.path, rootfs.path])
+                #expect(diff.status == 0, "\(diff.stdout)")
             }
         }
     }

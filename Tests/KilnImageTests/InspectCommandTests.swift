@@ -62,7 +62,8 @@ struct InspectCommandTests {
 
     @Test("unknown transports and missing layouts are errors")
     func errors() throws {
-        let transport = try KilnBinary.run(["inspect", "docker://busybox"])
+        // Not docker://: that is a registry reference now, and tests talk to no registry but their own.
+        let transport = try KilnBinary.run(["inspect", "dir:/nonexistent/image"])
         #expect(transport.status != 0 && transport.stderr.contains("oci:PATH"))
         let missing = try KilnBinary.run(["inspect", "oci:/nonexistent/layout"])
         #expect(missing.status != 0 && missing.stderr.contains("No such file"))

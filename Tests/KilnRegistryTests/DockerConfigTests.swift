@@ -81,3 +81,31 @@ struct DockerConfigTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
     }
 }
+
+@Suite("Editing config.json as docker login and logout do")
+struct DockerConfigFileTests {
+    @Test("Hub credentials go under the v1 index URL; logout removes every spelling of a host; other keys stay")
+    func storeAndRemove() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-docker-config-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = DockerConfigFile(url: directory.appendingPathComponent("config.json"))
+        try file.store(RegistryCredential(username: "me", password: "pw"), for: "docker.io")
+        try file.store(RegistryCredential(username: "a", password: "b"), for: "reg.example:5000")
+        let config = try DockerConfig(data: Data(contentsOf: file.url))
+        #expect(config.auths.keys.sorted() == ["https://index.docker.io/v1/", "reg.example:5000"])
+        #expect(try await config.credential(for: "docker.io") == RegistryCredential(username: "me", password: "pw"))
+
+        var document = try JSONSerialization.jsonObject(with: Data(contentsOf: file.url)) as! [String: Any]
+        var auths = document["auths"] as! [String: Any]
+        auths["https://reg.example:5000"] = ["auth": "eDp5"]
+        document["auths"] = auths
+        document["credHelpers"] = ["gcr.io": "gcloud"]
+        try JSONSerialization.data(withJSONObject: document).write(to: file.url)
+
+        #expect(try file.remove(registry: "reg.example:5000"))
+        #expect(try !file.remove(registry: "reg.example:5000"))
+        let after = try DockerConfig(data: Data(contentsOf: file.url))
+        #expect(after.auths.keys.sorted() == ["https://index.docker.io/v1/"])
+        #expect(after.credHelpers == ["gcr.io": "gcloud"])
+    }
+}
