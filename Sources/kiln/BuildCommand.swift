@@ -146,9 +146,11 @@ struct BuildCommand: AsyncParsableCommand {
         if let defaultLayout = targets.defaultLayout {
             let path = defaultLayout.directory.path
             let name = defaultLayout.name
+            // docker-daemon: wants a full name; the layout only holds the tag.
+            let daemonName = tag.first ?? (name.contains(":") ? name : "kiln-image:" + name)
             lines.append("""
                 run it with:
-                  skopeo copy oci:\(path):\(name) docker-daemon:\(name.contains(":") ? name : "kiln-image:" + name)
+                  skopeo copy oci:\(path):\(name) docker-daemon:\(daemonName)
                 or:
                   umoci unpack --image \(path):\(name) bundle && runc run -b bundle kiln-run
                 """)
