@@ -10,6 +10,8 @@ struct BuildCorpusEnvironment: Sendable {
     let registry: TestRegistry
     /// The HTTP server's base URL, `http://127.0.0.1:PORT`.
     let httpURL: String
+    /// The base image as an OCI layout (what was pushed as ``base``).
+    let baseImage: BaseImages.BaseImage
     /// The base image reference passed as `BASE`.
     var base: String { "\(registry.host)/base/busybox:latest" }
 
@@ -54,7 +56,8 @@ struct BuildCorpusEnvironmentTrait: SuiteTrait, TestScoping {
                 name: "corpus-http", source: BuildCorpusEnvironment.httpServerSource,
                 arguments: { port, _ in [String(port), BuildCorpusFixture.servedDirectory.path] })
             try await withStopping(server, stop: { await $0.stop() }) { server in
-                let environment = BuildCorpusEnvironment(registry: registry, httpURL: "http://127.0.0.1:\(server.port)")
+                let environment = BuildCorpusEnvironment(
+                    registry: registry, httpURL: "http://127.0.0.1:\(server.port)", baseImage: base)
                 _ = try environment.push(layout: base.layout, refName: base.refName, as: "base/busybox", tag: "latest")
                 try await BuildCorpusEnvironment.$current.withValue(environment) { try await function() }
             }

@@ -15,7 +15,8 @@ struct BuildCorpusImage: Sendable {
     /// Each field of ``configFields``, normalised to canonical JSON text (`absent` when unset or
     /// empty: tools differ on `null` against `[]`, which means the same to a runtime).
     var config: [String: String]
-    /// The number of history entries.
+    /// The number of history entries, leaving out buildah's entries for ARG instructions:
+    /// buildah records `#(nop) ARG …` steps, BuildKit (and Kiln) record none.
     var historyCount: Int
     /// The number of history entries marked `empty_layer`.
     var emptyHistoryCount: Int
@@ -33,7 +34,7 @@ struct BuildCorpusImage: Sendable {
         }
         self.config = fields
         let history = document["history"] as? [[String: Any]] ?? []
-        historyCount = history.count
+        historyCount = history.filter { !(($0["created_by"] as? String)?.contains("#(nop) ARG ") ?? false) }.count
         emptyHistoryCount = history.filter { $0["empty_layer"] as? Bool == true }.count
         layerCount = ((document["rootfs"] as? [String: Any])?["diff_ids"] as? [Any])?.count ?? 0
         configText = String(decoding: try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]), as: UTF8.self)

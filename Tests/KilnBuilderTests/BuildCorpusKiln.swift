@@ -14,6 +14,11 @@ enum BuildCorpusKiln {
         return help.status == 0 && help.stdout.contains("USAGE: kiln build")
     }()
 
+    /// With `KILN_CORPUS_BASE_FROM_LAYOUT=1` Kiln reads the base (and an ONBUILD parent) from
+    /// its OCI layout through `--build-context REF=oci-layout://…` instead of pulling it from the
+    /// registry: for a Kiln that cannot pull yet. The `FROM` text is the same registry reference.
+    static let baseFromLayout = ProcessInfo.processInfo.environment["KILN_CORPUS_BASE_FROM_LAYOUT"] == "1"
+
     /// Why the Kiln half is skipped.
     static let missingBuildCommandReason = "`kiln build --help` fails: kiln build is not in this binary yet"
 
@@ -22,14 +27,16 @@ enum BuildCorpusKiln {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-corpus-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        var parent: String?
+        var parent: BuiltParent?
         if let parentName = fixture.expectation.parent {
             let parentLayout = work.appendingPathComponent("parent-layout")
             let result = try run(try BuildCorpusFixture.named(parentName), output: parentLayout, work: work,
                                  environment: environment, parent: nil)
             guard result.status == 0 else { throw BuildCorpusError("kiln could not build the parent \(parentName): \(result.stderr)") }
-            parent = try environment.push(layout: parentLayout, refName: refName(of: parentLayout, work: work),
-                                          as: "corpus/\(parentName)", tag: "kiln-\(UUID().uuidString.prefix(8).lowercased())")
+            let name = try refName(of: parentLayout, work: work)
+            let reference = try environment.push(layout: parentLayout, refName: name, as: "corpus/\(parentName)",
+                                                 tag: "kiln-\(UUID().uuidString.prefix(8).lowercased())")
+            parent = BuiltParent(reference: reference, layout: parentLayout, refName: name)
         }
         let layout = work.appendingPathComponent("layout")
         let result = try run(fixture, output: layout, work: work, environment: environment, parent: parent)
@@ -48,12 +55,26 @@ enum BuildCorpusKiln {
             refName: refName(of: layout, work: work), work: work))
     }
 
+    /// An ONBUILD parent Kiln built: pushed as `reference`, also kept as a layout.
+    private struct BuiltParent {
+        var reference: String
+        var layout: URL
+        var refName: String
+    }
+
     private static func run(
-        _ fixture: BuildCorpusFixture, output: URL, work: URL, environment: BuildCorpusEnvironment, parent: String?
+        _ fixture: BuildCorpusFixture, output: URL, work: URL, environment: BuildCorpusEnvironment, parent: BuiltParent?
     ) throws -> KilnBinary.Result {
         var arguments = ["build", "--progress", "plain", "--output", "type=oci,dest=\(output.path)",
                          "-f", fixture.dockerfile.path]
-        let buildArgs = fixture.buildArgs(base: environment.base, http: environment.httpURL, parent: parent)
+        if baseFromLayout {
+            let base = environment.baseImage
+            arguments += ["--build-context", "\(environment.base)=oci-layout://\(base.layout.path):\(base.refName)"]
+            if let parent {
+                arguments += ["--build-context", "\(parent.reference)=oci-layout://\(parent.layout.path):\(parent.refName)"]
+            }
+        }
+        let buildArgs = fixture.buildArgs(base: environment.base, http: environment.httpURL, parent: parent?.reference)
         for (key, value) in buildArgs.sorted(by: { $0.key < $1.key }) {
             arguments += ["--build-arg", "\(key)=\(value)"]
         }
