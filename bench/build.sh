@@ -21,6 +21,8 @@
 #   BUILDAH_DRIVER     buildah storage driver (default overlay, buildah's own default)
 #   WORKLOADS="a b"    a subset of the workloads
 #   KILN_BENCH_BUILDAH_ONLY=1   only buildah's half (also automatic while `kiln build` is missing)
+#   KILN_BENCH_BASE_FROM_LAYOUT=1  Kiln reads the bases from their OCI layouts (--build-context
+#                  REF=oci-layout://…) instead of pulling them: for a Kiln that cannot pull yet
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -107,6 +109,11 @@ import_base() {
 import_base busybox "$busybox_root"
 import_base debian "$debian_root"
 build_args=(--build-arg "BASE=$registry/base/busybox:latest" --build-arg "DEBIAN=$registry/base/debian:latest")
+kiln_contexts=()
+if [ -n "${KILN_BENCH_BASE_FROM_LAYOUT:-}" ]; then
+    kiln_contexts=(--build-context "$registry/base/busybox:latest=oci-layout://$work/base-busybox:latest"
+                   --build-context "$registry/base/debian:latest=oci-layout://$work/base-debian:latest")
+fi
 
 # Contexts are copied (links resolved) so that a workload can include shared files.
 rm -rf "$work/contexts"
@@ -119,7 +126,7 @@ for w in "${workloads[@]}"; do cp -rL "bench/workloads/$w" "$work/contexts/$w"; 
 measure() {
     local json="$work/hyperfine-$1.json"
     hyperfine --style none --runs "$runs" --prepare "$2" --export-json "$json" "$3" >/dev/null 2>"$work/hyperfine-$1.err" \
-        || { echo "$1 failed:" >&2; tail -20 "$work/hyperfine-$1.err" >&2; hyperfine --runs 1 --show-output "$3" 2>&1 | tail -20 >&2; exit 1; }
+        || { echo "$1 failed: $3" >&2; tail -5 "$work/hyperfine-$1.err" >&2; tail -20 "$work"/kiln-*.log 2>/dev/null >&2; exit 1; }
     jq -r '.results[0].mean' "$json"
 }
 buildah_store="$work/buildah-storage"
@@ -135,10 +142,10 @@ kiln_root="$work/kiln-root"
 kiln_cmd() {
     printf 'KILN_ROOT=%q %q build --progress plain --metadata-file %q --output type=oci,dest=%q' \
         "$kiln_root" "$kiln" "$work/metadata-$2-$1.json" "$work/out/$1"
-    printf ' %q' "${build_args[@]}" "$work/contexts/$1"
+    printf ' %q' "${build_args[@]}" "${kiln_contexts[@]}" "$work/contexts/$1"
     printf ' >%q 2>&1' "$work/kiln-$1.log"
 }
-kiln_reset="rm -rf $kiln_root $work/out"
+kiln_reset="rm -rf $kiln_root $work/out && mkdir -p $work/out"
 
 results="$work/results.tsv"
 : > "$results"
@@ -149,7 +156,7 @@ for w in "${workloads[@]}"; do
     kc="" kw=""
     if [ "$with_kiln" = 1 ]; then
         kc=$(measure "kiln-cold-$w" "$kiln_reset" "$(kiln_cmd "$w" cold)")
-        kw=$(measure "kiln-warm-$w" "rm -rf $work/out" "$(kiln_cmd "$w" warm)")
+        kw=$(measure "kiln-warm-$w" "rm -rf $work/out && mkdir -p $work/out" "$(kiln_cmd "$w" warm)")
     fi
     printf '%s\t%s\t%s\t%s\t%s\n' "$w" "$bc" "$bw" "$kc" "$kw" >> "$results"
     eval "$buildah_reset"
