@@ -49,7 +49,7 @@ mkdir -p "$work"
 # --- the loopback registry, stopped on exit (by its pid) -------------------------------------
 registry_pid=""
 cleanup() {
-    [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+    if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
     rm -rf "$work/registry" "$work/contexts" "$work/out"
     return 0
 }

@@ -47,6 +47,11 @@ enum BuildCorpusKiln {
                !manifests.isEmpty {
                 throw BuildCorpusError("\(fixture.name): kiln failed (\(result.status)) but wrote an image to \(layout.path)")
             }
+            // Nor a half-written one beside it (Kiln stages outputs next to their destination).
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.hasPrefix(".layout") }
+            if !leftovers.isEmpty {
+                throw BuildCorpusError("\(fixture.name): kiln failed (\(result.status)) and left \(leftovers) in \(work.path)")
+            }
             return .failed(status: result.status, output: result.stdout + result.stderr)
         }
         let document = try BuildCorpusImage.configDocument(ofLayout: layout).document
