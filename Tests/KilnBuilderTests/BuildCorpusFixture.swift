@@ -30,11 +30,16 @@ struct BuildCorpusFixture: Sendable, CustomTestStringConvertible {
     /// Files the corpus HTTP server serves (for `ADD <url>`).
     static let servedDirectory = corpusDirectory.appendingPathComponent("_served")
 
-    /// Every fixture, sorted by name. Folders starting with `_` are support files, not fixtures.
-    /// A fixture that cannot be read is a test failure, reported by ``BuildCorpusTests``.
+    /// Every fixture (a folder), sorted by name. Folders starting with `_` are support files, not
+    /// fixtures. A fixture that cannot be read is a test failure, reported by ``BuildCorpusTests``.
     static let all: [BuildCorpusFixture] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: corpusDirectory.path)) ?? []
-        return names.filter { !$0.hasPrefix("_") && !$0.hasPrefix(".") }.sorted().map { name in
+        return names.filter { name in
+            var isDirectory: ObjCBool = false
+            let path = corpusDirectory.appendingPathComponent(name).path
+            return !name.hasPrefix("_") && FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+                && isDirectory.boolValue
+        }.sorted().map { name in
             let directory = corpusDirectory.appendingPathComponent(name)
             let expectation: BuildCorpusExpectation
             do {
