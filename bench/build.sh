@@ -126,7 +126,7 @@ for w in "${workloads[@]}"; do cp -rL "bench/workloads/$w" "$work/contexts/$w"; 
 measure() {
     local json="$work/hyperfine-$1.json"
     hyperfine --style none --runs "$runs" --prepare "$2" --export-json "$json" "$3" >/dev/null 2>"$work/hyperfine-$1.err" \
-        || { echo "$1 failed: $3" >&2; tail -5 "$work/hyperfine-$1.err" >&2; tail -20 "$work"/kiln-*.log 2>/dev/null >&2; exit 1; }
+        || { echo "$1 failed: $3" >&2; tail -5 "$work/hyperfine-$1.err" >&2; tail -20 "$work"/kiln-*.log 2>/dev/null >&2 || true; exit 1; }
     jq -r '.results[0].mean' "$json"
 }
 buildah_store="$work/buildah-storage"
@@ -143,7 +143,7 @@ kiln_cmd() {
     printf 'KILN_ROOT=%q %q build --progress plain --metadata-file %q --output type=oci,dest=%q' \
         "$kiln_root" "$kiln" "$work/metadata-$2-$1.json" "$work/out/$1"
     printf ' %q' "${build_args[@]}" "${kiln_contexts[@]}" "$work/contexts/$1"
-    printf ' >%q 2>&1' "$work/kiln-$1.log"
+    printf ' >%q 2>&1' "$work/kiln-$2-$1.log"
 }
 kiln_reset="rm -rf $kiln_root $work/out && mkdir -p $work/out"
 
@@ -177,8 +177,10 @@ for line in open(results):
     print(f"{w:14} {bc:11.2f}s {bw:11.2f}s {kcs} {kws} {rc} {rw}")
 print("goal: cold k/b <= 1.00, warm k/b <= 0.33")
 # Kiln's own cost per step, from the --metadata-file of the last cold and warm builds: step
-# wall time, and what is left once the RUN command's own time is taken out (read from the
-# record's `phases` when Kiln reports them: run / snapshot / layer …).
+# wall time, and what is left once the RUN command's own time is taken out. The command's time
+# is the record's `phases.run` when Kiln reports phases, else what the workload's RUN printed
+# itself (`bench-run-seconds S`, in the --progress plain log as `#N ELAPSED bench-run-seconds S`).
+import re
 for line in open(results):
   for kind in ("cold", "warm"):
     w = line.split("\t")[0]
@@ -186,14 +188,21 @@ for line in open(results):
     if not os.path.exists(path):
         continue
     steps = json.load(open(path)).get("kiln.steps", [])
-    print(f"\n{w}, {kind}: Kiln per step ({len(steps)} steps)")
+    printed = {}
+    log = os.path.join(work, f"kiln-{kind}-{w}.log")
+    for text in (open(log, errors="replace") if os.path.exists(log) else []):
+        match = re.match(r"#(\d+) [\d.]+ bench-run-seconds ([\d.]+)", text)
+        if match:
+            printed[int(match.group(1))] = float(match.group(2))
+    total = sum(r.get("seconds", 0.0) for r in steps)
+    print(f"\n{w}, {kind}: Kiln per step ({len(steps)} steps, {total:.2f}s in steps)")
     for record in steps:
         step = record.get("step", {})
-        text = step.get("text", "?")[:48]
+        text = step.get("text", "?").replace("read t0 _ < /proc/uptime && ", "")[:48]
         seconds = record.get("seconds", 0.0)
         phases = record.get("phases") or {}
-        run = phases.get("run")
-        overhead = f"overhead {seconds - run:6.2f}s" if run is not None else "overhead n/a (no phases in metadata)"
+        run = phases.get("run", printed.get(step.get("number")))
+        overhead = f"run {run:6.2f}s  kiln overhead {seconds - run:6.2f}s" if run is not None else "overhead n/a"
         detail = " ".join(f"{k}={v:.2f}s" for k, v in sorted(phases.items()))
         print(f"  {record.get('status', '?'):9} {seconds:7.2f}s  {overhead}  {detail}  {text}")
 PY
