@@ -7,7 +7,7 @@ KILN_BUILD_PACKAGES=(pkg-config libarchive-dev libzstd-dev zlib1g-dev)
 # and umoci to unpack the result and run it.
 KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci)
 # To run the test suite: tools no one here wrote that check Kiln's output, and real parts.
-KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman)
+KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah)
 
 # ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
 ensure_packages() {

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo script ran
+stat -c '%A %n' /data/x

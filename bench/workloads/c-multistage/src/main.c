@@ -1,0 +1,26 @@
+#include <stdio.h>
+double unit00(double);
+double unit01(double);
+double unit02(double);
+double unit03(double);
+double unit04(double);
+double unit05(double);
+double unit06(double);
+double unit07(double);
+double unit08(double);
+double unit09(double);
+double unit10(double);
+double unit11(double);
+double unit12(double);
+double unit13(double);
+double unit14(double);
+double unit15(double);
+double unit16(double);
+double unit17(double);
+double unit18(double);
+double unit19(double);
+double unit20(double);
+double unit21(double);
+double unit22(double);
+double unit23(double);
+int main(void) { printf("hello from C: %.3f\n", unit00(1.5) + unit01(1.5) + unit02(1.5) + unit03(1.5) + unit04(1.5) + unit05(1.5) + unit06(1.5) + unit07(1.5) + unit08(1.5) + unit09(1.5) + unit10(1.5) + unit11(1.5) + unit12(1.5) + unit13(1.5) + unit14(1.5) + unit15(1.5) + unit16(1.5) + unit17(1.5) + unit18(1.5) + unit19(1.5) + unit20(1.5) + unit21(1.5) + unit22(1.5) + unit23(1.5)); return 0; }

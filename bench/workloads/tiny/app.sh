@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "tiny app ($APP_MODE): $(cat /app/stamp)"
