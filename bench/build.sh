@@ -176,6 +176,11 @@ for line in open(results):
     rw = f"{float(kw) / bw:9.2f}" if kw else f"{'-':>9}"
     print(f"{w:14} {bc:11.2f}s {bw:11.2f}s {kcs} {kws} {rc} {rw}")
 print("goal: cold k/b <= 1.00, warm k/b <= 0.33")
+print("(kiln's times include writing the image as an OCI layout; buildah's stop at its local storage.")
+if os.environ.get("KILN_BENCH_BASE_FROM_LAYOUT"):
+    print(" kiln read its bases from OCI layouts (KILN_BENCH_BASE_FROM_LAYOUT); buildah pulled them from the loopback registry.)")
+else:
+    print(" both pulled their bases from the same loopback registry.)")
 # Kiln's own cost per step, from the --metadata-file of the last cold and warm builds: step
 # wall time, and what is left once the RUN command's own time is taken out. The command's time
 # is the record's `phases.run` when Kiln reports phases, else what the workload's RUN printed
