@@ -110,14 +110,16 @@ public struct UserResolver: Sendable {
             } else {
                 throw UserResolutionError.unknownGroup(groupPart)
             }
-        } else if let matchedName {
-            // Supplementary groups only when the group was not given explicitly (runc's rule).
-            var seen = Set<UInt32>()
-            user.additionalGids = groups
-                .filter { $0.members.contains(matchedName) }
-                .map(\.gid)
-                .filter { seen.insert($0).inserted }
         }
+        // The primary group is always a supplementary group too, as containerd, BuildKit and
+        // Buildah set it since CVE-2023-25173 (else the process could keep groups it should
+        // not have); member groups from /etc/group only when no group was given (runc's rule).
+        var gids = [user.gid]
+        if groupPart.isEmpty, let matchedName {
+            gids += groups.filter { $0.members.contains(matchedName) }.map(\.gid)
+        }
+        var seen = Set<UInt32>()
+        user.additionalGids = gids.filter { seen.insert($0).inserted }
         return user
     }
 

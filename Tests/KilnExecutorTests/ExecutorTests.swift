@@ -37,14 +37,14 @@ struct ExecutorTests {
         #expect(lines.stdout == ["hi there", "/work", RuntimeSpec.defaultPath, "/root"])
     }
 
-    @Test("USER by name gets the passwd ids and the supplementary groups")
+    @Test("USER by name gets the passwd ids, its primary group and the groups listing it")
     func userByName() async throws {
         let fixture = try ExecutorFixture()
         defer { fixture.remove() }
         let script = "id; echo $HOME; cat /etc/hosts /etc/resolv.conf > /dev/null && echo etc-readable"
         let (result, lines) = try await fixture.run(fixture.step(script, user: "app"))
         #expect(result.exitStatus == 0)
-        #expect(lines.stdout == ["uid=1000(app) gid=1000(app) groups=50(staff),2000(builders)", "/home/app",
+        #expect(lines.stdout == ["uid=1000(app) gid=1000(app) groups=50(staff),1000(app),2000(builders)", "/home/app",
                                  "etc-readable"])
     }
 
