@@ -15,8 +15,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // Already in the graph through async-http-client; named so registries can get extra CAs.
-        // Already in the graph through async-http-client (same pinned version); named so
-        // KilnDistribution can build a TLSConfiguration that trusts extra registry CAs.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),

@@ -117,9 +117,17 @@ public struct OCILayoutWriter: Sendable {
     }
 
     /// Writes one blob unless an intact copy is already there; the digest is checked before the rename.
+    ///
+    /// A blob that is already a whole content-addressed file (Kiln's content store) is hard-linked
+    /// when both sit on one filesystem: blobs are immutable, and a warm build whose layers are
+    /// all cached then writes its layout in milliseconds instead of copying every layer.
     private func store(_ blob: ImageBlobs.Blob, in layout: URL) throws {
         let destination = layout.appendingPathComponent(Self.blobPath(blob.descriptor.digest))
         if let existing = try? FileRegion(wholeFile: destination), existing.length == blob.descriptor.size { return }
+        if let source = blob.contentAddressedFile {
+            unlink(destination.path)
+            if link(source.path, destination.path) == 0 { return }
+        }
         let file = try StagedFile(destination: destination)
         let (digest, size) = try blob.open().forEachChunk { try file.write($0) }
         guard digest == blob.descriptor.digest, size == blob.descriptor.size else {

@@ -21,6 +21,12 @@ struct ContentStoreLayerTests {
         #expect(try image.digest() == built.digest())
         try OCILayoutWriter().write(image, to: scratch.path("layout"), refName: "stored")
         #expect(try OCILayout(at: scratch.path("layout")).image(reference: "stored").digest() == built.digest())
+        // Same filesystem: the layout's blob is the store's file, linked rather than copied.
+        var inStore = stat(), inLayout = stat()
+        stat(store.path(for: original.descriptor.digest).path, &inStore)
+        stat(scratch.path("layout").appendingPathComponent("blobs/sha256/\(original.descriptor.digest.encoded)").path, &inLayout)
+        #expect(inStore.st_ino == inLayout.st_ino)
+        #expect(inLayout.st_nlink == 2)
 
         let wrongSize = Descriptor(mediaType: original.descriptor.mediaType, digest: original.descriptor.digest,
                                    size: original.descriptor.size + 1)
