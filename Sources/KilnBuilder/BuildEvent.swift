@@ -5,7 +5,7 @@ import KilnDistribution
 public struct StepIdentity: Sendable, Hashable, Codable {
     /// Build-wide step number, from 1, in plan order.
     public var number: Int
-    /// The stage's display name (its `AS` name, else its index).
+    /// The stage's display name (its `AS` name, else `stage-N` as BuildKit shows it).
     public var stage: String
     /// Position within the stage, `FROM` being 1.
     public var position: Int

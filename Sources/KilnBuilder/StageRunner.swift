@@ -33,7 +33,7 @@ struct StageRunner: Sendable {
     var stepCount: Int { stage.instructions.count + 1 }
 
     func run() async throws -> StageOutcome {
-        let fromIdentity = StepIdentity(number: firstStepNumber, stage: stage.name ?? String(stage.index), position: 1,
+        let fromIdentity = StepIdentity(number: firstStepNumber, stage: stage.name ?? "stage-\(stage.index)", position: 1,
                                         stageSteps: stepCount, text: fromText)
         session.events(.stepStarted(fromIdentity))
         let start = try await startingPoint()
@@ -66,7 +66,7 @@ struct StageRunner: Sendable {
         let firstLine = instruction.source.original.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
         var text = firstLine.trimmingCharacters(in: .whitespaces)
         if text.count > 120 { text = String(text.prefix(117)) + "..." }
-        return StepIdentity(number: firstStepNumber + position + 1, stage: stage.name ?? String(stage.index),
+        return StepIdentity(number: firstStepNumber + position + 1, stage: stage.name ?? "stage-\(stage.index)",
                             position: position + 2, stageSteps: stepCount, text: text)
     }
 

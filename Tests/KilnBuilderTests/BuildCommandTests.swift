@@ -24,7 +24,7 @@ struct BuildCommandTests {
                          "--iidfile", iid.path, harness.context.path]
         let first = try KilnBinary.run(arguments, environment: environment, currentDirectory: work)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stderr.contains("#2 [0 2/3] RUN echo from-run > /built"))
+        #expect(first.stderr.contains("#2 [stage-0 2/3] RUN echo from-run > /built"))
         #expect(first.stdout.contains("umoci unpack --image \(work.path)/kiln-out/context:latest"))
         let inspect = try ProcessRunner.checked("skopeo", ["inspect", "oci:\(work.path)/kiln-out/context:latest"])
         let digest = try String(contentsOf: iid, encoding: .utf8)
@@ -63,9 +63,9 @@ struct BuildCommandTests {
                          "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("tty-out").path)", harness.context.path]
         let first = try KilnBinary.run(arguments, environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stderr.contains("=> [0 2/3] RUN echo from-run > /built "))
+        #expect(first.stderr.contains("=> [stage-0 2/3] RUN echo from-run > /built "))
         let second = try KilnBinary.run(arguments, environment: environment)
-        #expect(second.stderr.contains("=> [0 2/3] RUN echo from-run > /built CACHED\n"))
+        #expect(second.stderr.contains("=> [stage-0 2/3] RUN echo from-run > /built CACHED\n"))
     }
 
     @Test("KILN_ROOTFS=copy: the copied working rootfs gives the same image as the overlay stack")
