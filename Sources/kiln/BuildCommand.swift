@@ -109,10 +109,12 @@ struct BuildCommand: AsyncParsableCommand {
         defer { for url in temporary { try? FileManager.default.removeItem(at: url) } }
         let contextDirectory: URL
         if context == "-" {
-            let extracted = root.tmp.appendingPathComponent("context-\(UUID().uuidString.lowercased())")
-            temporary.append(extracted)
-            try await Self.extractContext(into: extracted, scratch: root.tmp)
-            contextDirectory = extracted
+            // Extracted as a plain tar with containment (no whiteout semantics: a `.wh.` name in
+            // a context is just a file).
+            let scratch = root.tmp.appendingPathComponent("context-\(UUID().uuidString.lowercased())")
+            temporary.append(scratch)
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            contextDirectory = try await BuildContext.extracting(tarStream: FileHandle.standardInput, into: scratch).directory
         } else {
             contextDirectory = URL(fileURLWithPath: context).standardizedFileURL
             var isDirectory: ObjCBool = false
@@ -226,18 +228,5 @@ struct BuildCommand: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: "kiln-out").appendingPathComponent(directoryName).standardizedFileURL
         try FileManager.default.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
         return ([.ociLayout(directory: directory, name: refName)], (directory, refName))
-    }
-
-    /// Extracts the tar on standard input (plain or compressed) into `directory`.
-    private static func extractContext(into directory: URL, scratch: URL) async throws {
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let tarFile = scratch.appendingPathComponent("context-\(UUID().uuidString.lowercased()).tar")
-        defer { try? FileManager.default.removeItem(at: tarFile) }
-        FileManager.default.createFile(atPath: tarFile.path, contents: nil)
-        let output = try FileHandle(forWritingTo: tarFile)
-        while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
-        try output.close()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        _ = try await BlockingWork.run { try LayerApplier().apply(layer: tarFile, to: directory) }
     }
 }
