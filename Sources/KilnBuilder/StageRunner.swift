@@ -40,8 +40,14 @@ struct StageRunner: Sendable {
         session.events(.stepFinished(fromIdentity, status: .metadata, seconds: 0, layerSize: nil))
         let steps = try await plan(from: start)
         let keys = steps.compactMap(\.key)
-        let hits = session.request.noCache || keys.isEmpty ? [:] : try await session.cache.lookup(keys)
+        let hits = skipsLookups ? [:] : await session.cache.lookup(keys, store: session.store)
         return try await execute(steps, from: start, hits: hits)
+    }
+
+    /// `--no-cache`, or `--no-cache-filter` naming this stage (by name or index).
+    var skipsLookups: Bool {
+        let filter = session.request.noCacheFilter
+        return session.request.noCache || filter.contains(String(stage.index)) || stage.name.map(filter.contains) == true
     }
 
     /// The base's image, layers and key.
@@ -93,7 +99,7 @@ struct StageRunner: Sendable {
 
     /// Runs the steps that missed; replays the rest.
     private func execute(_ steps: [PlannedStep], from start: StageOutcome,
-                         hits: [CacheKey: CacheEntry]) async throws -> StageOutcome {
+                         hits: [CacheKey: CacheHit]) async throws -> StageOutcome {
         var outcome = start
         var config = StageConfig(image: start.config)
         var working: WorkingRootfs?
@@ -113,14 +119,25 @@ struct StageRunner: Sendable {
                 let key = CacheKey(input)
                 record.cacheKey = key.description
                 let layer: CachedLayer?
-                if let entry = hits[key] {
+                var origin: LayerOrigin?
+                if let hit = hits[key] {
                     // The working rootfs no longer matches the chain; the next miss starts afresh.
                     working?.release()
                     working = nil
-                    layer = entry.layer
+                    layer = hit.entry.layer
+                    // Not downloaded here: only a later miss, a COPY --from or an output that
+                    // needs the bytes fetches it.
+                    if !hit.isLocal { origin = .cache(hit) }
                     record.status = .cached
-                    if !fixedTime { time = entry.created }
+                    record.cache = "hit"
+                    if !fixedTime { time = hit.entry.created }
                 } else {
+                    record.cache = "miss"
+                    if session.request.explainCache {
+                        let explanation = CacheMissExplanation(miss: input, candidates: await session.cache.explanationCandidates())
+                        record.explain = explanation.description
+                        session.events(.info("#\(step.identity.number) cache miss: \(explanation)"))
+                    }
                     if working?.isFull == true {
                         working?.release()
                         working = nil
@@ -144,7 +161,7 @@ struct StageRunner: Sendable {
                     time = session.created
                 }
                 if let layer {
-                    outcome.layers.append(StageLayer(layer))
+                    outcome.layers.append(StageLayer(layer, origin: origin))
                     record.layer = layer.descriptor.digest.description
                     emptyLayer = false
                 }
