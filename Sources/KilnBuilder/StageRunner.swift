@@ -134,7 +134,8 @@ struct StageRunner: Sendable {
                 } else {
                     record.cache = "miss"
                     if session.request.explainCache {
-                        let explanation = CacheMissExplanation(miss: input, candidates: await session.cache.explanationCandidates())
+                        let explanation = CacheMissExplanation(miss: input, sourceFiles: step.fileOperation?.sourceFiles,
+                                                               candidates: await session.cache.explanationCandidates())
                         record.explain = explanation.description
                         session.events(.info("#\(step.identity.number) cache miss: \(explanation)"))
                     }
@@ -155,7 +156,8 @@ struct StageRunner: Sendable {
                     record.timing = StepTiming(rootfsSeconds: (performing - preparing).seconds,
                                                commandSeconds: (committing - performing).seconds,
                                                layerSeconds: (ContinuousClock.now - committing).seconds)
-                    try await session.cache.store(CacheEntry(key: key, layer: layer, input: input, created: session.created),
+                    try await session.cache.store(CacheEntry(key: key, layer: layer, input: input, created: session.created,
+                                                             sourceFiles: step.fileOperation?.sourceFiles),
                                                   blobsIn: session.store)
                     record.status = .executed
                     time = session.created

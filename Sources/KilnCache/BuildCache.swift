@@ -92,7 +92,30 @@ public actor BuildCache {
             }
             missing = missing.filter { found[$0] == nil }
         }
+        share(hits, blobsIn: store)
         return hits
+    }
+
+    /// Gives every writable remote, in the background, the entries this build found elsewhere
+    /// (a machine that built before `--cache-repo` was added, a `--cache-from` copied to a
+    /// `--cache-to`): one lookup per entry, a store for those it lacks whose blob is here.
+    private func share(_ hits: [CacheKey: CacheHit], blobsIn store: ContentStore) {
+        for source in remotes where source.writes && !failed.contains(source.backend.name) {
+            let backend = source.backend
+            let entries = hits.values.filter { $0.backendName != backend.name && $0.isLocal }.map(\.entry)
+            guard !entries.isEmpty else { continue }
+            let timeout = timeout
+            pendingStores.append(Task {
+                do {
+                    let present = try await Self.withTimeout(timeout) { try await backend.lookup(entries.map(\.key)) }
+                    for entry in entries where present[entry.key] == nil {
+                        try await Self.withTimeout(timeout) { try await backend.store(entry, blobsIn: store) }
+                    }
+                } catch {
+                    self.warn(backend.name, error)
+                }
+            })
+        }
     }
 
     /// Stores `entry` locally now and in every writable remote in the background.
