@@ -21,6 +21,9 @@ struct BuildSession: Sendable {
     /// Base images by the word `FROM`/`COPY --from` wrote.
     let bases: [String: BaseImage]
     let board: StageBoard
+    /// Each stage's planned outcome (final config and key, no layers), published before it
+    /// executes anything, so dependants compute and look up their keys at once (look-ahead).
+    let plans: StageBoard
     let runtime: RuntimeProvider
     let fileOperations: (any FileOperationPlanner)?
     /// `created` of the image and its history entries.

@@ -77,7 +77,7 @@ public struct Builder: Sendable {
         let session = BuildSession(
             request: request, store: ContentStore(root: root), snapshots: SnapshotStore(root: root), cache: cache,
             scratch: scratch, events: events, cacheMounts: root.url.appendingPathComponent("cache-mounts"), bases: bases,
-            board: StageBoard(), runtime: RuntimeProvider(choice: request.runtime), fileOperations: fileOperations,
+            board: StageBoard(), plans: StageBoard(), runtime: RuntimeProvider(choice: request.runtime), fileOperations: fileOperations,
             created: created, sourceLines: dockerfile.sourceLines)
         let outcomes: [Int: StageOutcome]
         do {
@@ -204,6 +204,7 @@ public struct Builder: Sendable {
                         return (runner.stage.index, outcome)
                     } catch {
                         await session.board.publish(runner.stage.index, .failure(error))
+                        await session.plans.publish(runner.stage.index, .failure(error))
                         throw error
                     }
                 }

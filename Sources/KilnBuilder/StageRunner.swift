@@ -36,12 +36,29 @@ struct StageRunner: Sendable {
         let fromIdentity = StepIdentity(number: firstStepNumber, stage: stage.name ?? String(stage.index), position: 1,
                                         stageSteps: stepCount, text: fromText)
         session.events(.stepStarted(fromIdentity))
-        let start = try await startingPoint()
+        // Keys need only the parent stage's plan, not its layers: plan, publish the plan and
+        // look up while the stages this one starts from may still be running.
+        let planned = try await startingPoint(from: session.plans)
         session.events(.stepFinished(fromIdentity, status: .metadata, seconds: 0, layerSize: nil))
-        let steps = try await plan(from: start)
+        let steps = try await plan(from: planned)
+        await session.plans.publish(stage.index, .success(plannedOutcome(of: steps, from: planned)))
         let keys = steps.compactMap(\.key)
         let hits = skipsLookups ? [:] : await session.cache.lookup(keys, store: session.store)
+        var start = planned
+        if case .stage = stage.base { start = try await startingPoint(from: session.board) }
         return try await execute(steps, from: start, hits: hits)
+    }
+
+    /// What the stage will hand on, known before it runs: its final config and key (no layers).
+    private func plannedOutcome(of steps: [PlannedStep], from start: StageOutcome) -> StageOutcome {
+        var config = StageConfig(image: start.config)
+        var chainKey = start.chainKey
+        for step in steps {
+            try? config.apply(step.resolved.instruction)
+            if let key = step.key { chainKey = key.digest }
+        }
+        config.image.config.env = stage.environment.imageConfigEnv
+        return StageOutcome(config: config.image, layers: [], chainKey: chainKey, records: [], baseImage: start.baseImage)
     }
 
     /// `--no-cache`, or `--no-cache-filter` naming this stage (by name or index).
@@ -50,14 +67,14 @@ struct StageRunner: Sendable {
         return session.request.noCache || filter.contains(String(stage.index)) || stage.name.map(filter.contains) == true
     }
 
-    /// The base's image, layers and key.
-    private func startingPoint() async throws -> StageOutcome {
+    /// The base's image, layers and key; a parent stage's as `board` has it (planned or built).
+    private func startingPoint(from board: StageBoard) async throws -> StageOutcome {
         var start: StageOutcome
         switch stage.base {
         case .scratch:
             start = .scratch(platform: platform)
         case .stage(let index):
-            start = try await session.board.outcome(of: index)
+            start = try await board.outcome(of: index)
             start.records = []
         case .image(let word):
             guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }

@@ -182,6 +182,24 @@ struct SharedCacheTests {
         }
     }
 
+    @Test("multi-stage (FROM stage, COPY --from) on a new machine: every step hits, no layer is fetched, same digest")
+    func multiStageNewMachine() async throws {
+        try await withTestRegistry { registry in
+            let base = try pushBase(to: registry)
+            try write("FROM \(base) AS build\nRUN echo built > /artifact\nFROM build AS test\nRUN cat /artifact > /tested\n"
+                      + "FROM \(base)\nCOPY --from=test /tested /tested\nRUN cat /tested > /final\n", to: "Dockerfile")
+            let cache = ["--cache-repo", "\(registry.host)/cache/app"]
+            let cold = try build(root: freshRoot("a"), cache)
+            #expect(cold.metadata.statuses == ["executed", "executed", "executed", "executed"])
+            let before = Self.blobGETs(registry).count
+            let warm = try build(root: freshRoot("b"), cache + ["-t", "\(registry.host)/app/multi:v1", "--push"])
+            #expect(warm.metadata.statuses == ["cached", "cached", "cached", "cached"])
+            #expect(warm.metadata.imageDigest == cold.metadata.imageDigest)
+            let layers = try Set(cold.metadata.steps.compactMap { $0["layer"] as? String })
+            #expect(Set(Self.blobGETs(registry).dropFirst(before)).isDisjoint(with: layers))
+        }
+    }
+
     @Test("kiln cache ls and prune --cache-repo list and delete the registry's entries")
     func registryListAndPrune() async throws {
         try await withTestRegistry { registry in
