@@ -27,6 +27,7 @@ kiln="$KILN_BIN"
 rm -rf "$work"
 mkdir -p "$work"
 export DOCKER_CONFIG="$work/docker-config" XDG_CONFIG_HOME="$work/xdg"
+mkdir -p "$DOCKER_CONFIG" && echo '{}' >"$DOCKER_CONFIG/config.json" # buildah push insists on an auth file
 
 # --- registry ---
 pids=()
@@ -56,7 +57,7 @@ cp /bin/busybox "$rootfs/bin/busybox"
 for applet in sh cat dd find sort xargs sha256sum mkdir echo head wc cp ls rm; do ln -s busybox "$rootfs/bin/$applet"; done
 echo "root:x:0:0:root:/root:/bin/sh" >"$rootfs/etc/passwd"
 SOURCE_DATE_EPOCH=0 KILN_ROOT="$work/import-root" "$kiln" import "$rootfs" --output "type=oci,dest=$work/base" --tag busybox:1 >/dev/null
-skopeo copy -q --dest-tls-verify=false "oci:$work/base:busybox:1" "docker://$reg/base/busybox:1"
+skopeo copy -q --dest-tls-verify=false "oci:$work/base:1" "docker://$reg/base/busybox:1"
 context="$work/context"
 mkdir -p "$context"
 python3 bench/make-tree.py "$context/src" 2000 20 >/dev/null
