@@ -200,6 +200,26 @@ struct SharedCacheTests {
         }
     }
 
+    @Test("--cache-to only writes, --cache-from only reads")
+    func readOnlyAndWriteOnly() async throws {
+        try await withTestRegistry { registry in
+            let base = try pushBase(to: registry)
+            try write("FROM \(base)\nRUN echo one > /one\n", to: "Dockerfile")
+            let repo = "\(registry.host)/cache/app"
+            let writer = try build(root: freshRoot("a"), ["--cache-to", repo])
+            #expect(writer.metadata.statuses == ["executed"])
+            let tags = { try ProcessRunner.checked("skopeo", ["list-tags", "--tls-verify=false", "docker://\(repo)"]).stdout }
+            let written = try tags()
+            #expect(written.contains("kiln-"))
+            // A write-only cache is never read: a fresh root with it alone runs everything.
+            #expect(try build(root: freshRoot("b"), ["--cache-to", repo]).metadata.statuses == ["executed"])
+            try write("FROM \(base)\nRUN echo one > /one\nRUN echo two > /two\n", to: "Dockerfile")
+            let reader = try build(root: freshRoot("c"), ["--cache-from", repo])
+            #expect(reader.metadata.statuses == ["cached", "executed"])
+            #expect(try tags() == written)
+        }
+    }
+
     @Test("kiln cache ls and prune --cache-repo list and delete the registry's entries")
     func registryListAndPrune() async throws {
         try await withTestRegistry { registry in
