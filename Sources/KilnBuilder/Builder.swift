@@ -7,8 +7,9 @@ import KilnImage
 import KilnOCI
 import KilnStorage
 
-/// What a build produced: the image (its layer blobs all in the content store) and what
-/// the metadata file reports.
+/// What a build produced: the image and what the metadata file reports. A layer whose blob is
+/// still in a registry (a cache hit nothing needed the files of, a base layer) is a
+/// `DeferredLayer`: ``ImageExporter`` mounts or fetches it.
 public struct BuildResult: Sendable {
     /// The image.
     public var image: AssembledImage

@@ -31,7 +31,7 @@ struct CacheCommand: AsyncParsableCommand {
                 entries = try LocalCacheBackend(root: KilnRoot.fromEnvironment()).entries()
             } else {
                 let pool = try registry.pool()
-                for backend in try await registryBackends(cacheRepo, pool: pool) {
+                for backend in try await cacheRepo.asyncMap { try await RegistryCacheBackend(repository: $0, pool: pool) } {
                     do { entries += try await backend.entries() } catch { throw CommandFailure("\(backend.name): \(error)") }
                 }
             }
@@ -93,7 +93,7 @@ struct CacheCommand: AsyncParsableCommand {
             print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCount.text(report.blobBytes))), \(report.snapshots) snapshots")
             guard !cacheRepo.isEmpty else { return }
             let pool = try registry.pool()
-            for backend in try await registryBackends(cacheRepo, pool: pool) {
+            for backend in try await cacheRepo.asyncMap { try await RegistryCacheBackend(repository: $0, pool: pool) } {
                 do {
                     let deleted = try await backend.prune(createdBefore: cutoff)
                     print("\(backend.name): removed \(deleted) entries (the registry's garbage collector reclaims their blobs)")
@@ -103,16 +103,6 @@ struct CacheCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// The registry cache backends `--cache-repo` values name, over `pool`'s clients.
-private func registryBackends(_ repositories: [String], pool: RegistryPool) async throws -> [RegistryCacheBackend] {
-    var backends: [RegistryCacheBackend] = []
-    for text in repositories {
-        let reference = try parseRegistryReference(text)
-        backends.append(RegistryCacheBackend(client: await pool.client(for: reference.registry), repository: reference.repository))
-    }
-    return backends
 }
 
 /// `14d`, `36h`, `90m`, `30s`: the form `--keep-duration` takes.

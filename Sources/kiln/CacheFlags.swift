@@ -38,8 +38,7 @@ struct CacheFlags: ParsableArguments {
     func sources(pool: RegistryPool) async throws -> [CacheSource] {
         var sources: [CacheSource] = []
         for (reference, mode) in try repositories() {
-            let client = await pool.client(for: reference.registry)
-            sources.append(CacheSource(RegistryCacheBackend(client: client, repository: reference.repository), mode: mode))
+            sources.append(CacheSource(await RegistryCacheBackend(reference, pool: pool), mode: mode))
         }
         return sources
     }
@@ -55,5 +54,26 @@ struct CacheFlags: ParsableArguments {
         let value = try KeepDuration.parse(text)
         guard value > 0 else { throw ValidationError("--cache-timeout must be more than zero") }
         return value
+    }
+}
+
+extension RegistryCacheBackend {
+    /// The cache in `reference`'s repository, over `pool`'s client for its registry.
+    init(_ reference: Reference, pool: RegistryPool) async {
+        self.init(client: await pool.client(for: reference.registry), repository: reference.repository)
+    }
+
+    /// The cache a `--cache-repo REGISTRY/REPO` argument names.
+    init(repository text: String, pool: RegistryPool) async throws {
+        await self.init(try parseRegistryReference(text), pool: pool)
+    }
+}
+
+extension Array {
+    /// `map` with an async transform, one element after another.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out.append(try await transform(element)) }
+        return out
     }
 }
