@@ -25,6 +25,10 @@ public struct BuildRequest: Sendable {
     public var platform: BuildPlatform
     /// `--no-cache`: skip lookups (entries are still written).
     public var noCache: Bool
+    /// `--no-cache-filter`: stages (by name or index) whose steps are not looked up.
+    public var noCacheFilter: Set<String> = []
+    /// `--explain-cache`: say, for every miss, which input differs from the closest entry.
+    public var explainCache = false
     /// `--runtime`.
     public var runtime: RuntimeChoice
     /// `--network`: what RUN steps without `--network` get.

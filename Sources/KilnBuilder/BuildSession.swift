@@ -2,6 +2,7 @@ import Foundation
 import KilnCache
 import KilnDistribution
 import KilnExecutor
+import KilnImage
 import KilnOCI
 import KilnStorage
 
@@ -11,7 +12,7 @@ struct BuildSession: Sendable {
     let request: BuildRequest
     let store: ContentStore
     let snapshots: SnapshotStore
-    let cache: any CacheBackend
+    let cache: BuildCache
     /// `$KILN_ROOT/tmp/build-…`, removed when the build ends, whatever the outcome.
     let scratch: URL
     let events: BuildEventSink
@@ -20,6 +21,9 @@ struct BuildSession: Sendable {
     /// Base images by the word `FROM`/`COPY --from` wrote.
     let bases: [String: BaseImage]
     let board: StageBoard
+    /// Each stage's planned outcome (final config and key, no layers), published before it
+    /// executes anything, so dependants compute and look up their keys at once (look-ahead).
+    let plans: StageBoard
     let runtime: RuntimeProvider
     let fileOperations: (any FileOperationPlanner)?
     /// `created` of the image and its history entries.
@@ -27,18 +31,51 @@ struct BuildSession: Sendable {
     /// The Dockerfile's lines, for errors found while building.
     let sourceLines: [String]
 
-    /// Makes sure the blobs of `layers` are in the content store, fetching base layers from
-    /// their source (several at once per image).
+    /// Makes sure the blobs of `layers` are in the content store: base layers from their
+    /// source (several at once per image), cache hits from the backend that answered, all
+    /// sources at once.
     func ensureBlobs(_ layers: [StageLayer], for step: StepIdentity?) async throws {
-        var missing: [Digest: (BaseImage, [Descriptor])] = [:]
+        var fromBases: [Digest: (BaseImage, [Descriptor])] = [:]
+        var fromCache: [CacheHit] = []
         for layer in layers where store.size(of: layer.descriptor.digest) != layer.descriptor.size {
-            guard let origin = layer.origin else { throw CacheError.missingBlob(layer.descriptor.digest) }
-            missing[origin.resolved.manifestDigest, default: (origin, [])].1.append(layer.descriptor)
+            switch layer.origin {
+            case .base(let origin)?:
+                fromBases[origin.resolved.manifestDigest, default: (origin, [])].1.append(layer.descriptor)
+            case .cache(let hit)?:
+                fromCache.append(hit)
+            case nil:
+                throw CacheError.missingBlob(layer.descriptor.digest)
+            }
         }
         let events = events
-        for (origin, blobs) in missing.values {
-            try await origin.source.fetch(blobs, of: origin.resolved, into: store) { progress in
-                events(.transfer(step, progress))
+        let store = store
+        let cache = cache
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (origin, blobs) in fromBases.values {
+                group.addTask {
+                    try await origin.source.fetch(blobs, of: origin.resolved, into: store) { progress in
+                        events(.transfer(step, progress))
+                    }
+                }
+            }
+            for hit in fromCache {
+                group.addTask { try await cache.fetchLayer(of: hit, into: store) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// The layers of an output image: a `FileLayer` for a blob in the content store, a
+    /// ``DeferredLayer`` for one still elsewhere (a push may mount it; a layout fetches it).
+    func imageLayers(_ layers: [StageLayer]) throws -> [any Layer] {
+        try layers.map { layer in
+            if layer.origin == nil || store.size(of: layer.descriptor.digest) == layer.descriptor.size {
+                return try FileLayer(store: store, descriptor: layer.descriptor, diffID: layer.diffID)
+            }
+            let session = self
+            return DeferredLayer(descriptor: layer.descriptor, diffID: layer.diffID) {
+                try await session.ensureBlobs([layer], for: nil)
+                return try FileLayer(store: session.store, descriptor: layer.descriptor, diffID: layer.diffID)
             }
         }
     }

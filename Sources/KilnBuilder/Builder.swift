@@ -7,8 +7,9 @@ import KilnImage
 import KilnOCI
 import KilnStorage
 
-/// What a build produced: the image (its layer blobs all in the content store) and what
-/// the metadata file reports.
+/// What a build produced: the image and what the metadata file reports. A layer whose blob is
+/// still in a registry (a cache hit nothing needed the files of, a base layer) is a
+/// `DeferredLayer`: ``ImageExporter`` mounts or fetches it.
 public struct BuildResult: Sendable {
     /// The image.
     public var image: AssembledImage
@@ -32,15 +33,19 @@ public struct Builder: Sendable {
     public let imageSource: (any ImageSource)?
     /// COPY and ADD; a builder without rejects them with a clear error.
     public let fileOperations: (any FileOperationPlanner)?
-    /// Where cache entries are kept.
-    public let cache: any CacheBackend
+    /// Registry caches (`--cache-repo`, `--cache-from`, `--cache-to`), behind the local one.
+    public let cacheSources: [CacheSource]
+    /// How long one remote cache lookup or store may take (`--cache-timeout`).
+    public let cacheTimeout: Duration
 
-    /// A builder on `root`, with the local cache.
-    public init(root: KilnRoot, imageSource: (any ImageSource)? = nil, fileOperations: (any FileOperationPlanner)? = nil) {
+    /// A builder on `root`, with the local cache in front of `cacheSources`.
+    public init(root: KilnRoot, imageSource: (any ImageSource)? = nil, fileOperations: (any FileOperationPlanner)? = nil,
+                cacheSources: [CacheSource] = [], cacheTimeout: Duration = .seconds(10)) {
         self.root = root
         self.imageSource = imageSource
         self.fileOperations = fileOperations
-        self.cache = LocalCacheBackend(root: root)
+        self.cacheSources = cacheSources
+        self.cacheTimeout = cacheTimeout
     }
 
     /// Builds `request`, reporting progress to `events`. On failure or cancellation
@@ -65,19 +70,30 @@ public struct Builder: Sendable {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { Self.removeScratch(scratch) }
 
+        // A remote cache that fails is reported once, then left alone for this build.
+        let cache = BuildCache(local: LocalCacheBackend(root: root), remotes: cacheSources, timeout: cacheTimeout) { message in
+            events(.warning(message))
+        }
         let created = RFC3339.string(from: request.sourceDateEpoch.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? Date())
         let session = BuildSession(
             request: request, store: ContentStore(root: root), snapshots: SnapshotStore(root: root), cache: cache,
             scratch: scratch, events: events, cacheMounts: root.url.appendingPathComponent("cache-mounts"), bases: bases,
-            board: StageBoard(), runtime: RuntimeProvider(choice: request.runtime), fileOperations: fileOperations,
+            board: StageBoard(), plans: StageBoard(), runtime: RuntimeProvider(choice: request.runtime), fileOperations: fileOperations,
             created: created, sourceLines: dockerfile.sourceLines)
-        let outcomes = try await runStages(buildPlan, dockerfile: dockerfile, session: session)
+        let outcomes: [Int: StageOutcome]
+        do {
+            outcomes = try await runStages(buildPlan, dockerfile: dockerfile, session: session)
+        } catch {
+            // Entries of the steps that succeeded are still worth sharing; bounded like success.
+            await cache.finish(within: cacheTimeout)
+            throw error
+        }
+        await cache.finish(within: cacheTimeout * 6)
         guard var final = outcomes[buildPlan.target] else { throw BuildError.invalidOption("the target stage was not built") }
         for (key, value) in request.labels { final.config.config.labels[key] = value }
         if final.layers.isEmpty { try await Self.addEmptyLayer(to: &final, session: session) }
-        try await session.ensureBlobs(final.layers, for: nil)
-        let store = session.store
-        let layers: [any Layer] = try final.layers.map { try FileLayer(store: store, descriptor: $0.descriptor, diffID: $0.diffID) }
+        // Layers still elsewhere stay there: an output that needs their bytes fetches them.
+        let layers = try session.imageLayers(final.layers)
         // Which image this one is built on, as the OCI annotations for it say.
         var annotations: [String: String] = [:]
         if let base = final.baseImage {
@@ -189,6 +205,7 @@ public struct Builder: Sendable {
                         return (runner.stage.index, outcome)
                     } catch {
                         await session.board.publish(runner.stage.index, .failure(error))
+                        await session.plans.publish(runner.stage.index, .failure(error))
                         throw error
                     }
                 }

@@ -36,7 +36,8 @@ public struct CopyOperations: FileOperationPlanner {
             root = .directory(directory)
         }
         let plan = try await CopyPlanner(scratch: step.scratch, memo: memo).plan(request, from: root)
-        return PlannedFileOperation(contentDigest: plan.contentDigest, description: plan.description) { rootfs in
+        return PlannedFileOperation(contentDigest: plan.contentDigest, description: plan.description,
+                                    sourceFiles: plan.sourceFiles) { rootfs in
             try await plan.apply(to: rootfs)
         }
     }

@@ -32,11 +32,16 @@ public struct PlannedFileOperation: Sendable {
     public var description: String?
     /// Writes the files into a rootfs (names in `--chown` resolve there).
     public var apply: @Sendable (URL) async throws -> Void
+    /// Each written path and a digest of what is written there, for `--explain-cache` to name
+    /// the file that changed; nil when not recorded (very large copies).
+    public var sourceFiles: [String: String]?
 
     /// Creates a planned operation.
-    public init(contentDigest: Digest, description: String?, apply: @escaping @Sendable (URL) async throws -> Void) {
+    public init(contentDigest: Digest, description: String?, sourceFiles: [String: String]? = nil,
+                apply: @escaping @Sendable (URL) async throws -> Void) {
         self.contentDigest = contentDigest
         self.description = description
+        self.sourceFiles = sourceFiles
         self.apply = apply
     }
 }

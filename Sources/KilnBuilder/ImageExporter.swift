@@ -48,7 +48,7 @@ public enum OutputTarget: Sendable, Hashable {
 /// Pushes a built image to a registry; `KilnDistribution`'s `ImagePusher` is one.
 public protocol ImagePublisher: Sendable {
     /// Pushes `image` (blobs, then the manifest) as `reference`; returns the manifest digest.
-    func publish(_ image: any Image, to reference: Reference,
+    func publish(_ image: any Image, to reference: Reference, mountFrom: [Reference],
                  progress: @escaping @Sendable (TransferProgress) -> Void) async throws -> Digest
 }
 
@@ -56,15 +56,25 @@ public protocol ImagePublisher: Sendable {
 public struct ImageExporter: Sendable {
     /// How registry outputs are pushed; nil rejects them.
     public let publisher: (any ImagePublisher)?
+    /// Repositories that may hold the image's blobs already (the registry cache, the base
+    /// image's repository): a push mounts from them instead of uploading, or downloading.
+    public let mountFrom: [Reference]
 
-    /// An exporter pushing with `publisher`.
-    public init(publisher: (any ImagePublisher)? = nil) {
+    /// An exporter pushing with `publisher`, mounting blobs from `mountFrom` where it can.
+    public init(publisher: (any ImagePublisher)? = nil, mountFrom: [Reference] = []) {
         self.publisher = publisher
+        self.mountFrom = mountFrom
     }
 
     /// Writes `image` to `target`; returns a one-line description of where it went.
     @discardableResult
     public func export(_ image: any Image, to target: OutputTarget, events: @escaping BuildEventSink = { _ in }) async throws -> String {
+        var fetched = image
+        if case .registry = target {} else if let assembled = image as? AssembledImage {
+            // Writers read every blob: fetch those still elsewhere first, several at once.
+            fetched = try await assembled.fetchingDeferredLayers()
+        }
+        let image = fetched
         switch target {
         case .ociLayout(let directory, let name):
             _ = try await BlockingWork.run { try OCILayoutWriter().write(image, to: directory, refName: name) }
@@ -77,7 +87,7 @@ public struct ImageExporter: Sendable {
                 throw BuildError.invalidOption("pushing to a registry is not available in this build of kiln; use --output type=oci,dest=DIR")
             }
             for reference in references {
-                _ = try await publisher.publish(image, to: reference) { events(.transfer(nil, $0)) }
+                _ = try await publisher.publish(image, to: reference, mountFrom: mountFrom) { events(.transfer(nil, $0)) }
             }
             return references.map(\.description).joined(separator: ", ")
         }

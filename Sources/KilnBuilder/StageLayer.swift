@@ -10,28 +10,36 @@ struct BaseImage: Sendable {
     var source: any ImageSource
 }
 
-/// One layer of a stage's image: made by a step (its blob in the content store) or
-/// inherited from a base image (its blob fetched only when needed).
+/// Where a layer's blob comes from when it is not in the content store yet.
+enum LayerOrigin: Sendable {
+    /// A base image's source (registry or layout).
+    case base(BaseImage)
+    /// The cache backend that answered a hit.
+    case cache(CacheHit)
+}
+
+/// One layer of a stage's image: made by a step (its blob in the content store), found in
+/// the cache, or inherited from a base image (a blob from elsewhere fetched only when needed).
 struct StageLayer: Sendable {
     /// The blob.
     var descriptor: Descriptor
     /// The uncompressed digest.
     var diffID: Digest
-    /// The base image the blob comes from; nil for layers this build (or its cache) made.
-    var origin: BaseImage?
+    /// Where the blob comes from; nil for layers this build made or the local cache holds.
+    var origin: LayerOrigin?
 
     /// The layer a cache entry or a step recorded.
-    init(_ layer: CachedLayer) {
+    init(_ layer: CachedLayer, origin: LayerOrigin? = nil) {
         self.descriptor = layer.descriptor
         self.diffID = layer.diffID
-        self.origin = nil
+        self.origin = origin
     }
 
     /// A base image layer.
     init(descriptor: Descriptor, diffID: Digest, origin: BaseImage) {
         self.descriptor = descriptor
         self.diffID = diffID
-        self.origin = origin
+        self.origin = .base(origin)
     }
 }
 
@@ -81,6 +89,10 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var layer: String?
     /// For an executed step, where its time went.
     public var timing: StepTiming?
+    /// `hit` or `miss` for filesystem steps (whose cache was consulted).
+    public var cache: String?
+    /// `--explain-cache`: for a miss, which input differs from the closest earlier entry.
+    public var explain: String?
 }
 
 /// Where an executed step's time went: Kiln's own overhead apart from the command's.

@@ -76,7 +76,7 @@ extension StageRunner {
     private func copySourceKey(_ step: PlannedStep) async throws -> Digest {
         switch step.resolved.sources.first {
         case .stage(let index):
-            let source = try await session.board.outcome(of: index)
+            let source = try await session.plans.outcome(of: index)
             return source.chainKey ?? Digest.sha256(of: Data("scratch".utf8))
         case .image(let word):
             guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }

@@ -36,22 +36,45 @@ struct StageRunner: Sendable {
         let fromIdentity = StepIdentity(number: firstStepNumber, stage: stage.name ?? "stage-\(stage.index)", position: 1,
                                         stageSteps: stepCount, text: fromText)
         session.events(.stepStarted(fromIdentity))
-        let start = try await startingPoint()
+        // Keys need only the parent stage's plan, not its layers: plan, publish the plan and
+        // look up while the stages this one starts from may still be running.
+        let planned = try await startingPoint(from: session.plans)
         session.events(.stepFinished(fromIdentity, status: .metadata, seconds: 0, layerSize: nil))
-        let steps = try await plan(from: start)
+        let steps = try await plan(from: planned)
+        await session.plans.publish(stage.index, .success(plannedOutcome(of: steps, from: planned)))
         let keys = steps.compactMap(\.key)
-        let hits = session.request.noCache || keys.isEmpty ? [:] : try await session.cache.lookup(keys)
+        let hits = skipsLookups ? [:] : await session.cache.lookup(keys, store: session.store)
+        var start = planned
+        if case .stage = stage.base { start = try await startingPoint(from: session.board) }
         return try await execute(steps, from: start, hits: hits)
     }
 
-    /// The base's image, layers and key.
-    private func startingPoint() async throws -> StageOutcome {
+    /// What the stage will hand on, known before it runs: its final config and key (no layers).
+    private func plannedOutcome(of steps: [PlannedStep], from start: StageOutcome) -> StageOutcome {
+        var config = StageConfig(image: start.config)
+        var chainKey = start.chainKey
+        for step in steps {
+            try? config.apply(step.resolved.instruction)
+            if let key = step.key { chainKey = key.digest }
+        }
+        config.image.config.env = stage.environment.imageConfigEnv
+        return StageOutcome(config: config.image, layers: [], chainKey: chainKey, records: [], baseImage: start.baseImage)
+    }
+
+    /// `--no-cache`, or `--no-cache-filter` naming this stage (by name or index).
+    var skipsLookups: Bool {
+        let filter = session.request.noCacheFilter
+        return session.request.noCache || filter.contains(String(stage.index)) || stage.name.map(filter.contains) == true
+    }
+
+    /// The base's image, layers and key; a parent stage's as `board` has it (planned or built).
+    private func startingPoint(from board: StageBoard) async throws -> StageOutcome {
         var start: StageOutcome
         switch stage.base {
         case .scratch:
             start = .scratch(platform: platform)
         case .stage(let index):
-            start = try await session.board.outcome(of: index)
+            start = try await board.outcome(of: index)
             start.records = []
         case .image(let word):
             guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
@@ -93,7 +116,7 @@ struct StageRunner: Sendable {
 
     /// Runs the steps that missed; replays the rest.
     private func execute(_ steps: [PlannedStep], from start: StageOutcome,
-                         hits: [CacheKey: CacheEntry]) async throws -> StageOutcome {
+                         hits: [CacheKey: CacheHit]) async throws -> StageOutcome {
         var outcome = start
         var config = StageConfig(image: start.config)
         var working: WorkingRootfs?
@@ -113,14 +136,26 @@ struct StageRunner: Sendable {
                 let key = CacheKey(input)
                 record.cacheKey = key.description
                 let layer: CachedLayer?
-                if let entry = hits[key] {
+                var origin: LayerOrigin?
+                if let hit = hits[key] {
                     // The working rootfs no longer matches the chain; the next miss starts afresh.
                     working?.release()
                     working = nil
-                    layer = entry.layer
+                    layer = hit.entry.layer
+                    // Not downloaded here: only a later miss, a COPY --from or an output that
+                    // needs the bytes fetches it.
+                    if !hit.isLocal { origin = .cache(hit) }
                     record.status = .cached
-                    if !fixedTime { time = entry.created }
+                    record.cache = "hit"
+                    if !fixedTime { time = hit.entry.created }
                 } else {
+                    record.cache = "miss"
+                    if session.request.explainCache {
+                        let explanation = CacheMissExplanation(miss: input, sourceFiles: step.fileOperation?.sourceFiles,
+                                                               candidates: await session.cache.explanationCandidates())
+                        record.explain = explanation.description
+                        session.events(.info("#\(step.identity.number) cache miss: \(explanation)"))
+                    }
                     if working?.isFull == true {
                         working?.release()
                         working = nil
@@ -138,13 +173,14 @@ struct StageRunner: Sendable {
                     record.timing = StepTiming(rootfsSeconds: (performing - preparing).seconds,
                                                commandSeconds: (committing - performing).seconds,
                                                layerSeconds: (ContinuousClock.now - committing).seconds)
-                    try await session.cache.store(CacheEntry(key: key, layer: layer, input: input, created: session.created),
+                    try await session.cache.store(CacheEntry(key: key, layer: layer, input: input, created: session.created,
+                                                             sourceFiles: step.fileOperation?.sourceFiles),
                                                   blobsIn: session.store)
                     record.status = .executed
                     time = session.created
                 }
                 if let layer {
-                    outcome.layers.append(StageLayer(layer))
+                    outcome.layers.append(StageLayer(layer, origin: origin))
                     record.layer = layer.descriptor.digest.description
                     emptyLayer = false
                 }

@@ -92,7 +92,30 @@ public actor BuildCache {
             }
             missing = missing.filter { found[$0] == nil }
         }
+        share(hits, blobsIn: store)
         return hits
+    }
+
+    /// Gives every writable remote, in the background, the entries this build found elsewhere
+    /// (a machine that built before `--cache-repo` was added, a `--cache-from` copied to a
+    /// `--cache-to`): one lookup per entry, a store for those it lacks whose blob is here.
+    private func share(_ hits: [CacheKey: CacheHit], blobsIn store: ContentStore) {
+        for source in remotes where source.writes && !failed.contains(source.backend.name) {
+            let backend = source.backend
+            let entries = hits.values.filter { $0.backendName != backend.name && $0.isLocal }.map(\.entry)
+            guard !entries.isEmpty else { continue }
+            let timeout = timeout
+            pendingStores.append(Task {
+                do {
+                    let present = try await Self.withTimeout(timeout) { try await backend.lookup(entries.map(\.key)) }
+                    for entry in entries where present[entry.key] == nil {
+                        try await Self.withTimeout(timeout) { try await backend.store(entry, blobsIn: store) }
+                    }
+                } catch {
+                    self.warn(backend.name, error)
+                }
+            })
+        }
     }
 
     /// Stores `entry` locally now and in every writable remote in the background.
@@ -125,6 +148,38 @@ public actor BuildCache {
         onWarning("cache: gave up waiting for \(unfinished) cache upload(s) after \(limit)")
         return unfinished
     }
+
+    /// Puts `hit`'s layer blob into `store`, from the backend that answered, and records the
+    /// entry locally once the blob is there, so the next build on this machine hits locally.
+    public func fetchLayer(of hit: CacheHit, into store: ContentStore) async throws {
+        guard let layer = hit.entry.layer else { return }
+        if store.size(of: layer.descriptor.digest) == layer.descriptor.size { return }
+        guard let source = remotes.first(where: { $0.backend.name == hit.backendName }) else {
+            throw CacheError.missingBlob(layer.descriptor.digest)
+        }
+        try await source.backend.fetchLayer(layer, into: store)
+        try? await local.store(hit.entry, blobsIn: store)
+    }
+
+    /// The entries a miss is compared with to explain it, read once per build: the local ones
+    /// and those of every readable remote (listing a remote costs one request per entry, so
+    /// only `--explain-cache` asks; a remote that fails here is warned about like any other).
+    public func explanationCandidates() async -> [CacheEntry] {
+        if let candidates { return candidates }
+        var read = (try? local.entries()) ?? []
+        for source in remotes where source.reads && !failed.contains(source.backend.name) {
+            let backend = source.backend
+            do {
+                read += try await Self.withTimeout(timeout) { try await backend.entries() }
+            } catch {
+                warn(backend.name, error)
+            }
+        }
+        candidates = read
+        return read
+    }
+
+    private var candidates: [CacheEntry]?
 
     /// Names of the remotes that failed during this build.
     public var failedBackends: Set<String> { failed }

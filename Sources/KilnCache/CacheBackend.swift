@@ -12,4 +12,21 @@ public protocol CacheBackend: Sendable {
 
     /// Records `entry`. Its layer blob, if any, is already in `store`.
     func store(_ entry: CacheEntry, blobsIn store: ContentStore) async throws
+
+    /// Puts a hit's layer blob into `store` (verified), for a step that needs its files or an
+    /// output that needs its bytes; does nothing when it is already there.
+    func fetchLayer(_ layer: CachedLayer, into store: ContentStore) async throws
+
+    /// Every entry the backend holds (for `kiln cache ls` and `--explain-cache`).
+    func entries() async throws -> [CacheEntry]
+}
+
+extension CacheBackend {
+    /// A backend whose blobs live in the content store itself has nothing to fetch: the blob
+    /// is there or it is gone.
+    public func fetchLayer(_ layer: CachedLayer, into store: ContentStore) async throws {
+        guard store.size(of: layer.descriptor.digest) == layer.descriptor.size else {
+            throw CacheError.missingBlob(layer.descriptor.digest)
+        }
+    }
 }

@@ -105,6 +105,7 @@ extension RegistryCacheBackend {
     /// needs the files; nothing is fetched when it is already there.
     public func fetchLayer(_ layer: CachedLayer, into store: ContentStore) async throws {
         let descriptor = layer.descriptor
+        if store.size(of: descriptor.digest) == descriptor.size { return }
         try await store.ingest(expected: descriptor.digest, size: descriptor.size) { writer in
             try await client.fetchBlob(descriptor.digest, size: descriptor.size, from: repository) { buffer in
                 try buffer.withUnsafeReadableBytes { try writer.write($0) }

@@ -79,11 +79,18 @@ public struct ImagePusher: Sendable {
     private static func pushConfig(
         _ bytes: Data, digest: Digest, client: RegistryClient, repository: String, mountSources: [String]
     ) async throws {
-        if try await client.blobExists(digest, in: repository) { return }
-        for source in mountSources where source != repository {
-            if (try? await client.mountBlob(digest, from: source, to: repository)) == true { return }
-        }
+        if try await presentOrMounted(digest, client: client, repository: repository, mountSources: mountSources) { return }
         try await client.pushBlob(data: bytes, to: repository)
+    }
+
+    /// Whether `repository` has the blob, or now has it mounted from one of `mountSources`.
+    private static func presentOrMounted(_ digest: Digest, client: RegistryClient, repository: String,
+                                         mountSources: [String]) async throws -> Bool {
+        if try await client.blobExists(digest, in: repository) { return true }
+        for source in mountSources where source != repository {
+            if (try? await client.mountBlob(digest, from: source, to: repository)) == true { return true }
+        }
+        return false
     }
 
     private static func pushLayer(
@@ -94,6 +101,17 @@ public struct ImagePusher: Sendable {
         if !descriptor.urls.isEmpty || descriptor.mediaType.rawValue.contains("foreign") {
             // Foreign layers stay where their URLs point; registries refuse to hold them.
             return
+        }
+        var layer = layer
+        if let deferred = layer as? DeferredLayer {
+            // Its bytes are elsewhere: fetch them only when the repository has no copy and
+            // none can be mounted (a fully cached build pushed next to its cache uploads nothing).
+            if try await Self.presentOrMounted(descriptor.digest, client: client, repository: repository, mountSources: mountSources) {
+                progress(TransferProgress(digest: descriptor.digest, completedBytes: descriptor.size,
+                                          totalBytes: descriptor.size, skipped: true))
+                return
+            }
+            layer = try await deferred.fetch()
         }
         let spooled = try LayerFile(layer, reference: reference)
         defer { spooled.removeTemporary() }

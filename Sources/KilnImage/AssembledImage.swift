@@ -8,7 +8,7 @@ public struct AssembledImage: Image {
     public let configBlob: EncodedBlob
     /// The manifest as encoded.
     public let manifestBlob: EncodedBlob
-    private let layerList: [any Layer]
+    private var layerList: [any Layer]
 
     /// Assembles `layers` (base first) under `config`, whose `rootfs.diff_ids` are replaced by
     /// the layers' diffIDs so the two can never disagree.
@@ -22,6 +22,17 @@ public struct AssembledImage: Image {
         self.configBlob = configBlob
         self.manifestBlob = try CanonicalJSON.blob(manifest)
         self.layerList = layers
+    }
+
+    /// The same manifest and config over `layers`, which must have the same descriptors (a
+    /// fetched copy of a deferred layer, say).
+    public func replacingLayers(_ layers: [any Layer]) throws -> AssembledImage {
+        guard layers.map(\.descriptor) == layerList.map(\.descriptor) else {
+            throw ImageError.malformed(path: "manifest", reason: "replacement layers differ from the assembled ones")
+        }
+        var copy = self
+        copy.layerList = layers
+        return copy
     }
 
     /// The manifest's canonical bytes.

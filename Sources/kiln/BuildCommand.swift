@@ -75,6 +75,8 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup var registry: RegistryFlags
 
+    @OptionGroup var cacheFlags: CacheFlags
+
     func validate() throws {
         guard ProgressMode(rawValue: progress) != nil else {
             throw ValidationError("--progress must be one of auto, tty, plain, json")
@@ -129,9 +131,13 @@ struct BuildCommand: AsyncParsableCommand {
 
         let memo = FileDigestMemo(file: root.cache.appendingPathComponent("context-digests"))
         let pool = try RegistryPool(options: try registry.options())
-        let exporter = ImageExporter(publisher: ImagePusher(pool: pool))
-        let builder = Builder(root: root, imageSource: RegistryImageSource(pool: pool), fileOperations: CopyOperations(memo: memo))
+        let builder = Builder(root: root, imageSource: RegistryImageSource(pool: pool), fileOperations: CopyOperations(memo: memo),
+                              cacheSources: try await cacheFlags.sources(pool: pool),
+                              cacheTimeout: .milliseconds(Int64(cacheFlags.cacheTimeout * 1000)))
         let result = try await builder.build(request, events: events)
+        // A push mounts what the cache or the base image's repository already holds.
+        let bases = result.baseImages.keys.sorted().compactMap { try? Reference(parsing: $0) }
+        let exporter = ImageExporter(publisher: ImagePusher(pool: pool), mountFrom: try cacheFlags.mountSources() + bases)
         try? await memo.save()
         var written: [String] = []
         for target in targets.list {
@@ -204,13 +210,16 @@ struct BuildCommand: AsyncParsableCommand {
             guard let value = Int64(text), value >= 0 else { throw ValidationError("SOURCE_DATE_EPOCH=\(text) is not a number of seconds") }
             epoch = value
         }
-        return BuildRequest(
+        var request = BuildRequest(
             contextDirectory: contextDirectory, dockerfileText: dockerfileText, dockerfileName: dockerfileName,
             tags: tag, buildArgs: buildArgs, target: target, labels: labels,
             platform: platform.flatMap(BuildPlatform.init) ?? .current, noCache: noCache,
             runtime: RuntimeChoice(argument: runtime), network: NetworkMode(rawValue: network) ?? .default,
             compression: compression == "zstd" ? .zstd() : .parallelGzip(),
             namedContexts: try buildContext.map(NamedContext.init(parsing:)), secrets: secrets, sourceDateEpoch: epoch)
+        request.noCacheFilter = Set(cacheFlags.noCacheFilter)
+        request.explainCache = cacheFlags.explainCache
+        return request
     }
 
     /// The outputs asked for, or the default OCI layout under ./kiln-out.

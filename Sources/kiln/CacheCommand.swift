@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KilnCache
+import KilnDistribution
 import KilnStorage
 
 /// `kiln cache`: look at and trim the build cache.
@@ -13,13 +14,27 @@ struct CacheCommand: AsyncParsableCommand {
 
     /// `kiln cache ls`.
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the local cache entries.")
+        static let configuration = CommandConfiguration(
+            commandName: "ls", abstract: "List the local cache entries, or a registry cache's with --cache-repo.")
 
         @Flag(help: "One JSON entry per line instead of a table.")
         var json = false
 
+        @Option(name: .customLong("cache-repo"), help: "List this registry cache repository, REGISTRY/REPO, instead (repeatable).")
+        var cacheRepo: [String] = []
+
+        @OptionGroup var registry: RegistryFlags
+
         func run() async throws {
-            let entries = try LocalCacheBackend(root: KilnRoot.fromEnvironment()).entries()
+            var entries: [CacheEntry] = []
+            if cacheRepo.isEmpty {
+                entries = try LocalCacheBackend(root: KilnRoot.fromEnvironment()).entries()
+            } else {
+                let pool = try registry.pool()
+                for backend in try await cacheRepo.asyncMap { try await RegistryCacheBackend(repository: $0, pool: pool) } {
+                    do { entries += try await backend.entries() } catch { throw CommandFailure("\(backend.name): \(error)") }
+                }
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -65,10 +80,27 @@ struct CacheCommand: AsyncParsableCommand {
                 transform: KeepDuration.parse)
         var keepDuration: TimeInterval = 0
 
+        @Option(name: .customLong("cache-repo"),
+                help: "Also delete this registry cache's entries created before --keep-duration, REGISTRY/REPO (repeatable).")
+        var cacheRepo: [String] = []
+
+        @OptionGroup var registry: RegistryFlags
+
         func run() async throws {
             let root = KilnRoot.fromEnvironment()
-            let report = try LocalCacheBackend(root: root).prune(root: root, unusedSince: Date().addingTimeInterval(-keepDuration))
+            let cutoff = Date().addingTimeInterval(-keepDuration)
+            let report = try LocalCacheBackend(root: root).prune(root: root, unusedSince: cutoff)
             print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCount.text(report.blobBytes))), \(report.snapshots) snapshots")
+            guard !cacheRepo.isEmpty else { return }
+            let pool = try registry.pool()
+            for backend in try await cacheRepo.asyncMap { try await RegistryCacheBackend(repository: $0, pool: pool) } {
+                do {
+                    let deleted = try await backend.prune(createdBefore: cutoff)
+                    print("\(backend.name): removed \(deleted) entries (the registry's garbage collector reclaims their blobs)")
+                } catch {
+                    throw CommandFailure("\(backend.name): \(error)")
+                }
+            }
         }
     }
 }
