@@ -228,7 +228,7 @@ public struct Builder: Sendable {
         let file = session.scratch.appendingPathComponent("empty-layer")
         let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
         let scratch = session.scratch
-        let written = try await BlockingWork.run { try writer.write(changes: [], from: scratch, to: file) }
+        let written = try await onOwnThread { try writer.write(changes: [], from: scratch, to: file) }
         try await session.store.ingest(contentsOf: file, expected: written.digest, size: written.size)
         outcome.layers.append(StageLayer(CachedLayer(
             descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size), diffID: written.diffID)))

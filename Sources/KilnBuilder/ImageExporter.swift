@@ -2,6 +2,7 @@ import Foundation
 import KilnDistribution
 import KilnImage
 import KilnOCI
+import KilnStorage
 
 /// Where `--output` sends the image.
 public enum OutputTarget: Sendable, Hashable {
@@ -77,10 +78,10 @@ public struct ImageExporter: Sendable {
         let image = fetched
         switch target {
         case .ociLayout(let directory, let name):
-            _ = try await BlockingWork.run { try OCILayoutWriter().write(image, to: directory, refName: name) }
+            _ = try await onOwnThread { try OCILayoutWriter().write(image, to: directory, refName: name) }
             return "oci:\(directory.path)" + (name.map { ":" + $0 } ?? "")
         case .dockerArchive(let file, let tags):
-            try await BlockingWork.run { try DockerArchiveWriter().write(image, repoTags: tags, to: file) }
+            try await onOwnThread { try DockerArchiveWriter().write(image, repoTags: tags, to: file) }
             return "docker-archive:\(file.path)"
         case .registry(let references):
             guard let publisher else {

@@ -19,7 +19,7 @@ public struct LayoutImageSource: ImageSource {
     /// (the reference only names the context); an index is narrowed to `platform`.
     public func resolve(_ reference: Reference, platform: Platform) async throws -> ResolvedImage {
         let context = context
-        return try await BlockingWork.run {
+        return try await onOwnThread {
             let layout = try OCILayout(at: context.layout)
             let image: LayoutImage
             if let digest = context.digest {

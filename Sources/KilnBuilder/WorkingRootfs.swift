@@ -87,7 +87,7 @@ struct WorkingRootfs: Sendable {
         let temporary = session.scratch.appendingPathComponent("layer-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: temporary) }
         let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
-        let written = try await BlockingWork.run { try writer.write(changes: changes, from: root, to: temporary) }
+        let written = try await onOwnThread { try writer.write(changes: changes, from: root, to: temporary) }
         try await session.store.ingest(contentsOf: temporary, expected: written.digest, size: written.size)
         let descriptor = Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size)
         return CachedLayer(descriptor: descriptor, diffID: written.diffID)

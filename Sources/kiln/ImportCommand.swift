@@ -3,6 +3,7 @@ import Foundation
 import KilnArchive
 import KilnImage
 import KilnOCI
+import KilnStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,7 +74,7 @@ struct ImportCommand: AsyncParsableCommand {
             source: sourceURL, sourceIsDirectory: (info.st_mode & S_IFMT) == S_IFDIR, output: output,
             compression: codec, sourceDateEpoch: try Self.sourceDateEpoch(), platform: platform,
             containerConfig: containerConfig, reference: reference, refName: refName)
-        print(try await BlockingWork.run { try job.perform() })
+        print(try await onOwnThread { try job.perform() })
     }
 
     /// Fails early, before the layer is written, when the destination's directory cannot take it.

@@ -4,7 +4,7 @@ import KilnImage
 import KilnOCI
 
 /// The work of one `kiln import` once its options are checked: tar the tree into a layer in a
-/// scratch directory, assemble the image, write it out. Blocking; run it with ``BlockingWork``.
+/// scratch directory, assemble the image, write it out. Blocking; run it with `onOwnThread`.
 struct ImportJob: Sendable {
     var source: URL
     var sourceIsDirectory: Bool

@@ -3,6 +3,7 @@ import Foundation
 import KilnDistribution
 import KilnImage
 import KilnOCI
+import KilnStorage
 
 /// `kiln inspect`: shows an image stored on disk or in a registry.
 struct InspectCommand: AsyncParsableCommand {
@@ -38,7 +39,7 @@ struct InspectCommand: AsyncParsableCommand {
         case .registry(let reference): return try await inspectRegistry(reference)
         }
         let (raw, format) = (self.raw, self.format)
-        let output = try await BlockingWork.run { () throws -> Data in
+        let output = try await onOwnThread { () throws -> Data in
             let image = try location.open()
             if raw { return try image.rawManifest() }
             return try Self.render(image, format)

@@ -3,6 +3,7 @@ import Foundation
 import KilnDistribution
 import KilnImage
 import KilnOCI
+import KilnStorage
 
 /// `kiln push`: an image from an OCI layout or a docker-archive to a registry.
 struct PushCommand: AsyncParsableCommand {
@@ -27,7 +28,7 @@ struct PushCommand: AsyncParsableCommand {
     func run() async throws {
         guard !destinations.isEmpty else { throw ArgumentParser.ValidationError("push needs a destination reference") }
         let location = source
-        let image = try await BlockingWork.run { try location.open() }
+        let image = try await onOwnThread { try location.open() }
         let pusher = ImagePusher(pool: try registry.pool())
         do {
             print(try await pusher.push(image, to: destinations, mountFrom: mountFrom))
