@@ -17,19 +17,15 @@ public enum OutputTarget: Sendable, Hashable {
     /// `type=registry[,name=REF]`); `tags` are the `-t` references, names for a registry output
     /// and the archive's tags.
     public init(parsing text: String, tags: [String]) throws(BuildError) {
-        var fields: [String: String] = [:]
-        for part in text.split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { throw BuildError.invalidOption("--output \(text): \"\(part)\" is not KEY=VALUE") }
-            fields[String(pair[0])] = String(pair[1])
-        }
-        let names = fields["name"].map { $0.split(separator: ",").map(String.init) } ?? tags
-        switch fields["type"] {
+        let fields: KeyValueFields
+        do { fields = try KeyValueFields(parsing: text) } catch { throw BuildError.invalidOption("--output \(text): \(error)") }
+        let names = fields.values["name"].map { [$0] } ?? tags
+        switch fields.values["type"] {
         case "oci"?, "local-oci"?:
-            guard let dest = fields["dest"] else { throw BuildError.invalidOption("--output \(text): type=oci needs dest=DIR") }
+            guard let dest = fields.values["dest"] else { throw BuildError.invalidOption("--output \(text): type=oci needs dest=DIR") }
             self = .ociLayout(directory: URL(fileURLWithPath: dest), name: names.first)
         case "docker"?, "docker-archive"?:
-            guard let dest = fields["dest"] else { throw BuildError.invalidOption("--output \(text): type=docker needs dest=FILE") }
+            guard let dest = fields.values["dest"] else { throw BuildError.invalidOption("--output \(text): type=docker needs dest=FILE") }
             self = .dockerArchive(file: URL(fileURLWithPath: dest), tags: names)
         case "registry"?, "image"?:
             guard !names.isEmpty else { throw BuildError.invalidOption("--output \(text): type=registry needs name=REF or -t REF") }

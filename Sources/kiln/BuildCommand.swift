@@ -194,12 +194,9 @@ struct BuildCommand: AsyncParsableCommand {
         }
         var secrets: [String: URL] = [:]
         for item in secret {
-            var fields: [String: String] = [:]
-            for part in item.split(separator: ",") {
-                let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-                if pair.count == 2 { fields[pair[0]] = pair[1] }
-            }
-            guard let id = fields["id"], let source = fields["src"] ?? fields["source"] else {
+            var fields: KeyValueFields
+            do { fields = try KeyValueFields(parsing: item) } catch { throw ValidationError("--secret \(item): \(error)") }
+            guard let id = fields.take("id"), let source = fields.take("src") ?? fields.take("source") else {
                 throw ValidationError("--secret \(item): expected id=ID,src=FILE")
             }
             guard FileManager.default.isReadableFile(atPath: source) else { throw CommandFailure("--secret \(id): cannot read \(source)") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnBuilder
 
 /// `--output type=oci,dest=DIR` / `type=oci,dest=FILE.tar,tar=true` / `type=docker,dest=FILE.tar`:
 /// where an image goes, in BuildKit's comma-separated `key=value` form.
@@ -18,22 +19,17 @@ struct OutputSpec: Sendable {
     var tar: Bool
 
     init(parsing text: String) throws {
-        var fields: [String: String] = [:]
-        for field in text.split(separator: ",", omittingEmptySubsequences: true) {
-            guard let equals = field.firstIndex(of: "=") else {
-                throw ArgumentParser.ValidationError("--output: \"\(field)\" is not key=value")
-            }
-            fields[String(field[..<equals])] = String(field[field.index(after: equals)...])
-        }
-        guard let typeText = fields.removeValue(forKey: "type"), let kind = Kind(rawValue: typeText) else {
+        var fields: KeyValueFields
+        do { fields = try KeyValueFields(parsing: text) } catch { throw ArgumentParser.ValidationError("--output: \(error)") }
+        guard let typeText = fields.take("type"), let kind = Kind(rawValue: typeText) else {
             throw ArgumentParser.ValidationError("--output needs type=oci or type=docker")
         }
-        guard let dest = fields.removeValue(forKey: "dest"), !dest.isEmpty else {
+        guard let dest = fields.take("dest"), !dest.isEmpty else {
             throw ArgumentParser.ValidationError("--output needs dest=PATH")
         }
-        let tarText = fields.removeValue(forKey: "tar") ?? "false"
+        let tarText = fields.take("tar") ?? "false"
         guard let tar = Bool(tarText) else { throw ArgumentParser.ValidationError("--output: tar must be true or false") }
-        if let unknown = fields.keys.sorted().first { throw ArgumentParser.ValidationError("--output: unknown key \"\(unknown)\"") }
+        if let unknown = fields.remainingKeys.first { throw ArgumentParser.ValidationError("--output: unknown key \"\(unknown)\"") }
         self.kind = kind
         self.destination = URL(fileURLWithPath: dest).standardizedFileURL
         self.tar = tar

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnBuilder
 import KilnDistribution
 import KilnOCI
 import KilnStorage
@@ -18,15 +19,12 @@ struct PullCommand: AsyncParsableCommand {
         var destination: URL
 
         init(parsing text: String) throws {
-            var kind: Kind?
-            var destination: String?
-            for field in text.split(separator: ",") {
-                let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
-                switch (parts.first, parts.count) {
-                case ("type", 2): kind = Kind(rawValue: parts[1])
-                case ("dest", 2): destination = parts[1]
-                default: throw ArgumentParser.ValidationError("--output: unknown field \"\(field)\" (expected type=oci|rootfs,dest=DIR)")
-                }
+            var fields: KeyValueFields
+            do { fields = try KeyValueFields(parsing: text) } catch { throw ArgumentParser.ValidationError("--output: \(error)") }
+            let kind = fields.take("type").flatMap(Kind.init(rawValue:))
+            let destination = fields.take("dest")
+            if let unknown = fields.remainingKeys.first {
+                throw ArgumentParser.ValidationError("--output: unknown field \"\(unknown)\" (expected type=oci|rootfs,dest=DIR)")
             }
             guard let kind else { throw ArgumentParser.ValidationError("--output needs type=oci or type=rootfs") }
             guard let destination, !destination.isEmpty else { throw ArgumentParser.ValidationError("--output needs dest=DIR") }
