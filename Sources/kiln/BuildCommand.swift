@@ -202,11 +202,7 @@ struct BuildCommand: AsyncParsableCommand {
             guard FileManager.default.isReadableFile(atPath: source) else { throw CommandFailure("--secret \(id): cannot read \(source)") }
             secrets[id] = URL(fileURLWithPath: source).standardizedFileURL
         }
-        var epoch: Int64?
-        if let text = buildArgs["SOURCE_DATE_EPOCH"] ?? environment["SOURCE_DATE_EPOCH"], !text.isEmpty {
-            guard let value = Int64(text), value >= 0 else { throw ValidationError("SOURCE_DATE_EPOCH=\(text) is not a number of seconds") }
-            epoch = value
-        }
+        let epoch = try SourceDateEpoch.parse(buildArgs["SOURCE_DATE_EPOCH"] ?? environment["SOURCE_DATE_EPOCH"])
         var request = BuildRequest(
             contextDirectory: contextDirectory, dockerfileText: dockerfileText, dockerfileName: dockerfileName,
             tags: tag, buildArgs: buildArgs, target: target, labels: labels,

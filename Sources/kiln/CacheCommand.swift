@@ -44,7 +44,7 @@ struct CacheCommand: AsyncParsableCommand {
             print("KEY            OPERATION  LAYER          SIZE       CREATED               INSTRUCTION")
             for entry in entries {
                 let layer = entry.layer.map { String($0.descriptor.digest.encoded.prefix(12)) } ?? "(none)"
-                let size = entry.layer.map { ByteCount.text($0.descriptor.size) } ?? "0 B"
+                let size = entry.layer.map { ByteCountFormatter.string(fromByteCount: $0.descriptor.size, countStyle: .binary) } ?? "0 B"
                 let instruction = entry.input.instruction.count > 60
                     ? entry.input.instruction.prefix(57) + "..." : Substring(entry.input.instruction)
                 print([String(entry.key.digest.encoded.prefix(12)), entry.input.operation.padding(9),
@@ -63,8 +63,8 @@ struct CacheCommand: AsyncParsableCommand {
             let usage = try LocalCacheBackend(root: root).usage(root: root)
             print("root:          \(root.url.path)")
             print("entries:       \(usage.entries)")
-            print("cached layers: \(ByteCount.text(usage.layerBytes))")
-            print("content store: \(ByteCount.text(usage.storeBytes))")
+            print("cached layers: \(ByteCountFormatter.string(fromByteCount: usage.layerBytes, countStyle: .binary))")
+            print("content store: \(ByteCountFormatter.string(fromByteCount: usage.storeBytes, countStyle: .binary))")
             print("snapshots:     \(usage.snapshots)")
         }
     }
@@ -90,7 +90,7 @@ struct CacheCommand: AsyncParsableCommand {
             let root = KilnRoot.fromEnvironment()
             let cutoff = Date().addingTimeInterval(-keepDuration)
             let report = try LocalCacheBackend(root: root).prune(root: root, unusedSince: cutoff)
-            print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCount.text(report.blobBytes))), \(report.snapshots) snapshots")
+            print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCountFormatter.string(fromByteCount: report.blobBytes, countStyle: .binary))), \(report.snapshots) snapshots")
             guard !cacheRepo.isEmpty else { return }
             let pool = try registry.pool()
             for backend in try await cacheRepo.asyncMap { try await RegistryCacheBackend(repository: $0, pool: pool) } {
@@ -116,19 +116,6 @@ enum KeepDuration {
     }
 }
 
-/// Human-readable byte counts (1024-based, as `du -h`).
-enum ByteCount {
-    static func text(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
-    }
-}
 
 extension String {
     /// Left-aligned in a column of `width`.

@@ -72,7 +72,7 @@ struct ImportCommand: AsyncParsableCommand {
         }
         let job = ImportJob(
             source: sourceURL, sourceIsDirectory: (info.st_mode & S_IFMT) == S_IFDIR, output: output,
-            compression: codec, sourceDateEpoch: try Self.sourceDateEpoch(), platform: platform,
+            compression: codec, sourceDateEpoch: try SourceDateEpoch.parse(ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"]), platform: platform,
             containerConfig: containerConfig, reference: reference, refName: refName)
         print(try await onOwnThread { try job.perform() })
     }
@@ -87,14 +87,5 @@ struct ImportCommand: AsyncParsableCommand {
         guard access(parent, W_OK) == 0 else {
             throw CommandFailure("cannot write \(destination.path): \(String(cString: strerror(errno)))")
         }
-    }
-
-    /// `SOURCE_DATE_EPOCH`, the reproducible-builds convention for a fixed build time.
-    private static func sourceDateEpoch() throws -> Int64? {
-        guard let text = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], !text.isEmpty else { return nil }
-        guard let value = Int64(text), value >= 0 else {
-            throw ArgumentParser.ValidationError("SOURCE_DATE_EPOCH=\(text) is not a number of seconds")
-        }
-        return value
     }
 }
