@@ -88,10 +88,12 @@ public struct Builder: Sendable {
             await cache.finish(within: cacheTimeout)
             throw error
         }
-        await cache.finish(within: cacheTimeout * 6)
         guard var final = outcomes[buildPlan.target] else { throw BuildError.invalidOption("the target stage was not built") }
         for (key, value) in request.labels { final.config.config.labels[key] = value }
+        // Compression and the SOURCE_DATE_EPOCH clamp are output transforms, not step inputs.
+        final.layers = try await session.outputLayers(final.layers)
         if final.layers.isEmpty { try await Self.addEmptyLayer(to: &final, session: session) }
+        await cache.finish(within: cacheTimeout * 6)
         // Layers still elsewhere stay there: an output that needs their bytes fetches them.
         let layers = try session.imageLayers(final.layers)
         // Which image this one is built on, as the OCI annotations for it say.
@@ -231,7 +233,8 @@ public struct Builder: Sendable {
         let written = try await onOwnThread { try writer.write(changes: [], from: scratch, to: file) }
         try await session.store.ingest(contentsOf: file, expected: written.digest, size: written.size)
         outcome.layers.append(StageLayer(CachedLayer(
-            descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size), diffID: written.diffID)))
+            descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size), diffID: written.diffID),
+            madeByStep: false))
         if outcome.config.history.isEmpty {
             outcome.config.history.append(History(created: session.created, emptyLayer: false))
         } else {

@@ -10,17 +10,22 @@ public enum FileOperationSource: Sendable {
     case directory(URL)
 }
 
-/// One COPY/ADD as the step loop hands it to the file operations: the expanded
-/// instruction and where it reads and resolves paths.
+/// One COPY/ADD as the step loop hands it to the file operations: the request its cache key
+/// was derived from, and where it reads.
 public struct FileOperationStep: Sendable {
-    /// The expanded `COPY` or `ADD`.
-    public var instruction: Instruction
+    /// The expanded `COPY` or `ADD` (or a bind mount's copy of the context).
+    public var request: CopyRequest
     /// Where sources come from.
     public var source: FileOperationSource
-    /// WORKDIR, against which a relative destination resolves.
-    public var workingDirectory: String
     /// A build-owned scratch directory the operation may use.
     public var scratch: URL
+
+    /// Creates a step.
+    public init(request: CopyRequest, source: FileOperationSource, scratch: URL) {
+        self.request = request
+        self.source = source
+        self.scratch = scratch
+    }
 }
 
 /// A COPY/ADD whose sources have been read: the digest of exactly what it will write

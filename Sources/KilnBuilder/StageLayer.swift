@@ -27,12 +27,16 @@ struct StageLayer: Sendable {
     var diffID: Digest
     /// Where the blob comes from; nil for layers this build made or the local cache holds.
     var origin: LayerOrigin?
+    /// Whether a step of this Dockerfile made it (or the cache answered for one), as opposed to
+    /// a base image's layer: only those take the output transforms (compression, timestamps).
+    var madeByStep: Bool
 
     /// The layer a cache entry or a step recorded.
-    init(_ layer: CachedLayer, origin: LayerOrigin? = nil) {
+    init(_ layer: CachedLayer, origin: LayerOrigin? = nil, madeByStep: Bool) {
         self.descriptor = layer.descriptor
         self.diffID = layer.diffID
         self.origin = origin
+        self.madeByStep = madeByStep
     }
 
     /// A base image layer.
@@ -40,6 +44,7 @@ struct StageLayer: Sendable {
         self.descriptor = descriptor
         self.diffID = diffID
         self.origin = .base(origin)
+        self.madeByStep = false
     }
 }
 

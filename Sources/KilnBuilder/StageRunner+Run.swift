@@ -4,44 +4,41 @@ import KilnExecutor
 import KilnOCI
 
 extension StageRunner {
-    /// Runs a RUN step in the OCI runtime on `rootfs`; a non-zero exit is a `runFailed`
-    /// naming the line, the command, the status and the last lines of output.
-    func execute(_ run: RunInstruction, step: PlannedStep, in working: WorkingRootfs) async throws {
+    /// Runs a RUN step in the OCI runtime on `rootfs`, exactly as its ``RunDefinition`` says;
+    /// a non-zero exit is a `runFailed` naming the line, the command, the status and the last
+    /// lines of output.
+    func execute(_ run: RunDefinition, step: PlannedStep, in working: WorkingRootfs) async throws {
         let rootfs = working.path
-        let config = step.config
-        var environment = (step.resolved.environment ?? [:]).merging(step.resolved.proxyEnvironment ?? [:]) { $1 }
+        var environment = run.environment + run.proxyEnvironment
         var mounts: [StepMount] = []
         var runSpecificDirectories: [URL] = []
         defer { for directory in runSpecificDirectories { try? FileManager.default.removeItem(at: directory) } }
         var fromSources = step.resolved.sources.makeIterator()
-        for mount in run.mounts {
-            let source = mount.from == nil ? nil : fromSources.next()
-            let made = try await stepMount(for: mount, source: source, step: step, environment: &environment)
+        for (index, mount) in run.mounts.enumerated() {
+            let source = mount.options.from == nil ? nil : fromSources.next()
+            let made = try await stepMount(mount, index: index, source: source, step: step, environment: &environment)
             mounts += made.mounts
             runSpecificDirectories += made.temporary
         }
-        var arguments = runArguments(run, config: config)
-        if let script = run.scriptFile {
+        var arguments = run.arguments
+        if let script = run.script {
             let directory = session.scratch.appendingPathComponent("script-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             runSpecificDirectories.append(directory)
             let file = directory.appendingPathComponent("script")
-            try Data(script.content.utf8).write(to: file)
+            try Data(script.utf8).write(to: file)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
             mounts.append(.bind(source: directory, destination: "/dev/.kiln-script", readOnly: true))
             arguments = ["/dev/.kiln-script/script"]
         }
-        let network: NetworkMode
-        switch run.network {
-        case .none?: network = .none
-        case .host?: network = .host
-        case .default?, nil: network = session.request.network
+        guard let network = NetworkMode(rawValue: run.network) else {
+            throw mountError(step, "unknown network mode \(run.network)")
         }
         let executionStep = ExecutionStep(
-            rootfs: rootfs, arguments: arguments,
-            environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            workingDirectory: config.workingDirectory, user: config.user, network: network, mounts: mounts)
-        if config.workingDirectory != "/" { try RootfsPath.makeDirectories(config.workingDirectory, in: rootfs) }
+            rootfs: rootfs, arguments: arguments, environment: Self.lastAssignmentWins(environment),
+            workingDirectory: run.workingDirectory, user: run.user, hostname: run.hostname, network: network,
+            mounts: mounts)
+        if run.workingDirectory != "/" { try RootfsPath.makeDirectories(run.workingDirectory, in: rootfs) }
         let executor = Executor(runtime: try await session.runtime.runtime(),
                                 bundleParent: session.scratch.appendingPathComponent("bundles"))
         let events = session.events
@@ -63,63 +60,92 @@ extension StageRunner {
         }
     }
 
+    /// `NAME=value` items with one value per name, a later item replacing an earlier one (a
+    /// proxy arg over an ENV of the same name), sorted by name.
+    static func lastAssignmentWins(_ items: [String]) -> [String] {
+        var values: [String: String] = [:]
+        for item in items {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            values[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
+
     /// The runtime mounts of one `RUN --mount`, and host directories to remove after the run.
-    private func stepMount(for mount: Mount, source: StageSource?, step: PlannedStep,
-                           environment: inout [String: String]) async throws -> (mounts: [StepMount], temporary: [URL]) {
-        let target = mount.target.map { StageConfig.resolve($0, against: step.config.workingDirectory) }
-        switch mount.type {
+    ///
+    /// What runc is given to mount is always a path Kiln made or resolved itself, that nothing
+    /// in the build can turn into a symlink afterwards: a private copy of the context files
+    /// the key hashed, or a path resolved inside an immutable snapshot (symlinks followed
+    /// inside the snapshot, never out of it).
+    private func stepMount(_ mount: MountDefinition, index: Int, source: StageSource?, step: PlannedStep,
+                           environment: inout [String]) async throws -> (mounts: [StepMount], temporary: [URL]) {
+        let options = mount.options
+        let target = mount.target
+        switch options.type {
         case .tmpfs:
-            guard let target else { throw mountError(step, "tmpfs mount needs a target") }
-            return ([.tmpfs(destination: target, sizeBytes: mount.size.map(Int.init))], [])
+            return ([.tmpfs(destination: target, sizeBytes: options.size.map(Int.init))], [])
         case .cache:
-            guard let target else { throw mountError(step, "cache mount needs a target") }
-            let id = mount.id ?? target
+            let id = options.id ?? target
             let name = Digest.sha256(of: Data(id.utf8)).encoded
             let directory = session.cacheMounts.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            return ([.bind(source: directory, destination: target, readOnly: mount.readOnly)], [])
+            return ([.bind(source: directory, destination: target, readOnly: options.readOnly)], [])
         case .bind:
-            guard let target else { throw mountError(step, "bind mount needs a target") }
-            let root: URL
+            if source == nil {
+                // The context: a private copy of exactly the files hashed for the key (after
+                // .dockerignore), verified while copied; writes to it are discarded.
+                guard let operation = step.mountOperations[index] else { throw mountError(step, "bind mount was not planned") }
+                let directory = session.scratch.appendingPathComponent("mount-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                do {
+                    try await operation.apply(directory)
+                } catch {
+                    try? FileManager.default.removeItem(at: directory)
+                    throw mountError(step, "bind mount source \(options.source ?? "."): \(error)")
+                }
+                let path = directory.appendingPathComponent(String(Self.mountCopyDestination.dropFirst()))
+                return ([.bind(source: path, destination: target, readOnly: options.readOnly)], [directory])
+            }
+            let layers: [StageLayer]
             switch source {
-            case .stage(let index)?:
-                root = try await session.directory(of: try await session.board.outcome(of: index).layers, for: step.identity)
+            case .stage(let stageIndex)?:
+                layers = try await session.board.outcome(of: stageIndex).layers
             case .image(let word)?:
                 guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
-                root = try await session.directory(of: StageOutcome.from(base).layers, for: step.identity)
-            case .scratch?:
-                root = try await session.directory(of: [], for: step.identity)
-            case nil:
-                root = session.request.contextDirectory
+                layers = StageOutcome.from(base).layers
+            case .scratch?, nil:
+                layers = []
             }
-            let relative = StageConfig.resolve(mount.source ?? "/", against: "/")
-            let path = root.appendingPathComponent(String(relative.dropFirst()))
-            guard FileManager.default.fileExists(atPath: path.path) else {
+            let root = try await session.directory(of: layers, for: step.identity)
+            let relative = StageConfig.resolve(options.source ?? "/", against: "/")
+            let resolved = try ContainedPath.resolve(relative, in: root.path, followFinal: true)
+            let path = URL(fileURLWithPath: ContainedPath.join(root.path, resolved))
+            var info = stat()
+            guard lstat(path.path, &info) == 0 else {
                 throw mountError(step, "bind mount source \(relative) does not exist")
             }
-            guard !mount.readOnly else { return ([.bind(source: path, destination: target, readOnly: true)], []) }
+            guard !options.readOnly else { return ([.bind(source: path, destination: target, readOnly: true)], []) }
             // A read-write bind mount lets the command write, but the writes are discarded (as
-            // BuildKit does): it gets a copy, never the context or a cached chain directory.
+            // BuildKit does): it gets a copy, never the cached chain directory.
             let copy = session.scratch.appendingPathComponent("bind-\(UUID().uuidString)")
             try FileManager.default.copyItem(at: path, to: copy)
             return ([.bind(source: copy, destination: target, readOnly: false)], [copy])
         case .secret:
-            let id = mount.id ?? mount.target.map { URL(fileURLWithPath: $0).lastPathComponent } ?? ""
+            let id = Self.secretID(of: options)
             guard let file = session.request.secrets[id] else {
-                if mount.required { throw mountError(step, "secret \"\(id)\" is required but was not given (--secret id=\(id),src=…)") }
+                if options.required { throw mountError(step, "secret \"\(id)\" is required but was not given (--secret id=\(id),src=…)") }
                 return ([], [])
             }
-            if let variable = mount.env {
-                environment[variable] = try String(contentsOf: file, encoding: .utf8)
-                if mount.target == nil { return ([], []) }
+            if let variable = options.env {
+                guard let value = try? String(contentsOf: file, encoding: .utf8) else {
+                    throw mountError(step, "secret \"\(id)\" is not UTF-8 text, so it cannot be the environment variable \(variable)")
+                }
+                environment.append("\(variable)=\(value)")
+                if options.target == nil { return ([], []) }
             }
-            return ([.bind(source: file, destination: target ?? "/run/secrets/\(id)", readOnly: true)], [])
+            return ([.bind(source: file, destination: options.target == nil ? "/run/secrets/\(id)" : target, readOnly: true)], [])
         case .ssh:
             throw mountError(step, "RUN --mount=type=ssh is not supported yet")
         }
-    }
-
-    private func mountError(_ step: PlannedStep, _ reason: String) -> BuildError {
-        .stepFailed(location: location(step), instruction: step.identity.text, reason: reason)
     }
 }

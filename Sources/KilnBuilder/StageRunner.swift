@@ -11,12 +11,20 @@ struct PlannedStep: Sendable {
     /// The config the step runs with (the state after the previous step).
     var config: StageConfig
     var history: String
-    /// The key's input, for filesystem steps (RUN, COPY, ADD, WORKDIR).
-    var input: CacheKeyInput?
+    /// What a filesystem step (RUN, COPY, ADD, WORKDIR) does; its key derives from it.
+    var definition: StepDefinition?
+    /// ``definition`` as its key hashes it.
+    var document: KeyDocument?
     /// A COPY/ADD from the context, already planned to compute its key.
     var fileOperation: PlannedFileOperation?
+    /// Context bind mounts by mount index, planned (hashed) with the key: exactly these files
+    /// are mounted.
+    var mountOperations: [Int: PlannedFileOperation] = [:]
+    /// Stages the step reads besides its parent, by basis role: their content is part of
+    /// the basis a cache entry must match.
+    var stageInputs: [String: Int] = [:]
 
-    var key: CacheKey? { input.map(CacheKey.init) }
+    var key: CacheKey? { document.map(CacheKey.init(document:)) }
 }
 
 /// Builds one stage: computes every step's key first, looks them all up at once, then
@@ -114,30 +122,33 @@ struct StageRunner: Sendable {
         return steps
     }
 
-    /// Runs the steps that missed; replays the rest.
+    /// Runs the steps that missed; replays the rest. A step hits only with an entry whose
+    /// basis — the content below it and of the stages it reads — is what this build has.
     private func execute(_ steps: [PlannedStep], from start: StageOutcome,
-                         hits: [CacheKey: CacheHit]) async throws -> StageOutcome {
+                         hits: [CacheKey: [CacheHit]]) async throws -> StageOutcome {
         var outcome = start
         var config = StageConfig(image: start.config)
         var working: WorkingRootfs?
         defer { working?.release() }
+        var chain = ChainID.of(start.layers.map(\.diffID))
+        var chooser = VariantChooser(runner: self, steps: steps, hits: hits)
         // History times come from the cache for cached steps, so an unchanged rebuild gives the
         // same config, hence the same image digest; metadata steps take the time of the
         // filesystem state they annotate. SOURCE_DATE_EPOCH overrides all of them.
         let fixedTime = session.request.sourceDateEpoch != nil
         var time = fixedTime ? session.created : (start.config.created ?? session.created)
-        for step in steps {
+        for (index, step) in steps.enumerated() {
             try Task.checkCancellation()
             session.events(.stepStarted(step.identity))
             let began = ContinuousClock.now
             var record = StepRecord(step: step.identity, status: .metadata, seconds: 0)
             var emptyLayer = true
-            if let input = step.input {
-                let key = CacheKey(input)
+            if let key = step.key, let document = step.document {
                 record.cacheKey = key.description
+                let basis = try await self.basis(of: step, on: chain)
                 let layer: CachedLayer?
                 var origin: LayerOrigin?
-                if let hit = hits[key] {
+                if let hit = try await chooser.choose(at: index, chain: chain) {
                     // The working rootfs no longer matches the chain; the next miss starts afresh.
                     working?.release()
                     working = nil
@@ -145,14 +156,17 @@ struct StageRunner: Sendable {
                     // Not downloaded here: only a later miss, a COPY --from or an output that
                     // needs the bytes fetches it.
                     if !hit.isLocal { origin = .cache(hit) }
+                    await session.cache.share(hit, blobsIn: session.store)
                     record.status = .cached
                     record.cache = "hit"
                     if !fixedTime { time = hit.entry.created }
                 } else {
                     record.cache = "miss"
                     if session.request.explainCache {
-                        let explanation = CacheMissExplanation(miss: input, sourceFiles: step.fileOperation?.sourceFiles,
-                                                               candidates: await session.cache.explanationCandidates())
+                        var candidates = await session.cache.explanationCandidates()
+                        candidates += (hits[key] ?? []).map(\.entry)
+                        let explanation = CacheMissExplanation(miss: document, sourceFiles: step.fileOperation?.sourceFiles,
+                                                               candidates: candidates)
                         record.explain = explanation.description
                         session.events(.info("#\(step.identity.number) cache miss: \(explanation)"))
                     }
@@ -173,14 +187,15 @@ struct StageRunner: Sendable {
                     record.timing = StepTiming(rootfsSeconds: (performing - preparing).seconds,
                                                commandSeconds: (committing - performing).seconds,
                                                layerSeconds: (ContinuousClock.now - committing).seconds)
-                    try await session.cache.store(CacheEntry(key: key, layer: layer, input: input, created: session.created,
-                                                             sourceFiles: step.fileOperation?.sourceFiles),
+                    try await session.cache.store(CacheEntry(key: key, layer: layer, definition: document, basis: basis,
+                                                             created: session.created, sourceFiles: step.fileOperation?.sourceFiles),
                                                   blobsIn: session.store)
                     record.status = .executed
                     time = session.created
                 }
                 if let layer {
-                    outcome.layers.append(StageLayer(layer, origin: origin))
+                    outcome.layers.append(StageLayer(layer, origin: origin, madeByStep: true))
+                    chain = Self.chain(chain, adding: layer.diffID)
                     record.layer = layer.descriptor.digest.description
                     emptyLayer = false
                 }
@@ -201,35 +216,37 @@ struct StageRunner: Sendable {
         return outcome
     }
 
-    /// Does a filesystem step's work in `rootfs`.
+    /// The content identities `step` reads when the layers below it have chain ID `chain`:
+    /// that chain, and the result of every stage it copies or mounts from.
+    func basis(of step: PlannedStep, on chain: Digest?) async throws -> [String: Digest] {
+        var basis = ["parent": chain ?? Self.scratchIdentity]
+        for (role, index) in step.stageInputs {
+            let layers = try await session.board.outcome(of: index).layers
+            basis[role] = ChainID.of(layers.map(\.diffID)) ?? Self.scratchIdentity
+        }
+        return basis
+    }
+
+    /// The chain ID of `chain` with one more layer on top.
+    static func chain(_ chain: Digest?, adding diffID: Digest) -> Digest {
+        ChainID.chain([chain, diffID].compactMap { $0 }).last!
+    }
+
+    /// Does a filesystem step's work in `rootfs`, from its definition.
     private func perform(_ step: PlannedStep, in working: WorkingRootfs) async throws {
-        let rootfs = working.path
-        switch step.resolved.instruction {
-        case .run(let run):
+        guard let definition = step.definition else { return }
+        if let run = definition.run {
             try await execute(run, step: step, in: working)
-        case .workdir:
-            let path = StageConfig.resolve(workdirPath(step), against: step.config.workingDirectory)
-            try RootfsPath.makeDirectories(path, in: rootfs)
-        case .copy, .add:
-            let operation: PlannedFileOperation
-            if let planned = step.fileOperation {
-                operation = planned
-            } else {
-                operation = try await planFileOperation(step)
-            }
+        } else if let workdir = definition.workdir {
+            try RootfsPath.makeDirectories(workdir.path, in: working.path)
+        } else if definition.copy != nil {
+            let operation = try await fileOperation(for: step)
             do {
-                try await operation.apply(rootfs)
+                try await operation.apply(working.path)
             } catch {
                 throw BuildError.stepFailed(location: location(step), instruction: step.identity.text, reason: "\(error)")
             }
-        default:
-            break
         }
-    }
-
-    func workdirPath(_ step: PlannedStep) -> String {
-        if case .workdir(let workdir) = step.resolved.instruction { return workdir.path }
-        return "/"
     }
 
     /// `Dockerfile:12`, how errors point at a step.

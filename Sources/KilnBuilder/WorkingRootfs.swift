@@ -86,7 +86,10 @@ struct WorkingRootfs: Sendable {
         if changes.isEmpty { return nil }
         let temporary = session.scratch.appendingPathComponent("layer-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: temporary) }
-        let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
+        // Written as the step left it: the SOURCE_DATE_EPOCH clamp is applied to the image's
+        // layers when it is assembled (an output transform), so one cached layer serves builds
+        // with and without it.
+        let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: nil)
         let written = try await onOwnThread { try writer.write(changes: changes, from: root, to: temporary) }
         try await session.store.ingest(contentsOf: temporary, expected: written.digest, size: written.size)
         let descriptor = Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size)

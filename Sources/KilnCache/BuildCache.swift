@@ -68,47 +68,51 @@ public actor BuildCache {
         self.onWarning = onWarning
     }
 
-    /// Looks every key up: locally first, then the misses in every readable remote at once.
-    public func lookup(_ keys: [CacheKey], store: ContentStore) async -> [CacheKey: CacheHit] {
+    /// Looks every key up: locally first, then the keys with no local variant in every
+    /// readable remote at once. Each key maps to all the variants found; which one (if any)
+    /// fits is for the caller to decide from their bases.
+    public func lookup(_ keys: [CacheKey], store: ContentStore) async -> [CacheKey: [CacheHit]] {
         guard !skipLookups, !keys.isEmpty else { return [:] }
-        var hits: [CacheKey: CacheHit] = [:]
-        for (key, entry) in (try? await local.lookup(keys)) ?? [:] {
-            hits[key] = CacheHit(entry: entry, backendName: local.name, isLocal: true)
+        var hits: [CacheKey: [CacheHit]] = [:]
+        for (key, entries) in (try? await local.lookup(keys)) ?? [:] {
+            hits[key] = entries.map { CacheHit(entry: $0, backendName: local.name, isLocal: true) }
         }
         var missing = keys.filter { hits[$0] == nil }
         for source in remotes where source.reads && !missing.isEmpty && !failed.contains(source.backend.name) {
             let backend = source.backend
             let wanted = missing
-            let found: [CacheKey: CacheEntry]
+            let found: [CacheKey: [CacheEntry]]
             do {
                 found = try await Self.withTimeout(timeout) { try await backend.lookup(wanted) }
             } catch {
                 warn(backend.name, error)
                 continue
             }
-            for (key, entry) in found {
-                let isLocal = entry.layer.map { store.size(of: $0.descriptor.digest) == $0.descriptor.size } ?? true
-                hits[key] = CacheHit(entry: entry, backendName: backend.name, isLocal: isLocal)
+            for (key, entries) in found {
+                hits[key] = entries.map { entry in
+                    let isLocal = entry.layer.map { store.size(of: $0.descriptor.digest) == $0.descriptor.size } ?? true
+                    return CacheHit(entry: entry, backendName: backend.name, isLocal: isLocal)
+                }
             }
             missing = missing.filter { found[$0] == nil }
         }
-        share(hits, blobsIn: store)
         return hits
     }
 
-    /// Gives every writable remote, in the background, the entries this build found elsewhere
-    /// (a machine that built before `--cache-repo` was added, a `--cache-from` copied to a
-    /// `--cache-to`): one lookup per entry, a store for those it lacks whose blob is here.
-    private func share(_ hits: [CacheKey: CacheHit], blobsIn store: ContentStore) {
-        for source in remotes where source.writes && !failed.contains(source.backend.name) {
+    /// Gives every writable remote, in the background, an entry this build used that it found
+    /// elsewhere (a machine that built before `--cache-repo` was added, a `--cache-from` copied
+    /// to a `--cache-to`): one lookup, and a store when the remote lacks that variant and its
+    /// blob is here.
+    public func share(_ hit: CacheHit, blobsIn store: ContentStore) {
+        guard hit.isLocal else { return }
+        for source in remotes where source.writes && !failed.contains(source.backend.name) && source.backend.name != hit.backendName {
             let backend = source.backend
-            let entries = hits.values.filter { $0.backendName != backend.name && $0.isLocal }.map(\.entry)
-            guard !entries.isEmpty else { continue }
+            let entry = hit.entry
             let timeout = timeout
             pendingStores.append(Task {
                 do {
-                    let present = try await Self.withTimeout(timeout) { try await backend.lookup(entries.map(\.key)) }
-                    for entry in entries where present[entry.key] == nil {
+                    let present = try await Self.withTimeout(timeout) { try await backend.lookup([entry.key]) }
+                    if present[entry.key]?.contains(where: { $0.variant == entry.variant }) != true {
                         try await Self.withTimeout(timeout) { try await backend.store(entry, blobsIn: store) }
                     }
                 } catch {

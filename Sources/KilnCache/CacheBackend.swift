@@ -6,11 +6,12 @@ public protocol CacheBackend: Sendable {
     /// A short name for logs and warnings (`local`, `registry.example.com/team/cache`).
     var name: String { get }
 
-    /// The entries among `keys` this backend holds, looked up concurrently. A key whose
-    /// entry is unusable (its layer blob gone) is simply absent.
-    func lookup(_ keys: [CacheKey]) async throws -> [CacheKey: CacheEntry]
+    /// The variants among `keys` this backend holds, looked up concurrently. A variant whose
+    /// layer blob is gone is left out; a key with none is absent.
+    func lookup(_ keys: [CacheKey]) async throws -> [CacheKey: [CacheEntry]]
 
-    /// Records `entry`. Its layer blob, if any, is already in `store`.
+    /// Records `entry` beside the key's other variants (one with the same basis and layer is
+    /// the same variant). Its layer blob, if any, is already in `store`.
     func store(_ entry: CacheEntry, blobsIn store: ContentStore) async throws
 
     /// Puts a hit's layer blob into `store` (verified), for a step that needs its files or an

@@ -15,8 +15,16 @@ public struct CachedLayer: Sendable, Hashable, Codable {
     }
 }
 
-/// What a cache remembers for one key: the step's layer (nil when the step changed no
-/// file), and the input it was computed from, so a later miss can say what differs.
+/// What a cache remembers for one key: one result of the step, and what it was built on.
+///
+/// A key names a step by its definition, and a definition names what it starts from by the
+/// key of the step before it. That alone cannot tell two results of the same definition apart
+/// (a step that is not deterministic, built twice at once, or re-run with `--no-cache-filter`),
+/// so every entry also records its **basis**: the identities of the filesystems it actually
+/// read, by content (the chain ID of the layers below it, of a `COPY --from` stage, of a stage
+/// bind-mounted). A hit counts only when its basis is the basis this build actually has; the
+/// same key may hold several entries ("variants") with different bases, and a store never
+/// replaces another build's variant.
 ///
 /// The image config is not part of an entry: it follows from the instructions, which the
 /// builder replays without running anything.
@@ -25,8 +33,10 @@ public struct CacheEntry: Sendable, Hashable, Codable {
     public var key: CacheKey
     /// The step's layer; nil for a step that changed nothing (recorded as `empty_layer`).
     public var layer: CachedLayer?
-    /// The input whose hash is ``key``.
-    public var input: CacheKeyInput
+    /// The document whose hash is ``key``: what the step was, for `--explain-cache` and `kiln cache ls`.
+    public var definition: KeyDocument
+    /// The content identities the step read, by role (`parent`, `source`, `mount /m`).
+    public var basis: [String: Digest]
     /// When the entry was written (RFC 3339), for pruning by age.
     public var created: String
     /// COPY/ADD: each copied path and the digest of what was written there, so a later miss can
@@ -34,12 +44,39 @@ public struct CacheEntry: Sendable, Hashable, Codable {
     public var sourceFiles: [String: String]?
 
     /// Creates an entry.
-    public init(key: CacheKey, layer: CachedLayer?, input: CacheKeyInput, created: String,
-                sourceFiles: [String: String]? = nil) {
+    public init(key: CacheKey, layer: CachedLayer?, definition: KeyDocument, basis: [String: Digest] = [:],
+                created: String, sourceFiles: [String: String]? = nil) {
         self.key = key
         self.layer = layer
-        self.input = input
+        self.definition = definition
+        self.basis = basis
         self.created = created
         self.sourceFiles = sourceFiles
+    }
+
+    /// Names this result among the key's variants: its basis and its layer. Two builds that
+    /// produced the same bytes on the same basis write the same variant.
+    public var variant: Digest {
+        var text = "basis"
+        for (role, digest) in basis.sorted(by: { $0.key < $1.key }) { text += " " + KeyDocument.quote(role) + "=" + digest.description }
+        text += "\nlayer " + (layer?.descriptor.digest.description ?? "none")
+        return Digest.sha256(of: Data(text.utf8))
+    }
+
+    /// Whether the entry was computed from `document` (a tampered or mixed-up entry is not).
+    public var isConsistent: Bool { CacheKey(document: definition) == key }
+
+    /// The kind of step (`run`, `copy`, `workdir`, …): the definition's operation member.
+    public var operation: String {
+        if case .object(let members) = definition {
+            for name in members.keys.sorted() where ![ "parent", "platform", "buildArgs"].contains(name) { return name }
+        }
+        return "?"
+    }
+
+    /// A one-line summary for listings: the instruction text the definition recorded.
+    public var summary: String {
+        if case .string(let text)? = definition.value(at: "\(operation).instruction") { return text }
+        return operation
     }
 }

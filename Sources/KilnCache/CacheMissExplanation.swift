@@ -1,10 +1,13 @@
 import KilnOCI
 
-/// Why a step missed the cache: which input differs from the closest earlier entry.
+/// Why a step missed the cache: which part of its definition differs from the closest earlier
+/// entry, or that an entry matched but was built on other content.
 ///
 /// The closest entry is one for the same kind of step on the same parent (the same place in
 /// the same chain, as in the previous build); failing that, the same instruction on another
-/// parent (an earlier step changed); failing that, there is nothing to compare with.
+/// parent (an earlier step changed); failing that, there is nothing to compare with. The
+/// comparison is of definitions as documents, so every member a key covers is explained
+/// without a list of fields kept here.
 public struct CacheMissExplanation: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The entry compared with, if any.
     public var closest: CacheKey?
@@ -12,17 +15,23 @@ public struct CacheMissExplanation: Sendable, Hashable, Codable, CustomStringCon
     public var differences: [String]
 
     /// Compares `miss` (and, for COPY/ADD, the files it copies) with `candidates`.
-    public init(miss: CacheKeyInput, sourceFiles: [String: String]? = nil, candidates: [CacheEntry]) {
-        let sameKind = candidates.filter { $0.input.operation == miss.operation && $0.input.platform == miss.platform }
-        if let closest = Self.closest(to: miss, among: sameKind.filter { $0.input.parent == miss.parent }) {
-            self.closest = closest.key
-            self.differences = Self.differences(miss, sourceFiles, closest)
-        } else if let closest = Self.closest(to: miss, among: sameKind.filter { $0.input.instruction == miss.instruction }) {
-            self.closest = closest.key
-            self.differences = Self.differences(miss, sourceFiles, closest)
+    public init(miss: KeyDocument, sourceFiles: [String: String]? = nil, candidates: [CacheEntry]) {
+        let key = CacheKey(document: miss)
+        let operation = CacheEntry(key: key, layer: nil, definition: miss, created: "").operation
+        if let sameKey = candidates.first(where: { $0.key == key }) {
+            closest = sameKey.key
+            differences = ["an entry has this key, but was built on other content (an earlier step, the base or a stage it reads gave different bytes)"]
+            return
+        }
+        let sameKind = candidates.filter { $0.operation == operation && $0.definition[member: "platform"] == miss[member: "platform"] }
+        let summary = CacheEntry(key: key, layer: nil, definition: miss, created: "").summary
+        if let found = Self.closest(to: miss, among: sameKind.filter { $0.definition[member: "parent"] == miss[member: "parent"] })
+            ?? Self.closest(to: miss, among: sameKind.filter { $0.summary == summary }) {
+            closest = found.key
+            differences = Self.differences(miss, sourceFiles, found)
         } else {
-            self.closest = nil
-            self.differences = ["no earlier entry for this \(miss.operation) step"]
+            closest = nil
+            differences = ["no earlier entry for this \(operation.uppercased()) step"]
         }
     }
 
@@ -32,51 +41,68 @@ public struct CacheMissExplanation: Sendable, Hashable, Codable, CustomStringCon
         return "differs from \(closest.digest.encoded.prefix(12)): " + differences.joined(separator: "; ")
     }
 
-    /// The candidate with the fewest differing fields.
-    private static func closest(to miss: CacheKeyInput, among candidates: [CacheEntry]) -> CacheEntry? {
-        candidates.min { score(miss, $0.input) < score(miss, $1.input) }
+    /// The candidate with the fewest differing members.
+    private static func closest(to miss: KeyDocument, among candidates: [CacheEntry]) -> CacheEntry? {
+        candidates.min { miss.differences(from: $0.definition).count < miss.differences(from: $1.definition).count }
     }
 
-    private static func score(_ a: CacheKeyInput, _ b: CacheKeyInput) -> Int {
-        let pairs = zip(a.fields.map { "\($0.name)=\($0.value)" }, b.fields.map { "\($0.name)=\($0.value)" })
-        return pairs.filter { $0 != $1 }.count + abs(a.fields.count - b.fields.count)
-    }
-
-    private static func parentChange(from old: CacheKeyInput, to new: CacheKeyInput) -> String {
-        func show(_ digest: Digest?) -> String { digest.map { String($0.encoded.prefix(12)) } ?? "scratch" }
-        let isBase = (old.parentIsBase || old.parent == nil) && (new.parentIsBase || new.parent == nil)
-        return isBase
-            ? "base changed: \(show(old.parent)) → \(show(new.parent))"
-            : "an earlier step changed (parent \(show(old.parent)) → \(show(new.parent)))"
-    }
-
-    private static func differences(_ miss: CacheKeyInput, _ files: [String: String]?, _ entry: CacheEntry) -> [String] {
-        let old = entry.input
+    private static func differences(_ miss: KeyDocument, _ files: [String: String]?, _ entry: CacheEntry) -> [String] {
+        let old = entry.definition
         var out: [String] = []
-        if old.parent != miss.parent { out.append(parentChange(from: old, to: miss)) }
-        if old.instruction != miss.instruction { out.append("instruction changed: was \(old.instruction)") }
-        out += changes(in: "build arg", from: old.buildArgs, to: miss.buildArgs)
-        out += changes(in: "env", from: pairs(old.environment), to: pairs(miss.environment))
-        if old.user != miss.user { out.append("user changed: \(quoted(old.user)) → \(quoted(miss.user))") }
-        if old.workingDirectory != miss.workingDirectory {
-            out.append("workdir changed: \(old.workingDirectory) → \(miss.workingDirectory)")
+        // Build args are explained by name, from the whole map.
+        var paths: [String] = []
+        for path in miss.differences(from: old) {
+            var components = path.split(separator: ".").map(String.init)
+            if let args = components.firstIndex(of: "buildArgs") { components = Array(components[...args]) }
+            let collapsed = components.joined(separator: ".")
+            if !paths.contains(collapsed) { paths.append(collapsed) }
         }
-        if old.sourcesDigest != miss.sourcesDigest {
-            if let before = entry.sourceFiles, let after = files {
-                let changed = changes(in: "file", from: before, to: after, showValues: false)
-                out += changed.isEmpty ? ["copied files changed"] : changed
-            } else {
-                out.append("copied files changed")
+        for path in paths {
+            let leaf = path.split(separator: ".").last.map(String.init) ?? path
+            switch leaf {
+            case "parent":
+                out.append(parentChange(from: old[member: "parent"], to: miss[member: "parent"]))
+            case "buildArgs":
+                out += changes(in: "build arg", from: strings(old.value(at: path)), to: strings(miss.value(at: path)))
+            case "environment":
+                out += changes(in: "env", from: pairs(old.value(at: path)), to: pairs(miss.value(at: path)))
+            case "contents":
+                if let before = entry.sourceFiles, let after = files {
+                    let changed = changes(in: "file", from: before, to: after, showValues: false)
+                    out += changed.isEmpty ? ["copied files changed"] : changed
+                } else {
+                    out.append("copied files changed")
+                }
+            default:
+                out.append("\(path) changed: \(show(old.value(at: path))) → \(show(miss.value(at: path)))")
             }
         }
-        if old.secretIDs.sorted() != miss.secretIDs.sorted() { out.append("secret mounts changed") }
-        if old.platform != miss.platform { out.append("platform changed: \(old.platform) → \(miss.platform)") }
         return out.isEmpty ? ["an input outside the recorded fields changed"] : out
     }
 
-    private static func pairs(_ environment: [String]) -> [String: String] {
+    private static func parentChange(from old: KeyDocument?, to new: KeyDocument?) -> String {
+        func text(_ value: KeyDocument?) -> String {
+            if case .string(let digest)? = value { return String(digest.split(separator: ":").last?.prefix(12) ?? "") }
+            return "scratch"
+        }
+        return "an earlier step or the base changed (parent \(text(old)) → \(text(new)))"
+    }
+
+    private static func show(_ value: KeyDocument?) -> String {
+        guard let value else { return "(none)" }
+        let text = value.canonicalText
+        return text.count > 80 ? String(text.prefix(77)) + "..." : text
+    }
+
+    private static func strings(_ value: KeyDocument?) -> [String: String] {
+        guard case .object(let members)? = value else { return [:] }
+        return members.compactMapValues { if case .string(let text) = $0 { return text } else { return $0.canonicalText } }
+    }
+
+    private static func pairs(_ value: KeyDocument?) -> [String: String] {
+        guard case .array(let items)? = value else { return [:] }
         var result: [String: String] = [:]
-        for item in environment {
+        for case .string(let item) in items {
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             result[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
@@ -98,5 +124,5 @@ public struct CacheMissExplanation: Sendable, Hashable, Codable, CustomStringCon
         return out
     }
 
-    private static func quoted(_ text: String) -> String { CacheKeyInput.quote(text) }
+    private static func quoted(_ text: String) -> String { KeyDocument.quote(text) }
 }

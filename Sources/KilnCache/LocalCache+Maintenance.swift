@@ -45,12 +45,13 @@ extension LocalCacheBackend {
         var report = LocalCachePruneReport(entries: 0, blobs: 0, blobBytes: 0, snapshots: 0)
         var keep = Set<Digest>()
         for entry in try entries() {
-            if Self.modified(path(for: entry.key)) < cutoff {
-                if try remove(entry.key) { report.entries += 1 }
+            if Self.modified(path(for: entry)) < cutoff {
+                if try remove(entry) { report.entries += 1 }
             } else if let layer = entry.layer {
                 keep.insert(layer.descriptor.digest)
             }
         }
+        report.entries += removeEarlierFormats(in: root)
         let store = ContentStore(root: root)
         for blob in Self.blobFiles(in: store) where !keep.contains(blob.digest) && blob.modified < cutoff {
             if try store.delete(blob.digest) {
@@ -65,9 +66,20 @@ extension LocalCacheBackend {
         return report
     }
 
-    /// Marks `key`'s entry as used now, so pruning by age keeps what builds still hit.
-    func touch(_ key: CacheKey) {
-        _ = utimes(path(for: key).path, nil)
+    /// Marks a variant as used now, so pruning by age keeps what builds still hit.
+    func touch(_ entry: CacheEntry) {
+        _ = utimes(path(for: entry).path, nil)
+    }
+
+    /// Entries of earlier key versions (`cache/<hex>.json`, one per key): no key computes to
+    /// them any more, so they go whatever their age.
+    private func removeEarlierFormats(in root: KilnRoot) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.cache.path)) ?? []
+        var removed = 0
+        for name in names where name.hasSuffix(".json") && name.count == 69 {
+            if (try? FileManager.default.removeItem(at: root.cache.appendingPathComponent(name))) != nil { removed += 1 }
+        }
+        return removed
     }
 
     private static func modified(_ url: URL) -> Date {

@@ -5,15 +5,23 @@ import KilnStorage
 
 /// Cache entries kept in a registry repository, shared by every machine that can reach it.
 ///
-/// An entry is a small OCI manifest tagged ``CacheKey/tag`` (`kiln-<hex>`). Its one layer is
-/// the step's layer blob — or, for a step that changed nothing, the OCI empty descriptor,
-/// since a manifest must list a layer. Its config is the ``CacheEntry`` as JSON, and the same
-/// JSON rides in an annotation so that a lookup is exactly one manifest GET per key.
+/// A key is one small OCI manifest tagged ``CacheKey/tag`` (`kiln-<hex>`) holding the key's
+/// variants (at most ``maximumVariants``, newest kept): one layer per variant — the step's
+/// layer blob, or the OCI empty descriptor for a step that changed nothing — a config that is
+/// the variants as a JSON array, and the same array in an annotation, so a lookup is exactly
+/// one manifest GET per key. A store reads the manifest and writes it back with its variant
+/// added: two builds racing on one key may drop each other's variant for a while (a later
+/// build of the loser adds it again); neither can replace the other's result with its own.
 public struct RegistryCacheBackend: CacheBackend {
-    /// The config and artifact type of an entry.
-    public static let entryMediaType: MediaType = "application/vnd.kiln.cache.entry.v1+json"
-    /// The annotation holding the entry JSON.
-    public static let entryAnnotation = "dev.kiln.cache.entry"
+    /// The config and artifact type of a key's manifest.
+    public static let entryMediaType: MediaType = "application/vnd.kiln.cache.entries.v2+json"
+    /// The annotation holding the variants' JSON.
+    public static let entryAnnotation = "dev.kiln.cache.entries"
+    /// How many variants one key keeps.
+    public static let maximumVariants = 8
+    /// Above this, the annotation copy leaves out per-file COPY digests (registries need only
+    /// accept manifests up to 4 MiB).
+    static let annotationLimit = 512 << 10
 
     /// The registry.
     public let client: RegistryClient
@@ -34,37 +42,40 @@ public struct RegistryCacheBackend: CacheBackend {
 
     /// One manifest GET per key, `parallelism` at a time. A key without a tag is a miss; any
     /// other failure is thrown, so the caller can warn that the cache is unavailable.
-    public func lookup(_ keys: [CacheKey]) async throws -> [CacheKey: CacheEntry] {
-        var found: [CacheKey: CacheEntry] = [:]
-        try await withThrowingTaskGroup(of: (CacheKey, CacheEntry?).self) { group in
+    public func lookup(_ keys: [CacheKey]) async throws -> [CacheKey: [CacheEntry]] {
+        var found: [CacheKey: [CacheEntry]] = [:]
+        try await withThrowingTaskGroup(of: (CacheKey, [CacheEntry]).self) { group in
             var pending = keys.makeIterator()
             func addNext() {
                 guard let key = pending.next() else { return }
-                group.addTask { (key, try await fetchEntry(key)) }
+                group.addTask { (key, try await fetchEntries(key)) }
             }
             for _ in 0..<parallelism { addNext() }
-            while let (key, entry) = try await group.next() {
-                if let entry { found[key] = entry }
+            while let (key, entries) = try await group.next() {
+                if !entries.isEmpty { found[key] = entries }
                 addNext()
             }
         }
         return found
     }
 
-    /// The entry tagged with `key`, nil when there is none or it is not a Kiln entry.
-    public func fetchEntry(_ key: CacheKey) async throws -> CacheEntry? {
+    /// The variants tagged with `key`; empty when there is none or the tag is not a Kiln entry.
+    public func fetchEntries(_ key: CacheKey) async throws -> [CacheEntry] {
         let fetched: FetchedManifest
         do {
             fetched = try await client.fetchManifest(.tag(key.tag), in: repository)
         } catch let error as RegistryError where error.kind == .notFound {
-            return nil
+            return []
         }
         guard let manifest = try? fetched.manifest(), manifest.artifactType == Self.entryMediaType,
               let json = manifest.annotations[Self.entryAnnotation],
-              let entry = try? JSONDecoder().decode(CacheEntry.self, from: Data(json.utf8)), entry.key == key
-        else { return nil }
-        if let layer = entry.layer, manifest.layers.first != layer.descriptor { return nil }
-        return entry
+              let entries = try? JSONDecoder().decode([CacheEntry].self, from: Data(json.utf8))
+        else { return [] }
+        // Each variant's layer must be one the manifest lists, so the registry holds its blob.
+        let listed = Set(manifest.layers.map(\.digest))
+        return entries.filter { entry in
+            entry.key == key && entry.isConsistent && (entry.layer.map { listed.contains($0.descriptor.digest) } ?? true)
+        }
     }
 
     /// Pushes the layer blob (skipped when present, mounted from `mountSources` when one has
@@ -75,27 +86,44 @@ public struct RegistryCacheBackend: CacheBackend {
 
     /// ``store(_:blobsIn:)`` with repositories of the same registry to mount the layer from.
     public func store(_ entry: CacheEntry, blobsIn store: ContentStore, mountSources: [String]) async throws {
-        let layerDescriptor: Descriptor
         if let layer = entry.layer {
             guard store.size(of: layer.descriptor.digest) == layer.descriptor.size else {
                 throw CacheError.missingBlob(layer.descriptor.digest)
             }
             try await client.pushBlob(file: store.path(for: layer.descriptor.digest), digest: layer.descriptor.digest,
                                       size: layer.descriptor.size, to: repository, mountSources: mountSources)
-            layerDescriptor = layer.descriptor
-        } else {
-            let empty = try await client.pushBlob(data: Data("{}".utf8), to: repository)
-            layerDescriptor = empty.descriptor(mediaType: .ociEmpty)
+        }
+        var variants = try await fetchEntries(entry.key).filter { $0.variant != entry.variant }
+        variants.append(entry)
+        variants = Array(variants.sorted { $0.created < $1.created }.suffix(Self.maximumVariants))
+        var layers: [Descriptor] = []
+        var emptyDescriptor: Descriptor?
+        for variant in variants {
+            if let layer = variant.layer {
+                if !layers.contains(layer.descriptor) { layers.append(layer.descriptor) }
+            } else if emptyDescriptor == nil {
+                let empty = try await client.pushBlob(data: Data("{}".utf8), to: repository)
+                emptyDescriptor = empty.descriptor(mediaType: .ociEmpty)
+                layers.append(emptyDescriptor!)
+            }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let entryJSON = try encoder.encode(entry)
-        let config = try await client.pushBlob(data: entryJSON, to: repository)
+        let entriesJSON = try encoder.encode(variants)
+        var annotationJSON = entriesJSON
+        if annotationJSON.count > Self.annotationLimit {
+            annotationJSON = try encoder.encode(variants.map { variant -> CacheEntry in
+                var slim = variant
+                slim.sourceFiles = nil
+                return slim
+            })
+        }
+        let config = try await client.pushBlob(data: entriesJSON, to: repository)
         let manifest = Manifest(
-            config: config.descriptor(mediaType: Self.entryMediaType), layers: [layerDescriptor],
+            config: config.descriptor(mediaType: Self.entryMediaType), layers: layers,
             artifactType: Self.entryMediaType,
-            annotations: [Self.entryAnnotation: String(decoding: entryJSON, as: UTF8.self),
-                          AnnotationKey.created: entry.created])
+            annotations: [Self.entryAnnotation: String(decoding: annotationJSON, as: UTF8.self),
+                          AnnotationKey.created: variants.last?.created ?? entry.created])
         try await client.pushManifest(manifest, to: .tag(entry.key.tag), in: repository)
     }
 }
@@ -121,16 +149,22 @@ extension RegistryCacheBackend {
             guard tag.hasPrefix("kiln-"), let digest = Digest("sha256:" + tag.dropFirst(5)) else { return nil }
             return CacheKey(digest: digest)
         }
-        return try await lookup(keys).values.sorted { $0.key.digest < $1.key.digest }
+        return try await lookup(keys).values.flatMap { $0 }.sorted {
+            ($0.key.digest, $0.created) < ($1.key.digest, $1.created)
+        }
     }
 
-    /// Deletes the entries created before `cutoff` (their manifests; the registry's garbage
-    /// collector reclaims blobs no manifest uses). Returns how many were deleted.
+    /// Deletes the keys whose newest variant was created before `cutoff` (their manifests; the
+    /// registry's garbage collector reclaims blobs no manifest uses). Returns how many were deleted.
     public func prune(createdBefore cutoff: Date) async throws -> Int {
-        var deleted = 0
+        var newest: [CacheKey: Date] = [:]
         for entry in try await entries() {
-            guard let created = ISO8601DateFormatter().date(from: entry.created), created < cutoff else { continue }
-            let descriptor = try await client.manifestDescriptor(.tag(entry.key.tag), in: repository)
+            guard let created = ISO8601DateFormatter().date(from: entry.created) else { continue }
+            newest[entry.key] = max(newest[entry.key] ?? .distantPast, created)
+        }
+        var deleted = 0
+        for (key, created) in newest where created < cutoff {
+            let descriptor = try await client.manifestDescriptor(.tag(key.tag), in: repository)
             guard let digest = descriptor?.digest else { continue }
             try await client.deleteManifest(digest, in: repository)
             deleted += 1

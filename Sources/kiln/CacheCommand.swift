@@ -45,9 +45,8 @@ struct CacheCommand: AsyncParsableCommand {
             for entry in entries {
                 let layer = entry.layer.map { String($0.descriptor.digest.encoded.prefix(12)) } ?? "(none)"
                 let size = entry.layer.map { ByteCountFormatter.string(fromByteCount: $0.descriptor.size, countStyle: .binary) } ?? "0 B"
-                let instruction = entry.input.instruction.count > 60
-                    ? entry.input.instruction.prefix(57) + "..." : Substring(entry.input.instruction)
-                print([String(entry.key.digest.encoded.prefix(12)), entry.input.operation.padding(9),
+                let instruction = entry.summary.count > 60 ? entry.summary.prefix(57) + "..." : Substring(entry.summary)
+                print([String(entry.key.digest.encoded.prefix(12)), entry.operation.uppercased().padding(9),
                        layer.padding(14), size.padding(10), entry.created.padding(21), String(instruction)]
                     .joined(separator: "  "))
             }

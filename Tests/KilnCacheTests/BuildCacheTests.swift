@@ -49,11 +49,11 @@ struct BuildCacheTests {
     }
 
     func entry(_ text: String, blob: StoredBlob) -> CacheEntry {
-        let input = CacheKeyInput(parent: nil, platform: "linux/amd64", operation: "RUN", instruction: text)
-        return CacheEntry(key: CacheKey(input),
+        let step = SampleStep.run(text)
+        return CacheEntry(key: step.key,
                           layer: CachedLayer(descriptor: Descriptor(mediaType: .ociLayerGzip, digest: blob.digest, size: blob.size),
                                              diffID: blob.digest),
-                          input: input, created: "2026-11-22T00:00:00Z")
+                          definition: step.document, created: "2026-11-22T00:00:00Z")
     }
 
     @Test func aNewMachineHitsTheSharedCacheAndFetchesOnlyWhenAsked() async throws {
@@ -74,9 +74,9 @@ struct BuildCacheTests {
             let reader = BuildCache(local: LocalCacheBackend(root: second), remotes: [CacheSource(remote, mode: .readOnly)])
             let gets = registry.requestCount("GET", path: "/blobs/")
             let hits = await reader.lookup([stored.key], store: secondStore)
-            #expect(hits[stored.key]?.entry == stored)
-            #expect(hits[stored.key]?.isLocal == false)
-            #expect(hits[stored.key]?.backendName == remote.name)
+            #expect(hits[stored.key]?.first?.entry == stored)
+            #expect(hits[stored.key]?.first?.isLocal == false)
+            #expect(hits[stored.key]?.first?.backendName == remote.name)
             #expect(registry.requestCount("GET", path: "/blobs/") == gets)
             try await remote.fetchLayer(stored.layer!, into: secondStore)
             #expect(secondStore.exists(blob.digest))
@@ -123,7 +123,7 @@ struct BuildCacheTests {
         let local = entry("local", blob: blob)
         try await cache.store(local, blobsIn: store)
         let hits = await cache.lookup([local.key, CacheKey(digest: Digest.sha256(of: Data("other".utf8)))], store: store)
-        #expect(hits[local.key]?.isLocal == true)
+        #expect(hits[local.key]?.first?.isLocal == true)
         #expect(hits.count == 1)
         // A second lookup does not try the failed backend again.
         _ = await cache.lookup([CacheKey(digest: Digest.sha256(of: Data("third".utf8)))], store: store)
@@ -132,6 +132,6 @@ struct BuildCacheTests {
         #expect(warnings.all.first?.contains("127.0.0.1:\(listener.port)/ci/cache is unavailable") == true)
         #expect(await cache.failedBackends == ["127.0.0.1:\(listener.port)/ci/cache"])
         // The local store still happened.
-        #expect(try LocalCacheBackend(root: root).read(local.key) == local)
+        #expect(LocalCacheBackend(root: root).read(local.key) == [local])
     }
 }

@@ -17,10 +17,10 @@ import Testing
     }
 
     func entry(_ name: String, blob: StoredBlob?) -> CacheEntry {
-        let input = CacheKeyInput(parent: nil, platform: "linux/amd64", operation: "RUN", instruction: name)
-        return CacheEntry(key: CacheKey(input), layer: blob.map {
+        let step = SampleStep.run(name)
+        return CacheEntry(key: step.key, layer: blob.map {
             CachedLayer(descriptor: Descriptor(mediaType: .ociLayerGzip, digest: $0.digest, size: $0.size), diffID: $0.digest)
-        }, input: input, created: "2026-11-01T00:00:00Z")
+        }, definition: step.document, created: "2026-11-01T00:00:00Z")
     }
 
     @Test func pruneKeepsRecentlyUsedEntriesTheirBlobsAndFreshFiles() async throws {
@@ -37,8 +37,8 @@ import Testing
         try await cache.store(old, blobsIn: store)
         try await cache.store(used, blobsIn: store)
         for digest in [oldBlob.digest, usedBlob.digest, strayOld.digest] { setModified(store.path(for: digest), daysAgo: 30) }
-        setModified(cache.path(for: old.key), daysAgo: 30)
-        setModified(cache.path(for: used.key), daysAgo: 30)
+        setModified(cache.path(for: old), daysAgo: 30)
+        setModified(cache.path(for: used), daysAgo: 30)
         // A lookup hit marks the entry as used, so age counts from the last hit, not from creation.
         #expect(try await cache.lookup([used.key]).count == 1)
         let oldSnapshot = root.snapshots.appendingPathComponent(String(repeating: "a", count: 64))

@@ -15,10 +15,7 @@ struct RegistryCacheBackendTests {
         return KilnRoot(url: url)
     }
 
-    func input(_ text: String) -> CacheKeyInput {
-        CacheKeyInput(parent: nil, platform: "linux/amd64", operation: "RUN", instruction: text,
-                      environment: ["PATH=/bin"], buildArgs: ["V": "1"])
-    }
+    func input(_ text: String) -> SampleStep { SampleStep.run(text) }
 
     @Test func entriesRoundTripThroughTheRegistryAndOnlyHitsCostALayer() async throws {
         try await withTestRegistry { registry in
@@ -28,8 +25,8 @@ struct RegistryCacheBackendTests {
             let blob = try await store.ingest(data: Data(repeating: 7, count: 300_000))
             let layer = CachedLayer(descriptor: Descriptor(mediaType: .ociLayerGzip, digest: blob.digest, size: blob.size),
                                     diffID: Digest.sha256(of: Data("diff".utf8)))
-            let withLayer = CacheEntry(key: CacheKey(input("a")), layer: layer, input: input("a"), created: "2026-11-22T00:00:00Z")
-            let empty = CacheEntry(key: CacheKey(input("b")), layer: nil, input: input("b"), created: "2026-11-22T00:00:00Z")
+            let withLayer = CacheEntry(key: CacheKey(document: input("a").document), layer: layer, definition: input("a").document, created: "2026-11-22T00:00:00Z")
+            let empty = CacheEntry(key: CacheKey(document: input("b").document), layer: nil, definition: input("b").document, created: "2026-11-22T00:00:00Z")
 
             let writer = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "team/cache")
             try await writer.store(withLayer, blobsIn: store)
@@ -38,10 +35,10 @@ struct RegistryCacheBackendTests {
             // Another machine: a new client, nothing local.
             let reader = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "team/cache")
             let blobGETsBefore = registry.requestCount("GET", path: "/blobs/sha256:")
-            let missing = CacheKey(input("c"))
+            let missing = CacheKey(document: input("c").document)
             let found = try await reader.lookup([withLayer.key, empty.key, missing])
-            #expect(found[withLayer.key] == withLayer)
-            #expect(found[empty.key] == empty)
+            #expect(found[withLayer.key] == [withLayer])
+            #expect(found[empty.key] == [empty])
             #expect(found[missing] == nil)
             // A lookup reads manifests only: no blob is downloaded.
             #expect(registry.requestCount("GET", path: "/blobs/sha256:") == blobGETsBefore)
@@ -60,7 +57,7 @@ struct RegistryCacheBackendTests {
         let backend = RegistryCacheBackend(
             client: RegistryClient(registry: "127.0.0.1:9", configuration: .init(retryPolicy: .none)),
             repository: "team/cache")
-        await #expect(throws: (any Error).self) { try await backend.lookup([CacheKey(input("a"))]) }
+        await #expect(throws: (any Error).self) { try await backend.lookup([CacheKey(document: input("a").document)]) }
     }
 
     @Test func aStoreWithoutItsBlobPushesNoTag() async throws {
@@ -69,9 +66,9 @@ struct RegistryCacheBackendTests {
             defer { try? FileManager.default.removeItem(at: root.url) }
             let digest = Digest.sha256(of: Data("never stored".utf8))
             let entry = CacheEntry(
-                key: CacheKey(input("a")),
+                key: CacheKey(document: input("a").document),
                 layer: CachedLayer(descriptor: Descriptor(mediaType: .ociLayerGzip, digest: digest, size: 12), diffID: digest),
-                input: input("a"), created: "2026-11-22T00:00:00Z")
+                definition: input("a").document, created: "2026-11-22T00:00:00Z")
             let backend = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "team/cache")
             await #expect(throws: CacheError.self) { try await backend.store(entry, blobsIn: ContentStore(root: root)) }
             #expect(try await backend.lookup([entry.key]).isEmpty)
@@ -87,8 +84,8 @@ extension RegistryCacheBackendTests {
             defer { try? FileManager.default.removeItem(at: root.url) }
             let store = ContentStore(root: root)
             let backend = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "team/cache")
-            let old = CacheEntry(key: CacheKey(input("old")), layer: nil, input: input("old"), created: "2026-01-01T00:00:00Z")
-            let new = CacheEntry(key: CacheKey(input("new")), layer: nil, input: input("new"), created: "2026-11-20T00:00:00Z")
+            let old = CacheEntry(key: CacheKey(document: input("old").document), layer: nil, definition: input("old").document, created: "2026-01-01T00:00:00Z")
+            let new = CacheEntry(key: CacheKey(document: input("new").document), layer: nil, definition: input("new").document, created: "2026-11-20T00:00:00Z")
             try await backend.store(old, blobsIn: store)
             try await backend.store(new, blobsIn: store)
             // A tag that is not a Kiln entry is left alone.

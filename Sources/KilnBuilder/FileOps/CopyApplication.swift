@@ -1,4 +1,5 @@
 import Foundation
+import KilnOCI
 
 #if canImport(Glibc)
 import Glibc
@@ -148,8 +149,10 @@ struct CopyApplication {
             try remove(host)
         }
         switch entry.content {
-        case .file(let source, _):
-            try writeFile(at: host, mode: entry.mode) { fd in try Self.copyContents(of: source, to: fd, path: host) }
+        case .file(let source, let digest):
+            try writeFile(at: host, mode: entry.mode) { fd in
+                try Self.copyContents(of: source, to: fd, path: host, expecting: digest, entry: entry.path)
+            }
             try setTime(host, entry.modificationTime, follow: false)
         case .inline(let data):
             try writeFile(at: host, mode: entry.mode) { fd in
@@ -171,6 +174,11 @@ struct CopyApplication {
     /// Extracts an archive into the directory `host`. Members keep the archive's owners,
     /// as in Docker, unless `--chown` is given, which BuildKit applies to them too.
     private func extract(_ source: String, into host: String) throws {
+        if case .archive(_, let digest)? = plan.entries.first(where: { if case .archive(source, _) = $0.content { return true }; return false })?.content {
+            var hasher = DigestHasher()
+            try FileWriting.forEachChunk(of: source) { hasher.update($0) }
+            try Self.verify(hasher.finalize(), expected: digest, source: source, entry: "")
+        }
         try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
         guard plan.chown != nil else { return }
         for member in try TarArchive.memberPaths(ofArchiveAt: source) where !ContainedPath.components(member).isEmpty {
@@ -211,17 +219,30 @@ struct CopyApplication {
         }
     }
 
-    /// Streams `source` into `fd`, 1 MiB at a time.
-    private static func copyContents(of source: String, to fd: Int32, path: String) throws {
+    /// Streams `source` into `fd`, 1 MiB at a time, hashing what it copies: the bytes written
+    /// must be the bytes the step's key digested when it was planned, or the copy fails.
+    private static func copyContents(of source: String, to fd: Int32, path: String, expecting digest: Digest?,
+                                     entry: String) throws {
         let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard input >= 0 else { throw FileOperationError.system("open", source, errno) }
         defer { close(input) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
+        var hasher = DigestHasher()
         while true {
             let count = try FileWriting.read(input, into: buffer, path: source)
-            if count == 0 { return }
-            try FileWriting.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[..<count]), path: path)
+            if count == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+            hasher.update(chunk)
+            try FileWriting.writeAll(fd, chunk, path: path)
         }
+        try verify(hasher.finalize(), expected: digest, source: source, entry: entry)
+    }
+
+    /// Fails when a source's bytes are no longer those its plan hashed.
+    static func verify(_ actual: Digest, expected: Digest?, source: String, entry: String) throws {
+        guard let expected, actual != expected else { return }
+        throw FileOperationError("context changed during the build: \(entry.isEmpty ? source : entry) no longer has the content "
+            + "its cache key was computed from (\(expected.encoded.prefix(12)), now \(actual.encoded.prefix(12))); build again")
     }
 }

@@ -11,7 +11,7 @@ public enum CopySourceRoot: Sendable {
 
 /// One `COPY` or `ADD` step, already expanded: what the planner needs and nothing about the
 /// Dockerfile's text.
-public struct CopyRequest: Sendable {
+public struct CopyRequest: Sendable, Hashable, Encodable {
     /// Source paths, globs or (for `ADD`) URLs, relative to the source root.
     public var sources: [String]
     /// Heredoc sources; their content is already expanded.

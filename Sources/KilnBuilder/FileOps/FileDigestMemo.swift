@@ -10,6 +10,10 @@ import KilnStorage
 /// write-and-rename changes the inode, an in-place write the mtime, `touch -m` back to an old
 /// time still moves the ctime. The memo is a speed-up only; losing or corrupting the file
 /// costs a re-hash, never a wrong digest of an unchanged stat.
+///
+/// A file changed within the filesystem's timestamp granularity of being hashed can change
+/// again without its stat changing (git's "racy clean" problem): such a digest is never
+/// remembered, so the file is read again next time.
 public actor FileDigestMemo {
     /// What a file looked like when it was hashed.
     struct Stamp: Hashable, Sendable {
@@ -54,8 +58,17 @@ public actor FileDigestMemo {
         return nil
     }
 
-    /// Remembers that `path` with `stamp` hashed to `digest`.
-    func remember(_ digest: Digest, of path: String, stamp: Stamp) {
+    /// How close to the time of hashing a file's mtime or ctime may be before its digest is
+    /// not trusted: coarse filesystem clocks tick in up to a second (kernel timestamps come
+    /// from a clock updated every few milliseconds; some filesystems keep whole seconds).
+    static let racyWindowNanoseconds: Int64 = 1_000_000_000
+
+    /// Remembers that `path` with `stamp` hashed to `digest` — unless the file changed so
+    /// recently before `hashedAt` (nanoseconds since the epoch) that a change after the hash
+    /// could leave the same stamp.
+    func remember(_ digest: Digest, of path: String, stamp: Stamp,
+                  hashedAt: Int64 = Int64(Date().timeIntervalSince1970 * 1_000_000_000)) {
+        guard hashedAt - max(stamp.mtimeNanoseconds, stamp.ctimeNanoseconds) > Self.racyWindowNanoseconds else { return }
         records[path] = Record(stamp: stamp, digest: digest)
         dirty = true
     }

@@ -1,0 +1,48 @@
+import Foundation
+import KilnOCI
+
+/// Turns a finished layer blob into the form an output asks for: another compression, and
+/// modification times clamped to `SOURCE_DATE_EPOCH`. The source blob is verified against its
+/// digest on the way (a corrupt store blob fails here, naming it).
+///
+/// The same source and settings always give the same bytes, so a layer a cache holds in one
+/// form yields, on any machine, what a fresh build with those settings yields.
+public struct LayerRewriter: Sendable {
+    /// The compression written.
+    public var compression: LayerCompression
+    /// Modification times above this are lowered to it; nil leaves them.
+    public var clampTime: Int64?
+
+    /// A rewriter to `compression`, clamping to `clampTime`.
+    public init(compression: LayerCompression, clampTime: Int64?) {
+        self.compression = compression
+        self.clampTime = clampTime
+    }
+
+    /// Rewrites the blob at `source` (whose digest must be `sourceDigest`) into `output`.
+    public func rewrite(_ source: URL, sourceDigest: Digest, to output: URL) throws -> LayerWriteResult {
+        let fd = open(source.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ArchiveError.lastSystemError("open", source.path) }
+        defer { close(fd) }
+        let decompressor = try LayerDecompressor(fd: fd, path: source.path)
+        let file = try FileSink(creating: output.path)
+        let compressed = HashingSink(downstream: file)
+        let compressor = try compression.makeCompressor(downstream: compressed)
+        let uncompressed = HashingSink(downstream: compressor)
+        let first: any ByteSink = clampTime.map { TarTimestampClamp(epoch: $0, downstream: uncompressed) } ?? uncompressed
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try decompressor.read(into: buffer)
+            if count == 0 { break }
+            try first.write(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+        try first.finish()
+        guard decompressor.blobDigest == sourceDigest else {
+            throw ArchiveError.invalidSource(path: source.path,
+                                             reason: "blob \(sourceDigest) is corrupt: its content hashes to \(decompressor.blobDigest)")
+        }
+        return LayerWriteResult(diffID: uncompressed.digest, digest: compressed.digest, size: compressed.byteCount,
+                                uncompressedSize: uncompressed.byteCount, mediaType: compression.mediaType, entryCount: 0)
+    }
+}
