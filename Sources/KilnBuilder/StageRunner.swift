@@ -188,7 +188,8 @@ struct StageRunner: Sendable {
                                                commandSeconds: (committing - performing).seconds,
                                                layerSeconds: (ContinuousClock.now - committing).seconds)
                     try await session.cache.store(CacheEntry(key: key, layer: layer, definition: document, basis: basis,
-                                                             created: session.created, sourceFiles: step.fileOperation?.sourceFiles),
+                                                             created: session.created, sourceFiles: step.fileOperation?.sourceFiles,
+                                                             instruction: step.identity.text),
                                                   blobsIn: session.store)
                     record.status = .executed
                     time = session.created

@@ -42,16 +42,19 @@ public struct CacheEntry: Sendable, Hashable, Codable {
     /// COPY/ADD: each copied path and the digest of what was written there, so a later miss can
     /// name the file that changed. Left out (nil) for very large copies.
     public var sourceFiles: [String: String]?
+    /// The step's text as the Dockerfile wrote it, for listings (never part of the key).
+    public var instruction: String?
 
     /// Creates an entry.
     public init(key: CacheKey, layer: CachedLayer?, definition: KeyDocument, basis: [String: Digest] = [:],
-                created: String, sourceFiles: [String: String]? = nil) {
+                created: String, sourceFiles: [String: String]? = nil, instruction: String? = nil) {
         self.key = key
         self.layer = layer
         self.definition = definition
         self.basis = basis
         self.created = created
         self.sourceFiles = sourceFiles
+        self.instruction = instruction
     }
 
     /// Names this result among the key's variants: its basis and its layer. Two builds that
@@ -74,9 +77,6 @@ public struct CacheEntry: Sendable, Hashable, Codable {
         return "?"
     }
 
-    /// A one-line summary for listings: the instruction text the definition recorded.
-    public var summary: String {
-        if case .string(let text)? = definition.value(at: "\(operation).instruction") { return text }
-        return operation
-    }
+    /// A one-line summary for listings: the instruction's text, else the kind of step.
+    public var summary: String { instruction ?? operation }
 }

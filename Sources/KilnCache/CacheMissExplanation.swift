@@ -4,8 +4,8 @@ import KilnOCI
 /// entry, or that an entry matched but was built on other content.
 ///
 /// The closest entry is one for the same kind of step on the same parent (the same place in
-/// the same chain, as in the previous build); failing that, the same instruction on another
-/// parent (an earlier step changed); failing that, there is nothing to compare with. The
+/// the same chain, as in the previous build); failing that, the closest step of that kind on
+/// another parent (an earlier step changed); failing that, there is nothing to compare with. The
 /// comparison is of definitions as documents, so every member a key covers is explained
 /// without a list of fields kept here.
 public struct CacheMissExplanation: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -24,9 +24,8 @@ public struct CacheMissExplanation: Sendable, Hashable, Codable, CustomStringCon
             return
         }
         let sameKind = candidates.filter { $0.operation == operation && $0.definition[member: "platform"] == miss[member: "platform"] }
-        let summary = CacheEntry(key: key, layer: nil, definition: miss, created: "").summary
         if let found = Self.closest(to: miss, among: sameKind.filter { $0.definition[member: "parent"] == miss[member: "parent"] })
-            ?? Self.closest(to: miss, among: sameKind.filter { $0.summary == summary }) {
+            ?? Self.closest(to: miss, among: sameKind) {
             closest = found.key
             differences = Self.differences(miss, sourceFiles, found)
         } else {
