@@ -220,6 +220,37 @@ struct SharedCacheTests {
         }
     }
 
+    @Test("trust boundary: a pull-request build reads the protected cache and writes only its own; the protected build never reads it")
+    func pullRequestsCannotPoisonTheProtectedCache() async throws {
+        try await withTestRegistry { registry in
+            let base = try pushBase(to: registry)
+            let protected = "\(registry.host)/cache/main", pullRequest = "\(registry.host)/cache/pr-17"
+            try write("FROM \(base)\nRUN echo deps > /deps\nCOPY app.txt /app.txt\nRUN cat /app.txt > /out\n", to: "Dockerfile")
+            try write("release\n", to: "app.txt")
+            // The protected branch builds with its cache read-write.
+            let main = try build(root: freshRoot("main-1"), ["--cache-repo", protected])
+            #expect(main.metadata.statuses == ["executed", "executed", "executed"])
+            let tags = { (repo: String) -> String in
+                (try? ProcessRunner.checked("skopeo", ["list-tags", "--tls-verify=false", "docker://\(repo)"]).stdout) ?? ""
+            }
+            let protectedTags = tags(protected)
+            // A pull request changes a file (say, to plant a poisoned result): it reads the
+            // protected cache and writes its own, never the protected one.
+            try write("poisoned\n", to: "app.txt")
+            let pr = try build(root: freshRoot("pr"), ["--cache-from", protected, "--cache-to", pullRequest])
+            #expect(pr.metadata.statuses == ["cached", "executed", "executed"])
+            #expect(tags(protected) == protectedTags)
+            #expect(tags(pullRequest).contains("kiln-"))
+            // The protected branch, even building the very same files on a new machine, reads
+            // only its own cache: the pull request's entries are never consulted.
+            let prManifestReads = registry.requestCount("GET", path: "/v2/cache/pr-17/manifests/")
+            let again = try build(root: freshRoot("main-2"), ["--cache-repo", protected])
+            #expect(again.metadata.statuses == ["cached", "executed", "executed"])
+            #expect(registry.requestCount("GET", path: "/v2/cache/pr-17/manifests/") == prManifestReads)
+            #expect(registry.requestCount("HEAD", path: "/v2/cache/pr-17/manifests/") == 0)
+        }
+    }
+
     @Test("kiln cache ls and prune --cache-repo list and delete the registry's entries")
     func registryListAndPrune() async throws {
         try await withTestRegistry { registry in
