@@ -80,6 +80,8 @@ struct FileOpsDigestTests {
         let memoFile = tree.url(".state/context-digests")
         let request = CopyRequest(sources: ["big"], destination: "/data/")
         let memo = FileDigestMemo(file: memoFile)
+        // Files changed within the racy window of being hashed are not remembered.
+        try await Task.sleep(for: .milliseconds(1_100))
         let cold = try await tree.plan(request, memo: memo)
         #expect(await memo.misses == 20)
         #expect(await memo.hits == 0)
@@ -104,6 +106,42 @@ struct FileOpsDigestTests {
         #expect(changed.contentDigest != cold.contentDigest)
     }
 
+    @Test("racy clean: a file changed within a second of being hashed is not remembered, so a same-stat change is seen")
+    func racyClean() async throws {
+        let tree = try FileOpsTree("memo-racy")
+        defer { tree.remove() }
+        try tree.file("f", "one")
+        let memo = FileDigestMemo(file: tree.url(".state/context-digests"))
+        let request = CopyRequest(sources: ["f"], destination: "/f")
+        let first = try await tree.plan(request, memo: memo)
+        #expect(await memo.count == 0)
+        // Same size and, on a coarse clock, possibly the same stamp: still hashed again.
+        try tree.file("f", "two")
+        let second = try await tree.plan(request, memo: memo)
+        #expect(second.contentDigest != first.contentDigest)
+        try await Task.sleep(for: .milliseconds(1_100))
+        _ = try await tree.plan(request, memo: memo)
+        #expect(await memo.count == 1)
+    }
+
+    @Test("a COPY writes exactly what its key hashed: a source changed after planning fails the step")
+    func copyWhatWasHashed() async throws {
+        let tree = try FileOpsTree("copy-verify")
+        defer { tree.remove() }
+        try tree.file("src/a.txt", "planned content")
+        try tree.file("src/b.txt", "unchanged")
+        let plan = try await tree.plan(CopyRequest(sources: ["src"], destination: "/app/"))
+        try tree.file("src/a.txt", "edited during the build")
+        let rootfs = try FileOpsTree("copy-verify-rootfs")
+        defer { rootfs.remove() }
+        let message = await fileOpsError { try await plan.apply(to: rootfs.root) }
+        #expect(message?.contains("context changed during the build: a.txt") == true, "\(message ?? "no error")")
+        // Unchanged sources copy as planned.
+        let intact = try await tree.plan(CopyRequest(sources: ["src/b.txt"], destination: "/b.txt"))
+        try await intact.apply(to: rootfs.root)
+        #expect(try String(contentsOf: rootfs.url("b.txt"), encoding: .utf8) == "unchanged")
+    }
+
     @Test("a corrupt memo file starts empty and is rewritten")
     func corruptMemo() async throws {
         let tree = try FileOpsTree("memo-corrupt")
@@ -112,6 +150,7 @@ struct FileOpsDigestTests {
         try tree.file("memo", "garbage\nmore garbage")
         let memo = FileDigestMemo(file: tree.url("memo"))
         #expect(await memo.count == 0)
+        try await Task.sleep(for: .milliseconds(1_100))  // past the racy window of f's creation
         _ = try await tree.plan(CopyRequest(sources: ["f"], destination: "/"), memo: memo)
         #expect(await FileDigestMemo(file: tree.url("memo")).count == 1)
     }
