@@ -251,6 +251,25 @@ struct SharedCacheTests {
         }
     }
 
+    @Test("a far cache: the keys of a 10-step build are looked up at once, not one round trip per step")
+    func lookupsAreConcurrent() async throws {
+        try await withTestRegistry { registry in
+            let base = try pushBase(to: registry)
+            try write("FROM \(base)\n" + (1...10).map { "RUN echo \($0) > /f\($0)\n" }.joined(), to: "Dockerfile")
+            _ = try build(root: freshRoot("a"), ["--cache-repo", "\(registry.host)/cache/far"])
+            try await withFaultProxy(for: registry, faults: .init(latencyMilliseconds: 50)) { proxy in
+                let warm = try build(root: freshRoot("b"), ["--cache-repo", "\(proxy.host)/cache/far"])
+                #expect(warm.metadata.statuses == Array(repeating: "cached", count: 10))
+                let lookups = proxy.requests().filter { $0.hasPrefix("GET /v2/cache/far/manifests/kiln-") }
+                #expect(lookups.count == 10, "\(lookups)")
+                // Every lookup was sent before the first (50 ms) answer came back, up to the
+                // backend's parallelism (8): the chain is checked afterwards, step by step.
+                let overlap = lookups.compactMap { $0.split(separator: "inflight=").last.flatMap { Int($0) } }.max() ?? 0
+                #expect(overlap >= 5, "\(lookups)")
+            }
+        }
+    }
+
     @Test("kiln cache ls and prune --cache-repo list and delete the registry's entries")
     func registryListAndPrune() async throws {
         try await withTestRegistry { registry in

@@ -31,13 +31,17 @@ public final class TestRegistryFaultProxy: Sendable {
         /// Plays a proxy killed mid-push: once this many request-body bytes have gone upstream,
         /// the request that crosses the mark is cut there and every later request is refused.
         public var dieAfterUploadedBytes: Int?
+        /// Milliseconds every forwarded request waits before it goes upstream: a far registry.
+        /// Each log line then ends in `inflight=N`, the requests under way when it started.
+        public var latencyMilliseconds = 0
 
         /// Creates a fault plan.
         public init(
             dropBlobGets: Int = 0, serverErrors: Int = 0, dropPatches: Int = 0, paginateTags: Bool = false, stalls: Int = 0,
             redirectBlobGets: Bool = false, denyMounts: Bool = false, tooManyRequests: Int = 0,
-            dieAfterUploadedBytes: Int? = nil
+            dieAfterUploadedBytes: Int? = nil, latencyMilliseconds: Int = 0
         ) {
+            self.latencyMilliseconds = latencyMilliseconds
             self.tooManyRequests = tooManyRequests
             self.dieAfterUploadedBytes = dieAfterUploadedBytes
             self.dropBlobGets = dropBlobGets
@@ -90,6 +94,7 @@ budget = {"dropBlobGets": rules.get("dropBlobGets", 0), "serverErrors": rules.ge
           "dropPatches": rules.get("dropPatches", 0), "stalls": rules.get("stalls", 0),
           "tooManyRequests": rules.get("tooManyRequests", 0)}
 uploaded = [0, False]  # request-body bytes forwarded so far, and whether the proxy has "died"
+inflight = [0]  # forwarded requests under way (latency mode)
 
 def take(name):
     with lock:
@@ -191,6 +196,15 @@ def handle(conn):
                 record("%s %s 503" % (method, path))
                 conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n")
                 continue
+            latency = rules.get("latencyMilliseconds", 0)
+            started_with = ""
+            if latency:
+                with lock:
+                    inflight[0] += 1
+                    started_with = " inflight=%d" % inflight[0]
+                time.sleep(latency / 1000.0)
+                with lock:
+                    inflight[0] -= 1
             upstream = http.client.HTTPConnection("127.0.0.1", upstream_port)
             parsed = urlparse(path)
             paginate = rules.get("paginateTags") and method == "GET" and parsed.path.endswith("/tags/list")
@@ -226,8 +240,8 @@ def handle(conn):
                        next((v.strip() for k, v in headers if k.strip().lower() == "range"), "-")))
                 return
             conn.sendall(payload)
-            record("%s %s %d range=%s" % (method, path, response.status,
-                   next((v.strip() for k, v in headers if k.strip().lower() == "range"), "-")))
+            record("%s %s %d range=%s%s" % (method, path, response.status,
+                   next((v.strip() for k, v in headers if k.strip().lower() == "range"), "-"), started_with))
     except (ConnectionError, OSError):
         pass
     finally:
