@@ -28,10 +28,16 @@ struct CacheSoundnessTests {
         let verdict = SoundnessVerdict(mode: "registry", name: soundnessCase.name)
         await verdict.run {
             try await withTestRegistry { registry in
-                let slug = String(soundnessCase.name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
-                try await Self.differential(soundnessCase, verdict: verdict, cacheRepository: "\(registry.host)/cache/\(slug.prefix(60))")
+                try await Self.differential(soundnessCase, verdict: verdict,
+                                            cacheRepository: "\(registry.host)/cache/\(Self.repositoryName(soundnessCase.name))")
             }
         }
+    }
+
+    /// A case name as a repository path component: lowercase letters and digits, single dashes.
+    static func repositoryName(_ name: String) -> String {
+        let words = name.lowercased().split { !(("a"..."z").contains($0) || ("0"..."9").contains($0)) }
+        return words.joined(separator: "-").prefix(60).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
     }
 
     static func differential(_ soundnessCase: SoundnessCase, mode: String, cacheRepository: String?) async {
@@ -103,28 +109,41 @@ struct CacheSoundnessTests {
     ]
 
     @Test("--no-cache-filter re-runs a stage writing /dev/urandom bytes: what reads it misses and gets the new bytes",
-          arguments: randomStageReaders.map(\.name))
-    func noCacheFilterRandomStage(_ reader: String) async {
-        let verdict = SoundnessVerdict(mode: "local", name: "--no-cache-filter on a random stage, read by \(reader)")
+          arguments: randomStageReaders.map(\.name), ["local", "registry"])
+    func noCacheFilterRandomStage(_ reader: String, mode: String) async {
+        let verdict = SoundnessVerdict(mode: mode, name: "--no-cache-filter on a random stage, read by \(reader)")
         await verdict.run {
-            let (_, final, file) = try #require(Self.randomStageReaders.first { $0.name == reader })
-            let dockerfile = "FROM busybox AS s\nRUN head -c 32 /dev/urandom > /r\n" + final
-            let workspace = try SoundnessWorkspace(name: reader, dockerfile: dockerfile, flags: [])
-            try await withStopping(workspace, stop: { await $0.close() }) { workspace in
-                let root = workspace.root("r1")
-                let a = try workspace.build("A", root: root)
-                guard a.status == 0 else { return verdict.fail("A failed: \(lastLines(a.stderr))") }
-                workspace.flags += ["--no-cache-filter", "s"]
-                let b = try workspace.build("B", root: root)
-                guard b.status == 0 else { return verdict.fail("B failed: \(lastLines(b.stderr))") }
-                verdict.expect(b.statuses == ["executed", "executed"], "B's step statuses \(b.statuses) ≠ [executed, executed]")
-                // The stage's new bytes: its RUN layer, from the root's content store.
-                let aStage = try Self.stageBytes(a, root: root)
-                let bStage = try Self.stageBytes(b, root: root)
-                verdict.expect(aStage != bStage, "the re-run stage wrote the same random bytes as before")
-                let image = try workspace.imageData(b, file)
-                verdict.expect(image == bStage, "the final image's /\(file) is not the re-run stage's /r (stale stage result used)")
+            if mode == "registry" {
+                try await withTestRegistry { registry in
+                    try await Self.noCacheFilterRandomStage(reader, cacheRepository: "\(registry.host)/cache/random-stage", verdict: verdict)
+                }
+            } else {
+                try await Self.noCacheFilterRandomStage(reader, cacheRepository: nil, verdict: verdict)
             }
+        }
+    }
+
+    /// A on R1, then B with `--no-cache-filter s` on R1 (local) or on a fresh R3 sharing A's
+    /// cache repository. B′ is pointless here: the stage's bytes are new on every run.
+    static func noCacheFilterRandomStage(_ reader: String, cacheRepository: String?, verdict: SoundnessVerdict) async throws {
+        let (_, final, file) = try #require(randomStageReaders.first { $0.name == reader })
+        let dockerfile = "FROM busybox AS s\nRUN head -c 32 /dev/urandom > /r\n" + final
+        let workspace = try SoundnessWorkspace(name: reader, dockerfile: dockerfile, flags: [])
+        try await withStopping(workspace, stop: { await $0.close() }) { workspace in
+            let cache = cacheRepository.map { ["--cache-repo", $0] } ?? []
+            let (rootA, rootB) = (workspace.root("r1"), workspace.root(cacheRepository == nil ? "r1" : "r3"))
+            let a = try workspace.build("A", root: rootA, extra: cache)
+            guard a.status == 0 else { return verdict.fail("A failed: \(lastLines(a.stderr))") }
+            workspace.flags += ["--no-cache-filter", "s"]
+            let b = try workspace.build("B", root: rootB, extra: cache)
+            guard b.status == 0 else { return verdict.fail("B failed: \(lastLines(b.stderr))") }
+            verdict.expect(b.statuses == ["executed", "executed"], "B's step statuses \(b.statuses) ≠ [executed, executed]")
+            // The stage's new bytes: its RUN layer, from the root's content store.
+            let aStage = try stageBytes(a, root: rootA)
+            let bStage = try stageBytes(b, root: rootB)
+            verdict.expect(aStage != bStage, "the re-run stage wrote the same random bytes as before")
+            let image = try workspace.imageData(b, file)
+            verdict.expect(image == bStage, "the final image's /\(file) is not the re-run stage's /r (stale stage result used)")
         }
     }
 
