@@ -28,7 +28,13 @@ struct VariantChooser {
 
     /// The variant to replay for step `index` on layers with chain ID `chain`; nil is a miss.
     mutating func choose(at index: Int, chain: Digest?) async throws -> CacheHit? {
-        let candidates = try await fitting(at: index, chain: chain)
+        var candidates = try await fitting(at: index, chain: chain)
+        if candidates.isEmpty, let key = steps[index].key, hits[key]?.isEmpty == false {
+            // The key is known but none of its listed variants fits: a shared store may have
+            // lost this build's variant from the list to a concurrent writer; ask for it by basis.
+            let basis = try await runner.basis(of: steps[index], on: chain)
+            candidates = await runner.session.cache.lookup(key, basis: basis, store: runner.session.store)
+        }
         guard candidates.count > 1 else { return candidates.first }
         var best: (hit: CacheHit, run: Int)?
         for hit in candidates {

@@ -99,6 +99,28 @@ public actor BuildCache {
         return hits
     }
 
+    /// The variants of `key` built on exactly `basis`, from the readable remotes: for a step
+    /// whose key was found but none of whose listed variants fits (a concurrent writer may have
+    /// dropped it from the list; the basis record keeps it).
+    public func lookup(_ key: CacheKey, basis: [String: Digest], store: ContentStore) async -> [CacheHit] {
+        guard !skipLookups else { return [] }
+        for source in remotes where source.reads && !failed.contains(source.backend.name) {
+            let backend = source.backend
+            do {
+                let found = try await Self.withTimeout(timeout) { try await backend.lookup(key, basis: basis) }
+                if !found.isEmpty {
+                    return found.map { entry in
+                        let isLocal = entry.layer.map { store.size(of: $0.descriptor.digest) == $0.descriptor.size } ?? true
+                        return CacheHit(entry: entry, backendName: backend.name, isLocal: isLocal)
+                    }
+                }
+            } catch {
+                warn(backend.name, error)
+            }
+        }
+        return []
+    }
+
     /// Gives every writable remote, in the background, an entry this build used that it found
     /// elsewhere (a machine that built before `--cache-repo` was added, a `--cache-from` copied
     /// to a `--cache-to`): one lookup, and a store when the remote lacks that variant and its

@@ -10,8 +10,11 @@ import KilnStorage
 /// layer blob, or the OCI empty descriptor for a step that changed nothing — a config that is
 /// the variants as a JSON array, and the same array in an annotation, so a lookup is exactly
 /// one manifest GET per key. A store reads the manifest and writes it back with its variant
-/// added: two builds racing on one key may drop each other's variant for a while (a later
-/// build of the loser adds it again); neither can replace the other's result with its own.
+/// added, so two builds racing on one key may drop each other's variant from that list; each
+/// variant is therefore also written under a tag of its own key *and basis*
+/// (``basisTag(_:_:)``), which only builds on the same content write. A build that finds no
+/// fitting variant in a key's list asks that narrower tag: a chain of steps stored by one
+/// build stays whole whatever other builds stored at the same time.
 public struct RegistryCacheBackend: CacheBackend {
     /// The config and artifact type of a key's manifest.
     public static let entryMediaType: MediaType = "application/vnd.kiln.cache.entries.v2+json"
@@ -59,11 +62,27 @@ public struct RegistryCacheBackend: CacheBackend {
         return found
     }
 
+    /// The tag of the variants of `key` built on `basis`: `kiln-<32 hex>-<32 hex>`.
+    public static func basisTag(_ key: CacheKey, _ basis: [String: Digest]) -> String {
+        let probe = CacheEntry(key: key, layer: nil, definition: .null, basis: basis, created: "")
+        let basisText = probe.basis.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
+        return "kiln-" + key.digest.encoded.prefix(32) + "-" + Digest.sha256(of: Data(basisText.utf8)).encoded.prefix(32)
+    }
+
+    /// The variants of `key` built on `basis`, from their own tag.
+    public func lookup(_ key: CacheKey, basis: [String: Digest]) async throws -> [CacheEntry] {
+        try await fetchEntries(key, tag: Self.basisTag(key, basis)).filter { $0.basis == basis }
+    }
+
     /// The variants tagged with `key`; empty when there is none or the tag is not a Kiln entry.
     public func fetchEntries(_ key: CacheKey) async throws -> [CacheEntry] {
+        try await fetchEntries(key, tag: key.tag)
+    }
+
+    private func fetchEntries(_ key: CacheKey, tag: String) async throws -> [CacheEntry] {
         let fetched: FetchedManifest
         do {
-            fetched = try await client.fetchManifest(.tag(key.tag), in: repository)
+            fetched = try await client.fetchManifest(.tag(tag), in: repository)
         } catch let error as RegistryError where error.kind == .notFound {
             return []
         }
@@ -93,7 +112,15 @@ public struct RegistryCacheBackend: CacheBackend {
             try await client.pushBlob(file: store.path(for: layer.descriptor.digest), digest: layer.descriptor.digest,
                                       size: layer.descriptor.size, to: repository, mountSources: mountSources)
         }
-        var variants = try await fetchEntries(entry.key).filter { $0.variant != entry.variant }
+        // The basis tag first: once the key's list names the variant, its own tag exists too.
+        let basisTag = Self.basisTag(entry.key, entry.basis)
+        try await pushVariants(merging: entry, into: try await fetchEntries(entry.key, tag: basisTag), tag: basisTag)
+        try await pushVariants(merging: entry, into: try await fetchEntries(entry.key), tag: entry.key.tag)
+    }
+
+    /// Pushes the manifest listing `existing` and `entry` (newest ``maximumVariants`` kept) as `tag`.
+    private func pushVariants(merging entry: CacheEntry, into existing: [CacheEntry], tag: String) async throws {
+        var variants = existing.filter { $0.variant != entry.variant }
         variants.append(entry)
         variants = Array(variants.sorted { $0.created < $1.created }.suffix(Self.maximumVariants))
         var layers: [Descriptor] = []
@@ -124,7 +151,7 @@ public struct RegistryCacheBackend: CacheBackend {
             artifactType: Self.entryMediaType,
             annotations: [Self.entryAnnotation: String(decoding: annotationJSON, as: UTF8.self),
                           AnnotationKey.created: variants.last?.created ?? entry.created])
-        try await client.pushManifest(manifest, to: .tag(entry.key.tag), in: repository)
+        try await client.pushManifest(manifest, to: .tag(tag), in: repository)
     }
 }
 
@@ -154,19 +181,28 @@ extension RegistryCacheBackend {
         }
     }
 
-    /// Deletes the keys whose newest variant was created before `cutoff` (their manifests; the
-    /// registry's garbage collector reclaims blobs no manifest uses). Returns how many were deleted.
+    /// Deletes the keys whose newest variant was created before `cutoff`, with the basis tags
+    /// of those variants (their manifests; the registry's garbage collector reclaims blobs no
+    /// manifest uses). Returns how many keys were deleted.
     public func prune(createdBefore cutoff: Date) async throws -> Int {
         var newest: [CacheKey: Date] = [:]
+        var variants: [CacheKey: [CacheEntry]] = [:]
         for entry in try await entries() {
             guard let created = ISO8601DateFormatter().date(from: entry.created) else { continue }
             newest[entry.key] = max(newest[entry.key] ?? .distantPast, created)
+            variants[entry.key, default: []].append(entry)
         }
         var deleted = 0
         for (key, created) in newest where created < cutoff {
-            let descriptor = try await client.manifestDescriptor(.tag(key.tag), in: repository)
-            guard let digest = descriptor?.digest else { continue }
-            try await client.deleteManifest(digest, in: repository)
+            let tags = [key.tag] + Set((variants[key] ?? []).map { Self.basisTag(key, $0.basis) }).sorted()
+            for (index, tag) in tags.enumerated() {
+                guard let digest = try await client.manifestDescriptor(.tag(tag), in: repository)?.digest else { continue }
+                do {
+                    try await client.deleteManifest(digest, in: repository)
+                } catch let error as RegistryError where error.kind == .notFound && index > 0 {
+                    continue  // the same manifest under another tag, already gone
+                }
+            }
             deleted += 1
         }
         return deleted

@@ -24,7 +24,7 @@ struct SoundnessCase: Sendable, CustomTestStringConvertible {
     var sameImageAsA = false
     /// Files of B's image that must hold this text (nil: must not exist).
     var imageFiles: [String: String?] = [:]
-    /// Every layer of B has a media type containing this (e.g. `zstd`).
+    /// Every layer B's steps made (not the base image's) has a media type containing this (e.g. `zstd`).
     var layerMediaType: String?
 
     var testDescription: String { name }

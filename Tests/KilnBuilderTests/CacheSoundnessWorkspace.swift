@@ -142,6 +142,9 @@ final class SoundnessWorkspace: @unchecked Sendable {
         return "sha256:" + (sum.split(separator: " ").first.map(String.init) ?? "")
     }
 
+    /// Layers of the busybox base under every case's image (one: `kiln import` of a tree).
+    let baseLayerCount = 1
+
     /// Copies the shared busybox layout to `@WS@/<name>`: a base this case may change.
     func copyBaseLayout(to name: String) throws {
         try ProcessRunner.checked("cp", ["-a", try BaseImages.busybox().layout.path, directory.appendingPathComponent(name).path])
