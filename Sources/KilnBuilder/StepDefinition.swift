@@ -42,6 +42,8 @@ struct StepDefinition: CacheKeyed, Hashable {
         KeyExclusion("cache mount contents", because: "a cache mount is a cache: the step must give the same result with it empty or full"),
         KeyExclusion("--compression and the SOURCE_DATE_EPOCH clamp", because: "output transforms applied when the image is assembled, to whatever layer the cache holds"),
         KeyExclusion("metadata instructions (LABEL, CMD, ENTRYPOINT, EXPOSE, …) and --label", because: "they change the image config, which is replayed, not the filesystem"),
+        KeyExclusion("the host's resolver configuration given to RUN as /etc/resolv.conf, and the host's kernel", because: "the machine a step runs on, not what it is asked to do; generated files are not part of any layer (BuildKit keys neither)"),
+        KeyExclusion("which OCI runtime (runc or crun) runs the step", because: "both run the same OCI bundle"),
     ]
 }
 
