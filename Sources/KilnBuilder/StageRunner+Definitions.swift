@@ -153,18 +153,22 @@ extension StageRunner {
         guard let request = step.definition?.copy?.request else {
             throw BuildError.stepFailed(location: location(step), instruction: step.identity.text, reason: "not a file operation")
         }
-        let layers: [StageLayer]
-        switch step.resolved.sources.first {
-        case .stage(let index)?:
-            layers = try await session.board.outcome(of: index).layers
-        case .image(let word)?:
-            guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
-            layers = StageOutcome.from(base).layers
-        case .scratch?, nil:
-            layers = []
-        }
+        let layers = try await self.layers(of: step.resolved.sources.first)
         return try await planFileOperation(request, source: .directory(try await session.directory(of: layers, for: step.identity)),
                                            step: step)
+    }
+
+    /// The layers a `--from` source holds, once it is built: a stage's, an image's, none for scratch.
+    func layers(of source: StageSource?) async throws -> [StageLayer] {
+        switch source {
+        case .stage(let index)?:
+            return try await session.board.outcome(of: index).layers
+        case .image(let word)?:
+            guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
+            return StageOutcome.from(base).layers
+        case .scratch?, nil:
+            return []
+        }
     }
 
     /// The argument vector of a RUN: exec form as is, shell form through SHELL.

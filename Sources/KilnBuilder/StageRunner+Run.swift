@@ -106,17 +106,7 @@ extension StageRunner {
                 let path = directory.appendingPathComponent(String(Self.mountCopyDestination.dropFirst()))
                 return ([.bind(source: path, destination: target, readOnly: options.readOnly)], [directory])
             }
-            let layers: [StageLayer]
-            switch source {
-            case .stage(let stageIndex)?:
-                layers = try await session.board.outcome(of: stageIndex).layers
-            case .image(let word)?:
-                guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
-                layers = StageOutcome.from(base).layers
-            case .scratch?, nil:
-                layers = []
-            }
-            let root = try await session.directory(of: layers, for: step.identity)
+            let root = try await session.directory(of: try await layers(of: source), for: step.identity)
             let relative = StageConfig.resolve(options.source ?? "/", against: "/")
             let resolved = try ContainedPath.resolve(relative, in: root.path, followFinal: true)
             let path = URL(fileURLWithPath: ContainedPath.join(root.path, resolved))
