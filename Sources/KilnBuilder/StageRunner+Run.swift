@@ -31,18 +31,14 @@ extension StageRunner {
             mounts.append(.bind(source: directory, destination: "/dev/.kiln-script", readOnly: true))
             arguments = ["/dev/.kiln-script/script"]
         }
-        let network: NetworkMode
-        switch run.network {
-        case .none?: network = .none
-        case .host?: network = .host
-        case .default?, nil: network = session.request.network
-        }
         let executionStep = ExecutionStep(
             rootfs: rootfs, arguments: arguments,
             environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            workingDirectory: config.workingDirectory, user: config.user, network: network, mounts: mounts)
+            workingDirectory: config.workingDirectory, user: config.user,
+            network: run.networkMode(default: session.request.network), security: run.securityMode,
+            entitlements: session.request.entitlements, mounts: mounts)
         if config.workingDirectory != "/" { try RootfsPath.makeDirectories(config.workingDirectory, in: rootfs) }
-        let executor = Executor(runtime: try await session.runtime.runtime(),
+        let executor = Executor(runtime: try await session.runtime.runtime().withStateDirectory(session.runtimeState),
                                 bundleParent: session.scratch.appendingPathComponent("bundles"))
         let events = session.events
         let identity = step.identity
