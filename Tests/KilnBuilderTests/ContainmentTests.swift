@@ -237,3 +237,85 @@ struct ReclaimTests {
         #expect(!mountPoints.contains { $0.hasPrefix(harness.root.tmp.path + "/") })
     }
 }
+
+@Suite("kiln build: a private root", .serialized)
+struct PrivateRootTests {
+    @Test("$KILN_ROOT is 0700 and its user's; another user reaches neither a setuid file nor a device node unpacked from a base image")
+    func otherUsersAreKeptOut() throws {
+        let harness = try BuildHarness()
+        var null = stat()
+        #expect(stat("/dev/null", &null) == 0)
+        // A base image shipping a setuid copy of busybox and a character device (/dev/null's numbers).
+        let rootfs = harness.directory.appendingPathComponent("suid-rootfs")
+        try FileManager.default.copyItem(at: harness.base.rootfs, to: rootfs)
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: rootfs.appendingPathComponent("suid-busybox").path)
+        #expect(chmod(rootfs.appendingPathComponent("suid-busybox").path, 0o4755) == 0)
+        #expect(mknod(rootfs.appendingPathComponent("null-device").path, S_IFCHR | 0o666, null.st_rdev) == 0)
+        let layout = harness.directory.appendingPathComponent("suid-layout")
+        try ProcessRunner.checked(KilnBinary.url, ["import", rootfs.path, "--output", "type=oci,dest=\(layout.path)", "--tag", "suid:1"])
+
+        let dockerfile = harness.directory.appendingPathComponent("Dockerfile")
+        try Data("FROM suid\nRUN test -u /suid-busybox && test -c /null-device\n".utf8).write(to: dockerfile)
+        let result = try KilnBinary.run(
+            ["build", "--progress", "plain", "-f", dockerfile.path, "--build-context", "suid=oci-layout://\(layout.path):1",
+             "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("out").path)", harness.context.path],
+            environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(result.status == 0, "\(result.stderr)")
+
+        var info = stat()
+        #expect(lstat(harness.root.url.path, &info) == 0)
+        #expect(info.st_mode & 0o7777 == 0o700)
+        #expect(info.st_uid == geteuid())
+
+        // Unpacked in the snapshot store, as the image has them (layer digests depend on it).
+        let unpacked = FileManager.default.enumerator(atPath: harness.root.url.path)?.allObjects as? [String] ?? []
+        let setuid = try #require(unpacked.first { $0.hasSuffix("/suid-busybox") }.map { harness.root.url.path + "/" + $0 })
+        let device = try #require(unpacked.first { $0.hasSuffix("/null-device") }.map { harness.root.url.path + "/" + $0 })
+        #expect(lstat(setuid, &info) == 0 && info.st_mode & S_ISUID != 0)
+        #expect(lstat(device, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
+
+        // setpriv still holds root's capabilities while it execs its program, so the program
+        // is the host's busybox and the attempts are nobody's own.
+        let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/busybox"]
+        let setpriv = URL(fileURLWithPath: "/usr/bin/setpriv")
+        let run = try ProcessRunner.run(setpriv, nobody + ["sh", "-c", "exec \(setuid) true"])
+        #expect(run.status == 126)
+        #expect(run.stderr.contains("Permission denied"), "\(run.stderr)")
+        let open = try ProcessRunner.run(setpriv, nobody + ["cat", device])
+        #expect(open.status != 0)
+        #expect(open.stderr.contains("Permission denied"), "\(open.stderr)")
+
+        // The same files where a user may reach them: nobody runs the setuid binary and opens
+        // the device. (busybox picks its applet by name, so the copy is called `id`; busybox
+        // itself drops the setuid privilege, a real setuid shell from an image would not.)
+        let reachable = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-reachable-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: reachable, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: reachable) }
+        let id = reachable.appendingPathComponent("id").path
+        try FileManager.default.copyItem(atPath: rootfs.appendingPathComponent("suid-busybox").path, toPath: id)
+        #expect(chmod(id, 0o4755) == 0)
+        #expect(mknod(reachable.appendingPathComponent("null-device").path, S_IFCHR | 0o666, null.st_rdev) == 0)
+        let control = try ProcessRunner.run(setpriv, nobody + ["sh", "-c", "\(id) -u; cat \(reachable.path)/null-device"])
+        #expect(control.status == 0, "\(control.stderr)")
+    }
+
+    @Test("an existing root is made private; one owned by another user is refused")
+    func existingRoots() throws {
+        let harness = try BuildHarness()
+        try FileManager.default.createDirectory(at: harness.root.url, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try Data("FROM busybox\n".utf8).write(to: harness.context.appendingPathComponent("Dockerfile"))
+        let arguments = ["build", "--build-context", "busybox=oci-layout://\(harness.base.layout.path):\(harness.base.refName)",
+                         "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("out").path)", harness.context.path]
+        let first = try KilnBinary.run(arguments, environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(first.status == 0, "\(first.stderr)")
+        var info = stat()
+        #expect(lstat(harness.root.url.path, &info) == 0 && info.st_mode & 0o777 == 0o700)
+
+        #expect(chown(harness.root.url.path, 65534, 65534) == 0)
+        let refused = try KilnBinary.run(arguments, environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("belongs to uid 65534"), "\(refused.stderr)")
+        #expect(chown(harness.root.url.path, geteuid(), getegid()) == 0)
+    }
+}
