@@ -110,7 +110,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "KilnExecutorTests", dependencies: ["KilnExecutor", "KilnTestSupport"]),
+        .testTarget(name: "KilnExecutorTests", dependencies: ["KilnExecutor", "KilnStorage", "KilnTestSupport"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage", "KilnTestSupport"]),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnRegistry", "KilnStorage", "KilnTestSupport"]),
         .testTarget(

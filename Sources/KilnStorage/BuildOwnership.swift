@@ -126,14 +126,15 @@ public final class BuildOwnership: @unchecked Sendable {
 /// A process's identity over time: its pid plus its start time.
 public enum ProcessIdentity {
     /// Field 22 of `/proc/PID/stat` (start time in clock ticks since boot), or nil when no such
-    /// process exists.
+    /// process runs. A zombie counts as gone: it has exited, only its parent has not reaped it.
     public static func startTime(of pid: Int32) -> UInt64? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let text = ProcFile.read("/proc/\(pid)/stat"),
               let close = text.lastIndex(of: ")") else { return nil }
         // The command name (field 2) may hold spaces and parentheses; fields after it are plain.
         let fields = text[text.index(after: close)...].split(separator: " ")
         // fields[0] is field 3 (state), so field 22 is fields[19].
-        return fields.count > 19 ? UInt64(fields[19]) : nil
+        guard fields.count > 19, !["Z", "X", "x"].contains(fields[0]) else { return nil }
+        return UInt64(fields[19])
     }
 
     /// This process's `pid-starttime`, the suffix of the temp files it creates.
@@ -147,7 +148,7 @@ public enum ProcessIdentity {
 public enum MountTable {
     /// Detaches every mount at or below `path`, deepest first (`/proc/self/mountinfo`).
     public static func detachAll(under path: String) {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return }
+        guard let text = ProcFile.read("/proc/self/mountinfo") else { return }
         let points = text.split(separator: "\n").compactMap { line -> String? in
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { return nil }
@@ -171,5 +172,17 @@ public enum MountTable {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Reading `/proc` files, which report a size of 0: they are read until end of file, not for
+/// the size `stat` gives (Foundation's `String(contentsOfFile:)` then stops after its first
+/// read and a long mount table comes back cut short).
+public enum ProcFile {
+    /// The whole file, or nil when it cannot be opened.
+    public static func read(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnStorage
 import KilnTestSupport
 import Testing
 
@@ -156,8 +157,15 @@ struct ReclaimTests {
     }
 
     var mountPoints: [String] {
-        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+        (ProcFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n")
             .compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }
+    }
+
+    /// What is left under tmp/ and mounted under the root, for failure messages.
+    var leftovers: String {
+        let files = (FileManager.default.enumerator(atPath: harness.root.tmp.path)?.allObjects as? [String]) ?? []
+        let mounts = mountPoints.filter { $0.hasPrefix(harness.root.url.path) }
+        return "files: \(files.prefix(40)) mounts: \(mounts)"
     }
 
     var buildDirectories: [String] {
@@ -190,14 +198,14 @@ struct ReclaimTests {
         let deadPath = harness.root.tmp.appendingPathComponent(deadScratch).path
         // What it left, before anyone reclaims it: the point of this test.
         #expect(!files(containing: secretValue).isEmpty)
-        #expect(mountPoints.contains { $0.hasPrefix(deadPath + "/") })
+        #expect(mountPoints.contains { $0.hasPrefix(deadPath + "/") }, "\(leftovers)")
         #expect(try containers().count == 2)
 
         let next = try KilnBinary.run(try arguments("FROM busybox\nRUN echo next > /next\n"),
                                       environment: ["KILN_ROOT": harness.root.url.path])
         #expect(next.status == 0, "\(next.stderr)")
 
-        #expect(buildDirectories == [liveScratch])
+        #expect(buildDirectories == [liveScratch], "\(leftovers)")
         #expect(!mountPoints.contains { $0.hasPrefix(deadPath) })
         #expect(files(containing: secretValue).isEmpty)
         let remaining = try containers()
@@ -232,7 +240,7 @@ struct ReclaimTests {
         let prune = try KilnBinary.run(["cache", "prune"], environment: ["KILN_ROOT": harness.root.url.path])
         #expect(prune.status == 0, "\(prune.stderr)")
         #expect(prune.stdout.contains("reclaimed what 1 dead build left"))
-        #expect(buildDirectories.isEmpty)
+        #expect(buildDirectories.isEmpty, "\(leftovers)")
         #expect(try containers().isEmpty)
         #expect(!mountPoints.contains { $0.hasPrefix(harness.root.tmp.path + "/") })
     }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnExecutor
+import KilnStorage
 import KilnTestSupport
 import Testing
 
@@ -132,7 +133,7 @@ struct ExecutorTests {
         #expect(lines.stdout.contains { $0.trimmingCharacters(in: .whitespaces) == "prohibit 169.254.0.0/16" })
         #expect(fixture.leftoverBundles().isEmpty)
         // The namespace file and slirp4netns are gone with the step.
-        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let mounts = ProcFile.read("/proc/self/mountinfo") ?? ""
         #expect(!mounts.contains(fixture.scratch.path))
     }
 
