@@ -230,6 +230,33 @@ struct ReclaimTests {
         #expect(try containers().isEmpty)
     }
 
+    @Test("kill -9 while the layer is written: the next build removes the half-written layer and ingest files")
+    func killedDuringLayerWrite() throws {
+        // 200 MB of random bytes take seconds to compress, time enough to see the layer file appear.
+        let dead = try BackgroundBuild(try arguments("FROM busybox\nRUN head -c 200000000 /dev/urandom > /big\n"), root: harness.root.url)
+        var layerFile: String?
+        while layerFile == nil && dead.process.isRunning {
+            layerFile = buildDirectories.lazy.compactMap { directory in
+                let path = harness.root.tmp.appendingPathComponent(directory).path
+                return ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).first { $0.hasPrefix("layer-") }
+            }.first
+            if layerFile == nil { usleep(5_000) }
+        }
+        kill(dead.process.processIdentifier, SIGKILL)
+        dead.process.waitUntilExit()
+        try #require(layerFile != nil, "the build ended before its layer was written")
+        #expect(buildDirectories.count == 1)
+
+        let next = try KilnBinary.run(try arguments("FROM busybox\nRUN echo next > /next\n"),
+                                      environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(buildDirectories.isEmpty, "\(leftovers)")
+        let ingest = harness.root.blobs.appendingPathComponent("ingest").path
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: ingest)) ?? []).isEmpty)
+        #expect(!mountPoints.contains { $0.hasPrefix(harness.root.tmp.path + "/") })
+        #expect(try containers().isEmpty)
+    }
+
     @Test("kiln cache prune reclaims a killed build too")
     func pruneReclaims() throws {
         let dead = try BackgroundBuild(try arguments("FROM busybox\nRUN echo dead-started; sleep 300\n"), root: harness.root.url)
