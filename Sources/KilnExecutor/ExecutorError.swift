@@ -42,7 +42,8 @@ public enum ExecutorError: Error, Equatable, CustomStringConvertible {
             return "the step needs " + names.joined(separator: " and ")
                 + ", which this build was not allowed (" + names.map { "--allow \($0)" }.joined(separator: " ") + ")"
         case .sandboxNetworkUnavailable(let reason):
-            return "cannot set up the step's network: \(reason)"
+            return "cannot set up the step's network: \(reason) (the default network needs slirp4netns and /dev/net/tun; "
+                + "--network none builds without a network)"
         }
     }
 }

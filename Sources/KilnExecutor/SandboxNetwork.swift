@@ -17,7 +17,7 @@ import SystemPackage
 /// hand slirp4netns raw frames that skip the route either. IPv6 is not enabled in slirp4netns,
 /// so fe80::/10 and every other IPv6 destination are unreachable.
 ///
-/// slirp4netns watches a pipe Kiln holds (`--exit-fd`): when Kiln exits, even killed, it exits too.
+/// slirp4netns watches a socket Kiln holds (`--exit-fd`): when Kiln exits, even killed, it exits too.
 final class SandboxNetwork: Sendable {
     /// The bind-mounted namespace file; the runtime spec names it as the network namespace's path.
     let namespacePath: URL
@@ -38,7 +38,7 @@ final class SandboxNetwork: Sendable {
     static func create(at namespacePath: URL, log: URL) async throws -> SandboxNetwork {
         guard let slirp = findExecutable("slirp4netns") else {
             throw ExecutorError.sandboxNetworkUnavailable(
-                "slirp4netns is not installed (apt-get install slirp4netns); or build with --network none")
+                "slirp4netns is not installed (apt-get install slirp4netns)")
         }
         guard FileManager.default.createFile(atPath: namespacePath.path, contents: nil) else {
             throw ExecutorError.sandboxNetworkUnavailable("cannot create \(namespacePath.path)")
@@ -81,11 +81,12 @@ final class SandboxNetwork: Sendable {
         unlink(path.path)
     }
 
-    /// Spawns slirp4netns with the ready pipe as fd 3 and the exit pipe as fd 4, and waits for
-    /// it to report the interface ready (or to die, closing the ready pipe unwritten).
+    /// Spawns slirp4netns with the ready socket as fd 3 and the exit socket as fd 4, and waits
+    /// for it to report the interface ready (or to die, closing the ready socket unwritten).
     private static func start(_ slirp: String, namespacePath: URL, log: URL) async throws -> SandboxNetwork {
-        // Socket pairs rather than pipes: SOCK_CLOEXEC makes them close-on-exec from the start,
-        // so no runtime process spawned meanwhile inherits the exit end and outlives Kiln with it.
+        // Socket pairs rather than pipes: socketpair takes SOCK_CLOEXEC (pipe2 is not in Swift's
+        // Glibc module), so they are close-on-exec from the start and no runtime process spawned
+        // meanwhile inherits the exit end and keeps slirp4netns alive after Kiln is gone.
         var ready: [Int32] = [-1, -1]
         var exit: [Int32] = [-1, -1]
         let streamType = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
