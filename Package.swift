@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "KilnExecutor",
             dependencies: [
-                "KilnOCI",
+                "KilnOCI", "KilnStorage",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -110,7 +110,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "KilnExecutorTests", dependencies: ["KilnExecutor", "KilnTestSupport"]),
+        .testTarget(name: "KilnExecutorTests", dependencies: ["KilnExecutor", "KilnStorage", "KilnTestSupport"]),
         .testTarget(name: "KilnImageTests", dependencies: ["KilnImage", "KilnTestSupport"]),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnRegistry", "KilnStorage", "KilnTestSupport"]),
         .testTarget(

@@ -33,6 +33,8 @@ public struct BuildRequest: Sendable {
     public var runtime: RuntimeChoice
     /// `--network`: what RUN steps without `--network` get.
     public var network: NetworkMode
+    /// `--allow`: the entitlements RUN steps may use (`network.host`, `security.insecure`).
+    public var entitlements: Set<Entitlement> = []
     /// `--compression`.
     public var compression: LayerCompression
     /// `--build-context NAME=oci-layout://…`: names that `FROM` and `COPY --from` resolve to.

@@ -25,6 +25,8 @@ struct BuildSession: Sendable {
     /// executes anything, so dependants compute and look up their keys at once (look-ahead).
     let plans: StageBoard
     let runtime: RuntimeProvider
+    /// `$KILN_ROOT/runtime`: the OCI runtime's state directory (`--root`) for this root's builds.
+    let runtimeState: URL
     let fileOperations: (any FileOperationPlanner)?
     /// `created` of the image and its history entries.
     let created: String
@@ -93,10 +95,13 @@ struct BuildSession: Sendable {
 /// Finds the OCI runtime once per build, and only when a RUN step actually runs.
 actor RuntimeProvider {
     private let choice: RuntimeChoice
+    private let ownership: BuildOwnership?
     private var found: OCIRuntime?
 
-    init(choice: RuntimeChoice) {
+    /// `ownership` learns the runtime before any container exists, so a reclaimer can find them.
+    init(choice: RuntimeChoice, ownership: BuildOwnership? = nil) {
         self.choice = choice
+        self.ownership = ownership
     }
 
     /// The runtime; the error names the Debian packages when none is installed.
@@ -104,6 +109,7 @@ actor RuntimeProvider {
         if let found { return found }
         do {
             let runtime = try await RuntimeDetector.shared.runtime(for: choice)
+            try ownership?.noteRuntime(runtime.executable)
             found = runtime
             return runtime
         } catch ExecutorError.noRuntimeInstalled(let searched) {

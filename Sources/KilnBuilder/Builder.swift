@@ -51,9 +51,11 @@ public struct Builder: Sendable {
     /// Builds `request`, reporting progress to `events`. On failure or cancellation
     /// nothing is left in the root but blobs and cache entries of steps that succeeded.
     public func build(_ request: BuildRequest, events: @escaping BuildEventSink = { _ in }) async throws -> BuildResult {
+        try root.makePrivate()
         var dockerfile = try parse(request)
         var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform)
         let firstPlan = try plan(dockerfile, options, request)
+        try firstPlan.checkEntitlements(request, sourceLines: dockerfile.sourceLines)
         for warning in firstPlan.warnings { events(.warning(warning)) }
         for warning in dockerfile.warnings {
             let place = warning.location.map { "\(request.dockerfileName):\($0)" } ?? request.dockerfileName
@@ -64,11 +66,22 @@ public struct Builder: Sendable {
         options.imageEnvironment = bases.mapValues(\.resolved.config.config.env)
         try addTriggers(of: bases, to: &dockerfile, plan: firstPlan, request: request)
         let buildPlan = try plan(dockerfile, options, request)
+        // Again: ONBUILD triggers of the base images are steps too.
+        try buildPlan.checkEntitlements(request, sourceLines: dockerfile.sourceLines)
 
+        // What dead builds left goes first; then this build's own hold is written down
+        // before it creates anything a reclaimer would have to find.
+        try await AbandonedBuilds.reclaim(root: root)
         try FileManager.default.createDirectory(at: root.tmp, withIntermediateDirectories: true)
-        let scratch = root.tmp.appendingPathComponent("build-\(UUID().uuidString.lowercased())")
+        let id = UUID().uuidString.lowercased()
+        let scratch = root.tmp.appendingPathComponent("build-\(id)")
+        let runtimeState = root.url.appendingPathComponent("runtime")
+        let ownership = try BuildOwnership(root: root, id: id, scratch: scratch, runtimeState: runtimeState)
+        defer {
+            Self.removeScratch(scratch)
+            ownership.release()
+        }
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { Self.removeScratch(scratch) }
 
         // A remote cache that fails is reported once, then left alone for this build.
         let cache = BuildCache(local: LocalCacheBackend(root: root), remotes: cacheSources, timeout: cacheTimeout) { message in
@@ -78,7 +91,8 @@ public struct Builder: Sendable {
         let session = BuildSession(
             request: request, store: ContentStore(root: root), snapshots: SnapshotStore(root: root), cache: cache,
             scratch: scratch, events: events, cacheMounts: root.url.appendingPathComponent("cache-mounts"), bases: bases,
-            board: StageBoard(), plans: StageBoard(), runtime: RuntimeProvider(choice: request.runtime), fileOperations: fileOperations,
+            board: StageBoard(), plans: StageBoard(), runtime: RuntimeProvider(choice: request.runtime, ownership: ownership),
+            runtimeState: runtimeState, fileOperations: fileOperations,
             created: created, sourceLines: dockerfile.sourceLines)
         let outcomes: [Int: StageOutcome]
         do {
@@ -254,12 +268,7 @@ public struct Builder: Sendable {
     /// Removes the build's scratch directory, unmounting anything a cancelled step left mounted.
     static func removeScratch(_ scratch: URL) {
         if (try? FileManager.default.removeItem(at: scratch)) == nil, FileManager.default.fileExists(atPath: scratch.path) {
-            if let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) {
-                for line in mounts.split(separator: "\n") {
-                    let fields = line.split(separator: " ")
-                    if fields.count > 1, fields[1].hasPrefix(scratch.path) { umount2(String(fields[1]), Int32(MNT_DETACH)) }
-                }
-            }
+            MountTable.detachAll(under: scratch.path)
             try? FileManager.default.removeItem(at: scratch)
         }
     }

@@ -81,12 +81,6 @@ extension StageRunner {
             }
             mounts.append(definition)
         }
-        let network: String
-        switch run.network {
-        case .none?: network = "none"
-        case .host?: network = "host"
-        case .default?, nil: network = session.request.network.rawValue
-        }
         func pairs(_ values: [String: String]?) -> [String] {
             (values ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         }
@@ -94,8 +88,9 @@ extension StageRunner {
             instruction: step.identity.text, arguments: runArguments(run, config: config),
             script: run.scriptFile?.content, environment: pairs(step.resolved.environment),
             proxyEnvironment: pairs(step.resolved.proxyEnvironment), user: config.user,
-            workingDirectory: config.workingDirectory, hostname: Self.hostname, network: network,
-            security: run.security?.rawValue ?? "sandbox", devices: run.devices, mounts: mounts)
+            workingDirectory: config.workingDirectory, hostname: Self.hostname,
+            network: run.networkMode(default: session.request.network), security: run.securityMode, devices: run.devices,
+            mounts: mounts)
     }
 
     /// A COPY/ADD's definition: its request and what its sources hold — the planned content for

@@ -31,15 +31,12 @@ extension StageRunner {
             mounts.append(.bind(source: directory, destination: "/dev/.kiln-script", readOnly: true))
             arguments = ["/dev/.kiln-script/script"]
         }
-        guard let network = NetworkMode(rawValue: run.network) else {
-            throw mountError(step, "unknown network mode \(run.network)")
-        }
         let executionStep = ExecutionStep(
             rootfs: rootfs, arguments: arguments, environment: Self.lastAssignmentWins(environment),
-            workingDirectory: run.workingDirectory, user: run.user, hostname: run.hostname, network: network,
-            mounts: mounts)
+            workingDirectory: run.workingDirectory, user: run.user, hostname: run.hostname, network: run.network,
+            security: run.security, entitlements: session.request.entitlements, mounts: mounts)
         if run.workingDirectory != "/" { try RootfsPath.makeDirectories(run.workingDirectory, in: rootfs) }
-        let executor = Executor(runtime: try await session.runtime.runtime(),
+        let executor = Executor(runtime: try await session.runtime.runtime().withStateDirectory(session.runtimeState),
                                 bundleParent: session.scratch.appendingPathComponent("bundles"))
         let events = session.events
         let identity = step.identity

@@ -1,6 +1,7 @@
 import Foundation
 import KilnCache
 import KilnDockerfile
+import KilnExecutor
 import KilnOCI
 
 /// Everything one filesystem step does, as the values that do it: the executor runs a RUN
@@ -44,6 +45,7 @@ struct StepDefinition: CacheKeyed, Hashable {
         KeyExclusion("metadata instructions (LABEL, CMD, ENTRYPOINT, EXPOSE, …) and --label", because: "they change the image config, which is replayed, not the filesystem"),
         KeyExclusion("the host's resolver configuration given to RUN as /etc/resolv.conf, and the host's kernel", because: "the machine a step runs on, not what it is asked to do; generated files are not part of any layer (BuildKit keys neither)"),
         KeyExclusion("which OCI runtime (runc or crun) runs the step", because: "both run the same OCI bundle"),
+        KeyExclusion("the entitlements granted to the build (--allow)", because: "a step runs the same whatever else is allowed: its own network and security mode are keyed, and a step needing an entitlement the build lacks never runs"),
     ]
 }
 
@@ -66,9 +68,9 @@ struct RunDefinition: Encodable, Hashable, Sendable {
     /// The container's hostname.
     var hostname: String
     /// The network the step gets, after the build-wide default is applied.
-    var network: String
-    /// The step's security mode (`sandbox` or `insecure`).
-    var security: String
+    var network: NetworkMode
+    /// The step's security mode.
+    var security: SecurityMode
     /// Devices asked for with `RUN --device`.
     var devices: [String]
     /// Every `--mount`, with what its source holds.

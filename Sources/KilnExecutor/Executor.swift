@@ -42,16 +42,27 @@ public struct Executor: Sendable {
         guard FileManager.default.isExecutableFile(atPath: runtime.executable.path) else {
             throw ExecutorError.runtimeNotFound(runtime.executable.path)
         }
+        let missing = step.requiredEntitlements.subtracting(step.entitlements)
+        guard missing.isEmpty else { throw ExecutorError.notEntitled(missing.sorted { $0.rawValue < $1.rawValue }) }
         let user = try UserResolver(rootfs: step.rootfs).resolve(step.user)
         let etcFiles = GeneratedEtcFiles(step: step, hostResolvConf: try? String(contentsOf: hostResolvConf, encoding: .utf8))
         let created = try MountTargets.prepare(MountTargets.targets(for: step), in: step.rootfs)
         let bundle: Bundle
+        var network: SandboxNetwork?
         do {
             try FileManager.default.createDirectory(at: bundleParent, withIntermediateDirectories: true)
+            if step.network == .default {
+                // Beside the bundle, not in it: the bundle is written with the namespace's path.
+                network = try await SandboxNetwork.create(
+                    at: bundleParent.appendingPathComponent("\(containerID).netns"),
+                    log: bundleParent.appendingPathComponent("\(containerID).slirp4netns.log"))
+            }
             bundle = try Bundle.create(in: bundleParent, id: containerID, makeSpec: { etcMounts in
-                RuntimeSpec.forStep(step, user: user, etcFiles: etcMounts)
+                RuntimeSpec.forStep(step, user: user, etcFiles: etcMounts, networkNamespace: network?.namespacePath.path)
             }, etcFiles: etcFiles)
         } catch {
+            await network?.remove()
+            try? FileManager.default.removeItem(at: bundleParent.appendingPathComponent("\(containerID).slirp4netns.log"))
             MountTargets.removeUnused(created, in: step.rootfs)
             throw error
         }
@@ -77,12 +88,19 @@ public struct Executor: Sendable {
         await killer.markRunEnded()
 
         // Cleanup runs outside the (possibly cancelled) task so its commands are not torn down.
+        let bundleParent = bundleParent
+        let sandbox = network
         let cleanup = await Task.detached { () -> (any Error)? in
-            defer { bundle.remove() }
+            defer {
+                bundle.remove()
+                try? FileManager.default.removeItem(at: bundleParent.appendingPathComponent("\(containerID).slirp4netns.log"))
+            }
             do {
                 try await runtime.delete(id: containerID)
+                await sandbox?.remove()
                 return nil
             } catch {
+                await sandbox?.remove()
                 return error
             }
         }.value

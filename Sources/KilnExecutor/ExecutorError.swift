@@ -14,6 +14,10 @@ public enum ExecutorError: Error, Equatable, CustomStringConvertible {
     case cannotCreateMountTarget(String)
     /// A runtime command (`kill`, `delete`, `list`) failed.
     case runtimeCommandFailed(command: String, status: Int32, message: String)
+    /// The step needs entitlements the build was not given (`kiln build --allow …`).
+    case notEntitled([Entitlement])
+    /// The default (sandbox) network could not be set up; the step never ran.
+    case sandboxNetworkUnavailable(String)
 
     private static let installHint = "install one: apt-get install runc (or apt-get install crun)"
 
@@ -33,6 +37,13 @@ public enum ExecutorError: Error, Equatable, CustomStringConvertible {
             return "cannot create mount point \(path) in the rootfs"
         case .runtimeCommandFailed(let command, let status, let message):
             return "\(command) exited with status \(status): \(message)"
+        case .notEntitled(let missing):
+            let names = missing.map(\.rawValue).sorted()
+            return "the step needs " + names.joined(separator: " and ")
+                + ", which this build was not allowed (" + names.map { "--allow \($0)" }.joined(separator: " ") + ")"
+        case .sandboxNetworkUnavailable(let reason):
+            return "cannot set up the step's network: \(reason) (the default network needs slirp4netns and /dev/net/tun; "
+                + "--network none builds without a network)"
         }
     }
 }

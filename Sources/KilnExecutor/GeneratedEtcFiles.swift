@@ -17,18 +17,25 @@ struct GeneratedEtcFiles: Sendable {
         self.hosts = hosts
         self.hostname = step.hostname + "\n"
         let host = hostResolvConf ?? ""
-        if step.network.isolated {
-            // A private namespace has no route to a host-local resolver; keep only what could work.
+        switch step.network {
+        case .host:
+            resolvConf = host
+        case .none, .default:
+            // A private namespace has no route to a host-local resolver. In the sandbox network
+            // slirp4netns answers on its resolver address and forwards to the host's resolvers,
+            // so it takes the place of the first host-local one.
+            var replaced = false
             resolvConf = host.split(whereSeparator: \.isNewline)
-                .filter { line in
+                .compactMap { line -> String? in
                     let fields = line.split(whereSeparator: \.isWhitespace)
-                    guard fields.first == "nameserver", fields.count > 1 else { return true }
-                    return !(fields[1].hasPrefix("127.") || fields[1] == "::1")
+                    guard fields.first == "nameserver", fields.count > 1,
+                          fields[1].hasPrefix("127.") || fields[1] == "::1" else { return String(line) }
+                    guard step.network == .default, !replaced else { return nil }
+                    replaced = true
+                    return "nameserver \(SandboxNetwork.resolverAddress)"
                 }
                 .map { $0 + "\n" }
                 .joined()
-        } else {
-            resolvConf = host
         }
     }
 

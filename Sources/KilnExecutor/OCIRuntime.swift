@@ -8,11 +8,26 @@ public struct OCIRuntime: Sendable, Hashable {
     public let name: String
     /// The executable.
     public let executable: URL
+    /// The runtime's state directory (`--root`); nil uses the runtime's default (`/run/runc`).
+    /// Kiln gives each root its own, so the containers of the builds on one root can be listed
+    /// (and a crashed build's reclaimed) without touching anyone else's.
+    public var stateDirectory: URL?
 
     /// Uses the binary at `executable`.
-    public init(executable: URL) {
+    public init(executable: URL, stateDirectory: URL? = nil) {
         self.executable = executable
         self.name = executable.lastPathComponent
+        self.stateDirectory = stateDirectory
+    }
+
+    /// The same runtime keeping its state in `directory`.
+    public func withStateDirectory(_ directory: URL) -> OCIRuntime {
+        OCIRuntime(executable: executable, stateDirectory: directory)
+    }
+
+    /// The global flags every command gets.
+    private var globalArguments: [String] {
+        stateDirectory.map { ["--root", $0.path] } ?? []
     }
 
     /// Runs the container of `bundle` in the foreground and passes each output line to
@@ -30,7 +45,7 @@ public struct OCIRuntime: Sendable, Hashable {
         options.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(10))]
         let result = try await Subprocess.run(
             .path(FilePath(executable.path)),
-            arguments: ["--log=\(log.path)", "--log-format=json", "run", "--bundle", bundle.path, id],
+            arguments: Arguments(globalArguments + ["--log=\(log.path)", "--log-format=json", "run", "--bundle", bundle.path, id]),
             platformOptions: options,
             input: .none,
             output: .sequence,
@@ -71,12 +86,12 @@ public struct OCIRuntime: Sendable, Hashable {
     /// Sends SIGKILL to the container's processes; false when the runtime refused, for
     /// example because the container is still being created or is already gone.
     @discardableResult
-    func kill(id: String) async -> Bool {
+    public func kill(id: String) async -> Bool {
         (try? await invoke(["kill", id, "KILL"]))?.0 == 0
     }
 
     /// Removes the container, killing it first if it still runs; an unknown id is fine.
-    func delete(id: String) async throws {
+    public func delete(id: String) async throws {
         let (status, output) = try await invoke(["delete", "--force", id])
         if status != 0 && !output.contains("does not exist") && !output.contains("not found") {
             throw ExecutorError.runtimeCommandFailed(command: "\(name) delete", status: status, message: output)
@@ -85,18 +100,37 @@ public struct OCIRuntime: Sendable, Hashable {
 
     /// The ids of the containers this runtime knows about.
     public func containerIDs() async throws -> [String] {
-        let (status, output) = try await invoke(["list", "--quiet"])
+        try await containers().map(\.id)
+    }
+
+    /// One container the runtime knows about.
+    public struct Container: Sendable, Decodable, Equatable {
+        /// Its id.
+        public var id: String
+        /// Its bundle directory.
+        public var bundle: String
+    }
+
+    /// The containers this runtime knows about, with their bundles (`list --format json`).
+    public func containers() async throws -> [Container] {
+        var (status, output) = try await invoke(["list", "--format", "json"])
+        // runc fails the whole list when a container is deleted while it reads the state
+        // directory (its entry is gone between readdir and stat); a second look is consistent.
+        for _ in 0..<5 where status != 0 && output.contains("no such file or directory") {
+            (status, output) = try await invoke(["list", "--format", "json"])
+        }
         guard status == 0 else {
             throw ExecutorError.runtimeCommandFailed(command: "\(name) list", status: status, message: output)
         }
-        return output.split(whereSeparator: \.isNewline).map(String.init)
+        // runc prints `null` for an empty list.
+        return (try? JSONDecoder().decode([Container]?.self, from: Data(output.utf8))) ?? nil ?? []
     }
 
     /// Runs a short runtime command; returns its status and combined output.
     private func invoke(_ arguments: [String]) async throws -> (Int32, String) {
         let result = try await Subprocess.run(
             .path(FilePath(executable.path)),
-            arguments: Arguments(arguments),
+            arguments: Arguments(globalArguments + arguments),
             output: .string(limit: 1 << 20),
             error: .string(limit: 1 << 20))
         let text = result.standardOutput + result.standardError

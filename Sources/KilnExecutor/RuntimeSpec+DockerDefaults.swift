@@ -74,15 +74,27 @@ extension RuntimeSpec {
     public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// The specification for one step: Docker's defaults plus the step's process, user,
-    /// network, generated /etc files and extra mounts.
-    public static func forStep(_ step: ExecutionStep, user: ResolvedUser, etcFiles: [Mount]) -> RuntimeSpec {
+    /// network, generated /etc files and extra mounts; with `--security=insecure`, BuildKit's
+    /// insecure sandbox instead of Docker's defaults. `networkNamespace` is the sandbox
+    /// network's namespace file for ``NetworkMode/default``.
+    public static func forStep(_ step: ExecutionStep, user: ResolvedUser, etcFiles: [Mount],
+                               networkNamespace: String? = nil) -> RuntimeSpec {
         var environment = step.environment
         let names = Set(environment.map(ExecutionStep.variableName))
         if !names.contains("PATH") { environment.append("PATH=\(defaultPath)") }
         if !names.contains("HOME") { environment.append("HOME=\(user.home)") }
 
-        var namespaces = ["pid", "ipc", "uts", "mount"].map(Namespace.init(type:))
-        if step.network.isolated { namespaces.append(Namespace(type: "network")) }
+        var namespaces = ["pid", "ipc", "uts", "mount"].map { Namespace(type: $0) }
+        if step.network.isolated { namespaces.append(Namespace(type: "network", path: networkNamespace)) }
+        var capabilities = dockerDefaultCapabilities
+        var sysctl: [String: String]?
+        if step.network == .default {
+            // With CAP_NET_RAW a step could write raw frames to slirp4netns's tap device and skip
+            // the route that keeps it off link-local addresses. ping still works without it:
+            // unprivileged ICMP sockets, which Docker also allows for every group since 20.10.
+            capabilities.removeAll { $0 == "CAP_NET_RAW" }
+            sysctl = ["net.ipv4.ping_group_range": "0 2147483647"]
+        }
 
         let process = Process(
             user: User(uid: user.uid, gid: user.gid,
@@ -90,9 +102,9 @@ extension RuntimeSpec {
             args: step.arguments,
             env: environment,
             cwd: step.workingDirectory,
-            capabilities: Capabilities(dockerDefaultCapabilities),
+            capabilities: Capabilities(capabilities),
             rlimits: dockerDefaultRlimits)
-        return RuntimeSpec(
+        var spec = RuntimeSpec(
             process: process,
             root: Root(path: step.rootfs.standardizedFileURL.path),
             hostname: step.hostname,
@@ -102,7 +114,10 @@ extension RuntimeSpec {
                 devices: dockerDefaultDevices,
                 resources: Resources(devices: dockerDeviceRules),
                 maskedPaths: dockerMaskedPaths,
-                readonlyPaths: dockerReadonlyPaths))
+                readonlyPaths: dockerReadonlyPaths,
+                sysctl: sysctl))
+        if step.security == .insecure { spec.makeInsecure() }
+        return spec
     }
 }
 

@@ -157,26 +157,32 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         public var maskedPaths: [String]
         /// Paths remounted read-only.
         public var readonlyPaths: [String]
+        /// Namespaced sysctls set in the container (`net.*` apply to its network namespace).
+        public var sysctl: [String: String]?
 
         /// Creates the Linux section.
         public init(namespaces: [Namespace], devices: [Device], resources: Resources,
-                    maskedPaths: [String], readonlyPaths: [String]) {
+                    maskedPaths: [String], readonlyPaths: [String], sysctl: [String: String]? = nil) {
             self.namespaces = namespaces
             self.devices = devices
             self.resources = resources
             self.maskedPaths = maskedPaths
             self.readonlyPaths = readonlyPaths
+            self.sysctl = sysctl
         }
     }
 
-    /// A namespace to create (no `path`: always a new one).
+    /// A namespace: a new one, or (with `path`) an existing one to join.
     public struct Namespace: Codable, Sendable, Equatable {
         /// `pid`, `ipc`, `uts`, `mount`, `network`, `cgroup` or `user`.
         public var type: String
+        /// A namespace file to join (a bind-mounted `/proc/PID/ns/…`); nil creates a new namespace.
+        public var path: String?
 
         /// Creates a namespace entry.
-        public init(type: String) {
+        public init(type: String, path: String? = nil) {
             self.type = type
+            self.path = path
         }
     }
 
@@ -197,15 +203,16 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         /// Group.
         public var gid: UInt32
 
-        /// Creates a character device owned by root.
-        public init(path: String, type: String = "c", major: Int64, minor: Int64, fileMode: UInt32 = 0o666) {
+        /// Creates a device node, by default a character device owned by root.
+        public init(path: String, type: String = "c", major: Int64, minor: Int64, fileMode: UInt32 = 0o666,
+                    uid: UInt32 = 0, gid: UInt32 = 0) {
             self.path = path
             self.type = type
             self.major = major
             self.minor = minor
             self.fileMode = fileMode
-            uid = 0
-            gid = 0
+            self.uid = uid
+            self.gid = gid
         }
     }
 

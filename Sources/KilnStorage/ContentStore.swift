@@ -71,7 +71,9 @@ public struct ContentStore: Sendable {
         try createDirectory(blobDirectory)
         try createDirectory(ingestDirectory)
         return try await withFileLock(path: lockPath, exclusive: false) {
-            let tempPath = "\(ingestDirectory)/\(String(UInt64.random(in: .min ... .max), radix: 16))-\(getpid())"
+            // Named by the writing process (pid and start time): a reclaimer knows a dead
+            // build's temp files without waiting for the exclusive lock.
+            let tempPath = "\(ingestDirectory)/\(String(UInt64.random(in: .min ... .max), radix: 16))-\(ProcessIdentity.current)"
             let fd = try posix("open", tempPath) { Glibc.open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
             var committed = false
             defer {
@@ -150,6 +152,15 @@ public struct ContentStore: Sendable {
             }
             if !removed.isEmpty { try syncDirectory(blobDirectory) }
             return removed.sorted()
+        }
+    }
+
+    /// Removes the ingest temp files the process `pid` started at `startTime` left (it is dead:
+    /// nothing will commit them).
+    func removeIngestFiles(ofProcess pid: Int32, startTime: UInt64) {
+        let suffix = "-\(pid)-\(startTime)"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: ingestDirectory)) ?? [] where name.hasSuffix(suffix) {
+            unlink("\(ingestDirectory)/\(name)")
         }
     }
 

@@ -20,6 +20,18 @@ final class FileLock: @unchecked Sendable {
         self.fd = fd
     }
 
+    /// Takes the lock at `path` only if no one holds it; nil when someone does (or the file
+    /// cannot be opened).
+    init?(tryingPath path: String) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
+        self.fd = fd
+    }
+
     /// Releases the lock; closing the descriptor is what releases a `flock`.
     func unlock() {
         if fd >= 0 { close(fd) }

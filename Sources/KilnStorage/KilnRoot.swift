@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Kiln's local state directory and its fixed layout.
 ///
@@ -32,4 +33,29 @@ public struct KilnRoot: Sendable, Hashable {
     public var cache: URL { url.appendingPathComponent("cache") }
     /// `tmp/` — per-build scratch, removed at the end of every build.
     public var tmp: URL { url.appendingPathComponent("tmp") }
+    /// `owners/` — one ``OwnershipRecord`` per running build.
+    public var owners: URL { url.appendingPathComponent("owners") }
+
+    /// Makes the root private before anything is written into it: created mode 0700, or, when
+    /// it exists, set to 0700 if it belongs to this user, refused if it belongs to another.
+    ///
+    /// Inside are unpacked image layers: setuid binaries and device nodes as the images ship
+    /// them, which must stay usable by the builds' containers and unchanged for the layers'
+    /// digests. The one directory no one else may enter is what keeps them from another user on
+    /// the host (a setuid root shell from an image, a disk's block device).
+    public func makePrivate() throws {
+        let path = url.path
+        let parent = url.deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: parent) { try createDirectory(parent) }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw StorageError.system(operation: "mkdir", path: path, errno: errno)
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw StorageError.system(operation: "stat", path: path, errno: errno) }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw StorageError.system(operation: "use", path: path, errno: ENOTDIR) }
+        guard info.st_uid == geteuid() else { throw StorageError.notOwner(path: path, owner: info.st_uid) }
+        if info.st_mode & 0o777 != 0o700 {
+            guard chmod(path, 0o700) == 0 else { throw StorageError.system(operation: "chmod", path: path, errno: errno) }
+        }
+    }
 }

@@ -15,6 +15,9 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     case unsupportedDigest(Digest)
     /// A layer's uncompressed content does not hash to the diffID the image config lists.
     case diffIDMismatch(layer: String, expected: Digest, actual: Digest)
+    /// Kiln's root belongs to another user; sharing it would give that user's builds (and
+    /// that user) this user's images, secrets and setuid files.
+    case notOwner(path: String, owner: UInt32)
     /// The overlay upper directory holds something Kiln cannot turn into a layer change.
     case unsupportedOverlayEntry(path: String, reason: String)
 
@@ -22,6 +25,8 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .system(let operation, let path, let code):
             return "\(operation) \(path): \(String(cString: strerror(code)))"
+        case .notOwner(let path, let owner):
+            return "\(path) belongs to uid \(owner), not to this user (uid \(geteuid())): a Kiln root must not be shared between users; set KILN_ROOT to a directory of your own"
         case .digestMismatch(let expected, let actual):
             return "content digest mismatch: expected \(expected), got \(actual)"
         case .sizeMismatch(let expected, let actual):

@@ -55,8 +55,11 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "Progress output: auto, tty, plain or json.")
     var progress: String = "auto"
 
-    @Option(help: "Network for RUN steps: default, none or host.")
+    @Option(help: "Network for RUN steps: default (a private network with NAT egress), none (loopback only) or host (needs --allow network.host).")
     var network: String = "default"
+
+    @Option(help: "Grant an entitlement: network.host or security.insecure (repeatable).")
+    var allow: [String] = []
 
     @Flag(name: .customLong("no-cache"), help: "Do not use cached steps (results are still cached).")
     var noCache = false
@@ -82,6 +85,9 @@ struct BuildCommand: AsyncParsableCommand {
             throw ValidationError("--progress must be one of auto, tty, plain, json")
         }
         guard NetworkMode(rawValue: network) != nil else { throw ValidationError("--network must be default, none or host") }
+        for name in allow where Entitlement(rawValue: name) == nil {
+            throw ValidationError("--allow \(name): expected one of " + Entitlement.allCases.map(\.rawValue).joined(separator: ", "))
+        }
         guard ["gzip", "zstd"].contains(compression) else { throw ValidationError("--compression must be gzip or zstd") }
         if context == "-" && file == "-" { throw ValidationError("the context and the Dockerfile cannot both come from standard input") }
         if let platform, BuildPlatform(platform) == nil { throw ValidationError("--platform \(platform): expected os/arch[/variant]") }
@@ -107,6 +113,7 @@ struct BuildCommand: AsyncParsableCommand {
 
     /// The whole build: request, build, exports, files; returns what to print.
     private func build(root: KilnRoot, events: @escaping BuildEventSink) async throws -> String {
+        try root.makePrivate()
         var temporary: [URL] = []
         defer { for url in temporary { try? FileManager.default.removeItem(at: url) } }
         let contextDirectory: URL
@@ -210,6 +217,7 @@ struct BuildCommand: AsyncParsableCommand {
             runtime: RuntimeChoice(argument: runtime), network: NetworkMode(rawValue: network) ?? .default,
             compression: compression == "zstd" ? .zstd() : .parallelGzip(),
             namedContexts: try buildContext.map(NamedContext.init(parsing:)), secrets: secrets, sourceDateEpoch: epoch)
+        request.entitlements = Set(allow.compactMap(Entitlement.init(rawValue:)))
         request.noCacheFilter = Set(cacheFlags.noCacheFilter)
         request.explainCache = cacheFlags.explainCache
         return request

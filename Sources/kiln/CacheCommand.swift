@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnBuilder
 import KilnCache
 import KilnDistribution
 import KilnStorage
@@ -88,6 +89,8 @@ struct CacheCommand: AsyncParsableCommand {
         func run() async throws {
             let root = KilnRoot.fromEnvironment()
             let cutoff = Date().addingTimeInterval(-keepDuration)
+            let abandoned = try await AbandonedBuilds.reclaim(root: root)
+            if !abandoned.isEmpty { print("reclaimed what \(abandoned.count) dead build\(abandoned.count == 1 ? "" : "s") left") }
             let report = try LocalCacheBackend(root: root).prune(root: root, unusedSince: cutoff)
             print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCountFormatter.string(fromByteCount: report.blobBytes, countStyle: .binary))), \(report.snapshots) snapshots")
             guard !cacheRepo.isEmpty else { return }

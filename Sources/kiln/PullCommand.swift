@@ -58,8 +58,10 @@ struct PullCommand: AsyncParsableCommand {
                 image = try await puller.pullLayout(reference, platform: platform, to: output.destination,
                                                     refName: reference.tag ?? reference.digest?.description)
             case .rootfs:
+                let root = KilnRoot.fromEnvironment()
+                try root.makePrivate()
                 image = try await puller.pullRootfs(reference, platform: platform, to: output.destination,
-                                                    store: ContentStore(root: KilnRoot.fromEnvironment()))
+                                                    store: ContentStore(root: root))
             }
         } catch let error as ArgumentParser.ValidationError { throw error } catch {
             throw CommandFailure("pull \(reference): \(error)")

@@ -1,6 +1,7 @@
 import Foundation
 import KilnCache
 import KilnDockerfile
+import KilnExecutor
 import KilnOCI
 import Testing
 @testable import KilnBuilder
@@ -36,7 +37,7 @@ import Testing
             run: RunDefinition(
                 instruction: "RUN make", arguments: ["/bin/sh", "-c", "make"], script: "echo hi", environment: ["A=1"],
                 proxyEnvironment: ["HTTP_PROXY=http://p"], user: "app", workingDirectory: "/src", hostname: "kiln",
-                network: "none", security: "sandbox", devices: ["/dev/fuse"],
+                network: .none, security: .sandbox, devices: ["/dev/fuse"],
                 mounts: [MountDefinition(options: mount, target: "/root/.m2", contents: digest, secretGiven: true)]),
             copy: CopyDefinition(instruction: "ADD src/ /app/", request: request, sourceKind: "context", contents: digest),
             workdir: WorkdirDefinition(instruction: "WORKDIR /w", path: "/w"))

@@ -21,9 +21,11 @@ struct ExecutorFixture {
 
     /// A shell step on this rootfs.
     func step(_ script: String, user: String = "", workingDirectory: String = "/",
-              environment: [String] = [], network: NetworkMode = .default, mounts: [StepMount] = []) -> ExecutionStep {
+              environment: [String] = [], network: NetworkMode = .default, security: SecurityMode = .sandbox,
+              entitlements: Set<Entitlement> = [], mounts: [StepMount] = []) -> ExecutionStep {
         ExecutionStep(rootfs: rootfs, arguments: ["/bin/sh", "-c", script], environment: environment,
-                      workingDirectory: workingDirectory, user: user, network: network, mounts: mounts)
+                      workingDirectory: workingDirectory, user: user, network: network, security: security,
+                      entitlements: entitlements, mounts: mounts)
     }
 
     /// Runs a step and collects its lines.

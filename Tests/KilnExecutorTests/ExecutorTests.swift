@@ -1,5 +1,6 @@
 import Foundation
 import KilnExecutor
+import KilnStorage
 import KilnTestSupport
 import Testing
 
@@ -105,17 +106,92 @@ struct ExecutorTests {
         #expect(lines.stdout.last?.hasPrefix("1: lo: <LOOPBACK") == true)
     }
 
-    @Test("host and default networks see the host's interfaces")
+    @Test("host network sees the host's interfaces, and only with the network.host entitlement")
     func networkHost() async throws {
         let fixture = try ExecutorFixture()
         defer { fixture.remove() }
         let host = try FileManager.default.contentsOfDirectory(atPath: "/sys/class/net").sorted()
-        for mode in [NetworkMode.host, .default] {
-            let (result, lines) = try await fixture.run(fixture.step("cat /proc/net/dev", network: mode))
-            #expect(result.exitStatus == 0)
-            let names = lines.stdout.dropFirst(2).compactMap { $0.split(separator: ":").first }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            #expect(names.sorted() == host)
+        let (result, lines) = try await fixture.run(fixture.step("cat /proc/net/dev", network: .host, entitlements: [.networkHost]))
+        #expect(result.exitStatus == 0)
+        let names = lines.stdout.dropFirst(2).compactMap { $0.split(separator: ":").first }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(names.sorted() == host)
+        await #expect(throws: ExecutorError.notEntitled([.networkHost])) {
+            try await fixture.executor.run(fixture.step("true", network: .host))
+        }
+        #expect(fixture.leftoverBundles().isEmpty)
+    }
+
+    @Test("the default network: its own tap0 with a default route, the host's interfaces invisible")
+    func sandboxNetworkInterfaces() async throws {
+        let fixture = try ExecutorFixture()
+        defer { fixture.remove() }
+        let (result, lines) = try await fixture.run(fixture.step("ls /sys/class/net; ip route; cat /etc/resolv.conf"))
+        #expect(result.exitStatus == 0, "\(lines)")
+        #expect(lines.stdout.prefix(2) == ["lo", "tap0"])
+        #expect(lines.stdout.contains { $0.hasPrefix("default via 10.0.2.2 dev tap0") })
+        #expect(lines.stdout.contains { $0.trimmingCharacters(in: .whitespaces) == "prohibit 169.254.0.0/16" })
+        #expect(fixture.leftoverBundles().isEmpty)
+        // The namespace file and slirp4netns are gone with the step.
+        let mounts = ProcFile.read("/proc/self/mountinfo") ?? ""
+        #expect(!mounts.contains(fixture.scratch.path))
+    }
+
+    @Test("the default network reaches neither the host's loopback nor a link-local address; host network does")
+    func sandboxNetworkCannotReachHost() async throws {
+        let fixture = try ExecutorFixture()
+        defer { fixture.remove() }
+        let alias = try LoopbackAlias()
+        defer { alias.remove() }
+        let loopback = try TCPListener(address: "127.0.0.1")
+        defer { loopback.stop() }
+        let linkLocal = try TCPListener(address: alias.address)
+        defer { linkLocal.stop() }
+        // 10.0.2.2 is slirp4netns's name for the host's loopback; 127.0.0.1 is the step's own.
+        // `nc … -e true` ends as soon as it is connected (`true` exits), or fails to connect.
+        let probes = ["10.0.2.2 \(loopback.port)", "127.0.0.1 \(loopback.port)", "\(alias.address) \(linkLocal.port)"]
+        let script = probes.map { "nc \($0) -e true; echo \"status $?\"" }.joined(separator: "; ")
+        let (result, lines) = try await fixture.run(fixture.step(script))
+        #expect(result.exitStatus == 0, "\(lines)")
+        #expect(lines.stdout.filter { $0.hasPrefix("status ") } == ["status 1", "status 1", "status 1"], "\(lines)")
+        #expect(loopback.pendingConnections() == 0)
+        #expect(linkLocal.pendingConnections() == 0)
+
+        // The same probes from the host's network get through: the listeners do accept.
+        let hostScript = ["127.0.0.1 \(loopback.port)", "\(alias.address) \(linkLocal.port)"]
+            .map { "nc \($0) -e true; echo \"status $?\"" }.joined(separator: "; ")
+        let (hostResult, hostLines) = try await fixture.run(fixture.step(hostScript, network: .host, entitlements: [.networkHost]))
+        #expect(hostResult.exitStatus == 0)
+        #expect(hostLines.stdout.filter { $0.hasPrefix("status ") } == ["status 0", "status 0"], "\(hostLines)")
+        #expect(loopback.pendingConnections() == 1)
+        #expect(linkLocal.pendingConnections() == 1)
+    }
+
+    @Test("--security=insecure: every capability, writable /sys, host devices; refused without the entitlement")
+    func insecureSecurity() async throws {
+        let fixture = try ExecutorFixture()
+        defer { fixture.remove() }
+        let script = "grep CapEff /proc/self/status; touch /sys/kernel/kiln-probe 2>&1; echo sys=$?; ls /dev"
+        let (sandboxed, sandboxLines) = try await fixture.run(fixture.step(script, network: .none))
+        #expect(sandboxed.exitStatus == 0)
+        let (result, lines) = try await fixture.run(fixture.step(script, network: .none, security: .insecure,
+                                                                 entitlements: [.securityInsecure]))
+        #expect(result.exitStatus == 0)
+        // Every capability the test process itself holds.
+        let own = try String(contentsOfFile: "/proc/self/status", encoding: .utf8).split(separator: "\n")
+            .first { $0.hasPrefix("CapBnd:") }.map { String($0.dropFirst("CapBnd:".count)).trimmingCharacters(in: .whitespaces) }
+        let all = try #require(own)
+        #expect(lines.stdout.first.map { $0.hasSuffix(all) } == true, "\(lines)")
+        #expect(sandboxLines.stdout.first.map { !$0.hasSuffix(all) } == true)
+        // sysfs is mounted read-only in the sandbox; writable (the kernel then refuses the
+        // file itself, not the filesystem) when insecure.
+        #expect(sandboxLines.stdout.contains { $0.contains("Read-only file system") })
+        #expect(!lines.stdout.contains { $0.contains("Read-only file system") })
+        // A host device beyond Docker's six is there.
+        let hostOnly = try FileManager.default.contentsOfDirectory(atPath: "/dev").filter { ["loop-control", "fuse", "kmsg", "mem"].contains($0) }
+        for name in hostOnly { #expect(lines.stdout.contains(name), "\(name)") }
+        await #expect(throws: ExecutorError.notEntitled([.securityInsecure])) {
+            try await fixture.executor.run(fixture.step("true", security: .insecure))
         }
     }
 

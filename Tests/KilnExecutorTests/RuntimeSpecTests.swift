@@ -22,11 +22,39 @@ struct RuntimeSpecTests {
         #expect(process["cwd"] as? String == "/src")
         #expect(process["env"] as? [String] == ["A=1", "PATH=\(RuntimeSpec.defaultPath)", "HOME=/root"])
         let capabilities = try #require(process["capabilities"] as? [String: [String]])
-        #expect(capabilities["bounding"]?.count == 14)
+        // Docker's 14 but CAP_NET_RAW in the default network (raw frames would skip its routes).
+        #expect(capabilities["bounding"]?.count == 13)
+        #expect(capabilities["bounding"]?.contains("CAP_NET_RAW") == false)
         #expect(capabilities["bounding"]?.contains("CAP_SYS_ADMIN") == false)
         #expect(capabilities["inheritable"] == [])
         let rlimits = try #require(process["rlimits"] as? [[String: Any]])
         #expect(rlimits.first?["type"] as? String == "RLIMIT_NOFILE")
+    }
+
+    @Test("none and host networks keep Docker's 14 capabilities; the default network allows unprivileged ping")
+    func networkCapabilities() throws {
+        for mode in [NetworkMode.none, .host] {
+            let process = try #require(try spec(ExecutionStep(rootfs: rootfs, arguments: ["x"], network: mode))["process"] as? [String: Any])
+            #expect((process["capabilities"] as? [String: [String]])?["bounding"]?.count == 14)
+        }
+        let linux = try #require(try spec(ExecutionStep(rootfs: rootfs, arguments: ["x"]))["linux"] as? [String: Any])
+        #expect((linux["sysctl"] as? [String: String])?["net.ipv4.ping_group_range"] == "0 2147483647")
+    }
+
+    @Test("--security=insecure: every capability this process holds, nothing masked, every device allowed, /sys writable")
+    func insecure() throws {
+        let json = try spec(ExecutionStep(rootfs: rootfs, arguments: ["x"], security: .insecure))
+        let capabilities = try #require((json["process"] as? [String: Any])?["capabilities"] as? [String: [String]])
+        #expect(capabilities["bounding"]?.contains("CAP_SYS_ADMIN") == true)
+        #expect(capabilities["bounding"] == RuntimeSpec.allCapabilities)
+        let linux = try #require(json["linux"] as? [String: Any])
+        #expect((linux["maskedPaths"] as? [String]) == [])
+        #expect((linux["readonlyPaths"] as? [String]) == [])
+        let rules = (linux["resources"] as? [String: Any])?["devices"] as? [[String: Any]]
+        #expect(rules?.count == 1 && rules?.first?["allow"] as? Bool == true)
+        let mounts = try #require(json["mounts"] as? [[String: Any]])
+        let sys = mounts.first { $0["destination"] as? String == "/sys" }
+        #expect((sys?["options"] as? [String])?.contains("ro") == false)
     }
 
     @Test("a step's own PATH and HOME are kept")
@@ -45,13 +73,13 @@ struct RuntimeSpecTests {
         #expect(user["additionalGids"] as? [Int] == [50])
     }
 
-    @Test("network none adds a network namespace; host and default do not", arguments: NetworkMode.allCases)
+    @Test("none and default get a network namespace (default's by path); host does not", arguments: NetworkMode.allCases)
     func namespaces(mode: NetworkMode) throws {
         let json = try spec(ExecutionStep(rootfs: rootfs, arguments: ["x"], network: mode))
         let namespaces = try #require((json["linux"] as? [String: Any])?["namespaces"] as? [[String: String]])
         let types = namespaces.compactMap { $0["type"] }
         #expect(types.starts(with: ["pid", "ipc", "uts", "mount"]))
-        #expect(types.contains("network") == (mode == .none))
+        #expect(types.contains("network") == (mode != .host))
     }
 
     @Test("standard mounts come first, then extra mounts with their options")
@@ -78,11 +106,13 @@ struct RuntimeSpecTests {
         #expect(devices == ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"])
     }
 
-    @Test("resolv.conf keeps host-local nameservers only where the host network is shared")
+    @Test("resolv.conf keeps host-local nameservers only where the host network is shared; slirp4netns's resolver replaces them in the default network")
     func resolvConf() {
         let host = "search example.com\nnameserver 127.0.0.53\nnameserver 10.0.0.2\n"
-        let shared = GeneratedEtcFiles(step: ExecutionStep(rootfs: rootfs, arguments: ["x"]), hostResolvConf: host)
+        let shared = GeneratedEtcFiles(step: ExecutionStep(rootfs: rootfs, arguments: ["x"], network: .host), hostResolvConf: host)
         #expect(shared.resolvConf == host)
+        let sandbox = GeneratedEtcFiles(step: ExecutionStep(rootfs: rootfs, arguments: ["x"]), hostResolvConf: host)
+        #expect(sandbox.resolvConf == "search example.com\nnameserver 10.0.2.3\nnameserver 10.0.0.2\n")
         let isolated = GeneratedEtcFiles(step: ExecutionStep(rootfs: rootfs, arguments: ["x"], network: .none),
                                          hostResolvConf: host)
         #expect(isolated.resolvConf == "search example.com\nnameserver 10.0.0.2\n")

@@ -5,9 +5,10 @@
 KILN_BUILD_PACKAGES=(pkg-config libarchive-dev libzstd-dev zlib1g-dev)
 # To run the example (scripts/example): a base image made from busybox-static, RUN in runc,
 # and umoci to unpack the result and run it.
-KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci)
+# slirp4netns and iproute2 give RUN steps the default (sandbox) network.
+KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci slirp4netns iproute2)
 # To run the test suite: tools no one here wrote that check Kiln's output, and real parts.
-KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah)
+KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2)
 
 # ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
 ensure_packages() {
