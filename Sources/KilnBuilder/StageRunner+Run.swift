@@ -35,7 +35,13 @@ extension StageRunner {
             rootfs: rootfs, arguments: arguments, environment: Self.lastAssignmentWins(environment),
             workingDirectory: run.workingDirectory, user: run.user, hostname: run.hostname, network: run.network,
             security: run.security, entitlements: session.request.entitlements, mounts: mounts)
-        if run.workingDirectory != "/" { try RootfsPath.makeDirectories(run.workingDirectory, in: rootfs) }
+        if run.workingDirectory != "/" {
+            do {
+                try ContainedPath.makeDirectories(run.workingDirectory, in: rootfs)
+            } catch {
+                throw mountError(step, "cannot create the working directory \(run.workingDirectory): \(error)")
+            }
+        }
         let executor = Executor(runtime: try await session.runtime.runtime().withStateDirectory(session.runtimeState),
                                 bundleParent: session.scratch.appendingPathComponent("bundles"))
         let events = session.events

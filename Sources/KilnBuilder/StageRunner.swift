@@ -239,7 +239,11 @@ struct StageRunner: Sendable {
         if let run = definition.run {
             try await execute(run, step: step, in: working)
         } else if let workdir = definition.workdir {
-            try RootfsPath.makeDirectories(workdir.path, in: working.path)
+            do {
+                try ContainedPath.makeDirectories(workdir.path, in: working.path)
+            } catch {
+                throw BuildError.stepFailed(location: location(step), instruction: step.identity.text, reason: "cannot create \(workdir.path): \(error)")
+            }
         } else if definition.copy != nil {
             let operation = try await fileOperation(for: step)
             do {

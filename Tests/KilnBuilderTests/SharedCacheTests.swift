@@ -296,8 +296,12 @@ struct SharedCacheTests {
 
     @Test("--no-cache-filter STAGE re-runs that stage's steps (by name or index) and still hits elsewhere; --no-cache none")
     func noCacheFilter() throws {
-        try write("FROM busybox AS tools\nRUN echo tools > /tools\nFROM busybox\nCOPY --from=tools /tools /tools\nRUN cat /tools\n",
+        // The tools stage gives byte-identical output when it runs again (a COPY keeps the
+        // context file's mtime), so what reads it may still hit; a stage whose re-run gives
+        // other bytes is the soundness suite's case.
+        try write("FROM busybox AS tools\nCOPY tools.txt /tools\nFROM busybox\nCOPY --from=tools /tools /tools\nRUN cat /tools\n",
                   to: "Dockerfile")
+        try write("tools\n", to: "tools.txt")
         let context = ["--build-context", "busybox=oci-layout://\(harness.base.layout.path):\(harness.base.refName)"]
         let root = freshRoot("a")
         _ = try build(root: root, context)

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
+import KilnArchive
 
 /// Paths inside a root directory, resolved the way a chroot would resolve them: `..` never
 /// climbs above the root and a symlink's target, absolute or relative, is read inside the
@@ -8,9 +10,6 @@ import Glibc
 /// context, and how `/lib/x` lands in `/usr/lib` of a merged-/usr rootfs without a symlink
 /// ever leading out of it.
 enum ContainedPath {
-    /// Symlinks followed while resolving one path before giving up (Linux's own limit).
-    static let maxSymlinkHops = 40
-
     /// The components of `path` with `.`, empty components and `..` resolved lexically, the
     /// root being the floor (Go's `path.Clean` of `"/" + path`, without the leading slash).
     static func components(_ path: String) -> [String] {
@@ -32,56 +31,30 @@ enum ContainedPath {
     }
 
     /// The host path that `path` names inside `root`, following symlinks inside the root
-    /// (the final component's only with `followFinal`). Missing components are kept as they
-    /// are; with `create`, every missing component is made a directory (0755, owned by
-    /// `owner`, else by the caller, i.e. root).
+    /// (the final component's only with `followFinal`), through the one resolver
+    /// (`KilnArchive.ContainedRoot`). Missing components are kept as they are; with
+    /// `create`, every missing component is made a directory (0755, owned by `owner`, else by
+    /// the caller, i.e. root).
     ///
     /// - Returns: the resolved path relative to the root, as components.
     static func resolve(_ path: String, in root: String, followFinal: Bool,
                         create: Bool = false, owner: (uid: UInt32, gid: UInt32)? = nil) throws(FileOperationError) -> [String] {
-        var resolved: [String] = []
-        var pending = Array(components(path).reversed())
-        var hops = 0
-        var missing = false
-        while let component = pending.popLast() {
-            if component == "." || component.isEmpty { continue }
-            if component == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                missing = false
-                continue
-            }
-            let candidate = join(root, resolved + [component])
-            if missing {
-                resolved.append(component)
-                continue
-            }
-            var info = stat()
-            guard lstat(candidate, &info) == 0 else {
-                guard errno == ENOENT else { throw .system("lstat", candidate, errno) }
-                if create {
-                    try makeDirectory(candidate, mode: 0o755)
-                    if let owner, lchown(candidate, owner.uid, owner.gid) != 0 { throw .system("lchown", candidate, errno) }
-                } else {
-                    // Nothing below a missing component can be a symlink.
-                    missing = true
-                }
-                resolved.append(component)
-                continue
-            }
-            let isLast = pending.isEmpty
-            guard info.st_mode & S_IFMT == S_IFLNK, followFinal || !isLast else {
-                resolved.append(component)
-                continue
-            }
-            hops += 1
-            guard hops <= maxSymlinkHops else {
-                throw FileOperationError("too many levels of symbolic links resolving \(path)")
-            }
-            let target = try readLink(candidate)
-            if target.hasPrefix("/") { resolved.removeAll() }
-            pending.append(contentsOf: target.split(separator: "/").map(String.init).reversed())
+        let contained: ContainedRoot
+        do { contained = try ContainedRoot(path: root) } catch { throw FileOperationError("cannot open \(root): \(error)") }
+        do {
+            return try contained.resolve(components(path).joined(separator: "/"), followFinal: followFinal, create: create,
+                                         owner: owner)
+        } catch .symlinkLoop {
+            throw FileOperationError("too many levels of symbolic links resolving \(path)")
+        } catch {
+            throw FileOperationError("cannot resolve \(path): \(error)")
         }
-        return resolved
+    }
+
+    /// Creates `path` (absolute, in-container) and its missing parents in `rootfs`, as
+    /// `mkdir -p` in the container would (WORKDIR): symlinks followed inside the rootfs.
+    static func makeDirectories(_ path: String, in rootfs: URL) throws(FileOperationError) {
+        _ = try resolve(path, in: rootfs.path, followFinal: true, create: true)
     }
 
     /// Makes the directory `path` with exactly `mode` (the process umask never matters);
