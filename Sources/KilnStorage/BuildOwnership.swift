@@ -113,10 +113,21 @@ public final class BuildOwnership: @unchecked Sendable {
                 await stopContainers(record)
                 MountTable.detachAll(under: scratch.path)
                 try? FileManager.default.removeItem(at: scratch)
-                ContentStore(root: root).removeIngestFiles(ofProcess: record.pid, startTime: record.startTime)
                 unlink(root.owners.path + "/" + name)
                 unlink(root.owners.path + "/\(id).lock")
                 reclaimed.append(record)
+            }
+            // Temp files outlive the record that names their build (an export after the build,
+            // a context read from stdin before it): each carries its creator's pid and start
+            // time, so whatever a dead process made goes, whichever command made it.
+            ContentStore(root: root).removeIngestFilesOfDeadProcesses()
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: root.tmp.path)) ?? [] where name.hasPrefix("context-") {
+                let fields = name.split(separator: "-")
+                guard fields.count > 3, let pid = Int32(fields[1]), let start = UInt64(fields[2]),
+                      ProcessIdentity.startTime(of: pid) != start else { continue }
+                let path = root.tmp.appendingPathComponent(name)
+                MountTable.detachAll(under: path.path)
+                try? FileManager.default.removeItem(at: path)
             }
             return reclaimed
         }
@@ -138,7 +149,7 @@ public enum ProcessIdentity {
     }
 
     /// This process's `pid-starttime`, the suffix of the temp files it creates.
-    static let current: String = {
+    public static let current: String = {
         let pid = getpid()
         return "\(pid)-\(startTime(of: pid) ?? 0)"
     }()

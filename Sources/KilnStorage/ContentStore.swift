@@ -155,11 +155,13 @@ public struct ContentStore: Sendable {
         }
     }
 
-    /// Removes the ingest temp files the process `pid` started at `startTime` left (it is dead:
-    /// nothing will commit them).
-    func removeIngestFiles(ofProcess pid: Int32, startTime: UInt64) {
-        let suffix = "-\(pid)-\(startTime)"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: ingestDirectory)) ?? [] where name.hasSuffix(suffix) {
+    /// Removes the ingest temp files whose creator (`…-<pid>-<start time>`) no longer runs:
+    /// nothing will commit them.
+    func removeIngestFilesOfDeadProcesses() {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: ingestDirectory)) ?? [] {
+            let fields = name.split(separator: "-")
+            guard fields.count >= 3, let pid = Int32(fields[fields.count - 2]), let start = UInt64(fields[fields.count - 1]),
+                  ProcessIdentity.startTime(of: pid) != start else { continue }
             unlink("\(ingestDirectory)/\(name)")
         }
     }

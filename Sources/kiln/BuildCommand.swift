@@ -120,7 +120,8 @@ struct BuildCommand: AsyncParsableCommand {
         if context == "-" {
             // Extracted as a plain tar with containment (no whiteout semantics: a `.wh.` name in
             // a context is just a file).
-            let scratch = root.tmp.appendingPathComponent("context-\(UUID().uuidString.lowercased())")
+            // Named by this process, so the next build reclaims it if this one is killed.
+            let scratch = root.tmp.appendingPathComponent("context-\(ProcessIdentity.current)-\(UUID().uuidString.lowercased())")
             temporary.append(scratch)
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             contextDirectory = try await BuildContext.extracting(tarStream: FileHandle.standardInput, into: scratch).directory

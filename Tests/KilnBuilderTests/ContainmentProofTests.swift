@@ -255,11 +255,9 @@ struct KilledTransferReclaimTests {
 
                 let next = try run("FROM busybox\nRUN echo next\n", busyboxFlag)
                 #expect(next.status == 0, "\(next.stderr)")
-                // The build's ownership record is released before the push, so nothing names the
-                // temp file the push's fetch left: see the report on ImagePusher/DeferredLayer.
-                withKnownIssue("ingest temp files of a push's deferred-layer fetch outlive the build's ownership record") {
-                    #expect(inspector.ingestFiles.isEmpty, "\(inspector.leftovers)")
-                }
+                // The build's ownership record is released before the push, but the temp file
+                // carries its creator's pid and start time: the next build removes it.
+                #expect(inspector.ingestFiles.isEmpty, "\(inspector.leftovers)")
                 #expect(inspector.buildDirectories.isEmpty, "\(inspector.leftovers)")
                 #expect(inspector.ownerFiles.isEmpty, "\(inspector.leftovers)")
                 #expect(try inspector.containers().isEmpty)
@@ -301,11 +299,9 @@ struct KilledTransferReclaimTests {
         #expect(inspector.buildDirectories.isEmpty, "\(inspector.leftovers)")
         #expect(inspector.ownerFiles.isEmpty, "\(inspector.leftovers)")
         #expect(try inspector.containers().isEmpty)
-        // The context is extracted to tmp/context-* before the build's ownership record exists
-        // and no record names it: see the report on BuildCommand.
-        withKnownIssue("a stdin context extracted to tmp/context-* is named by no ownership record") {
-            #expect(inspector.temporaryEntries.isEmpty, "\(inspector.leftovers)")
-        }
+        // The context is extracted before the build's ownership record exists, into
+        // tmp/context-<pid>-<start time>-…: the next build removes it as a dead process's.
+        #expect(inspector.temporaryEntries.isEmpty, "\(inspector.leftovers)")
     }
 
     /// `kiln-push-*` spool files in the temporary directory.
