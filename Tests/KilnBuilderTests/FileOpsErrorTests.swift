@@ -16,6 +16,17 @@ struct FileOpsErrorTests {
         #expect(message == "file not found in build context or excluded by .dockerignore: stat missing.txt: file does not exist")
     }
 
+    @Test("a source missing from a --from stage or image says so, not 'build context'")
+    func missingFromStage() async throws {
+        let stage = try FileOpsTree("stage-root")
+        defer { stage.remove() }
+        let message = await fileOpsError {
+            _ = try await CopyPlanner(scratch: stage.url(".scratch")).plan(CopyRequest(sources: ["/nope"], destination: "/"),
+                                                                            from: .directory(stage.root))
+        }
+        #expect(message == "file not found in the --from stage or image: stat /nope: file does not exist")
+    }
+
     @Test("a source excluded by .dockerignore, named or inside a directory")
     func ignored() async throws {
         let context = try FileOpsTree("ctx"), rootfs = try FileOpsTree("rootfs")

@@ -72,6 +72,7 @@ struct CopyEntryCollector {
             var info = stat()
             guard lstat(host, &info) == 0 else {
                 guard errno == ENOENT || errno == ENOTDIR else { throw FileOperationError.system("lstat", host, errno) }
+                if case .directory = root { throw FileOperationError.notFoundInSource(source) }
                 throw FileOperationError.notFound(source)
             }
             let contextPath = resolved.joined(separator: "/")

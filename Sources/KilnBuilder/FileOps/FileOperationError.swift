@@ -23,6 +23,11 @@ extension FileOperationError {
         FileOperationError("file not found in build context or excluded by .dockerignore: stat \(source): file does not exist")
     }
 
+    /// A named source that is missing from the stage or image a `--from` reads.
+    static func notFoundInSource(_ source: String) -> FileOperationError {
+        FileOperationError("file not found in the --from stage or image: stat \(source): file does not exist")
+    }
+
     /// A wildcard source that matched nothing.
     static func noMatch(_ pattern: String) -> FileOperationError {
         FileOperationError("no source files were specified: \"\(pattern)\" matched no files in the build context")
