@@ -114,23 +114,12 @@ struct BuildCommandTests {
         let marker = "kiln-term-\(UUID().uuidString.prefix(8).lowercased())"
         let dockerfile = harness.directory.appendingPathComponent("Slow.Dockerfile")
         try Data("FROM busybox\nRUN echo started; sleep 300; echo \(marker)\n".utf8).write(to: dockerfile)
-        let process = Process()
-        process.executableURL = KilnBinary.url
-        process.arguments = ["build", "--progress", "plain", "-f", dockerfile.path, "--build-context", contextFlag,
-                             "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("never").path)",
-                             harness.context.path]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        while !seen.contains(" started\n") {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        #expect(seen.contains(" started\n"))
+        let build = try BackgroundBuild(
+            ["build", "--progress", "plain", "-f", dockerfile.path, "--build-context", contextFlag,
+             "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("never").path)", harness.context.path],
+            root: harness.root.url)
+        #expect(build.wait(for: " started\n"))
+        let process = build.process
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationStatus != 0)

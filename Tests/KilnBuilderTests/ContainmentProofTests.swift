@@ -273,25 +273,14 @@ struct KilledTransferReclaimTests {
         let tar = harness.directory.appendingPathComponent("context.tar")
         try ProcessRunner.checked("tar", ["-cf", tar.path, "-C", context.path, "."])
 
-        let process = Process()
-        let errors = Pipe()
-        process.executableURL = KilnBinary.url
-        process.arguments = ["build", "--progress", "plain"] + busyboxFlag
-            + ["--output", "type=oci,dest=\(harness.directory.appendingPathComponent("out-stdin").path)", "-"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["KILN_ROOT": harness.root.url.path]) { $1 }
-        process.standardInput = try FileHandle(forReadingFrom: tar)
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        while !seen.contains(" dead-started\n") {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        try #require(seen.contains(" dead-started\n"), "\(seen)")
+        let dead = try BackgroundBuild(
+            ["build", "--progress", "plain"] + busyboxFlag
+                + ["--output", "type=oci,dest=\(harness.directory.appendingPathComponent("out-stdin").path)", "-"],
+            root: harness.root.url, stdin: try FileHandle(forReadingFrom: tar))
+        let started = dead.wait(for: " dead-started\n")
+        kill(dead.process.processIdentifier, SIGKILL)
+        dead.process.waitUntilExit()
+        try #require(started, "\(dead.seen)")
         #expect(inspector.temporaryEntries.contains { $0.hasPrefix("context-") }, "\(inspector.leftovers)")
 
         let next = try run("FROM busybox\nRUN echo next\n", busyboxFlag)

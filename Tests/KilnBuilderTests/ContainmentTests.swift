@@ -91,10 +91,11 @@ final class BackgroundBuild {
     private let errors = Pipe()
     private(set) var seen = ""
 
-    init(_ arguments: [String], root: URL) throws {
+    init(_ arguments: [String], root: URL, stdin: FileHandle? = nil) throws {
         process.executableURL = KilnBinary.url
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(["KILN_ROOT": root.path]) { $1 }
+        if let stdin { process.standardInput = stdin }
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
