@@ -145,7 +145,6 @@ struct StageRunner: Sendable {
             var emptyLayer = true
             if let key = step.key, let document = step.document {
                 record.cacheKey = key.description
-                let basis = try await self.basis(of: step, on: chain)
                 let layer: CachedLayer?
                 var origin: LayerOrigin?
                 if let hit = try await chooser.choose(at: index, chain: chain) {
@@ -187,6 +186,9 @@ struct StageRunner: Sendable {
                     record.timing = StepTiming(rootfsSeconds: (performing - preparing).seconds,
                                                commandSeconds: (committing - performing).seconds,
                                                layerSeconds: (ContinuousClock.now - committing).seconds)
+                    // What the step was built on: the layers below it (before its own) and the
+                    // stages it read.
+                    let basis = try await self.basis(of: step, on: chain)
                     try await session.cache.store(CacheEntry(key: key, layer: layer, definition: document, basis: basis,
                                                              created: session.created, sourceFiles: step.fileOperation?.sourceFiles,
                                                              instruction: step.identity.text),
