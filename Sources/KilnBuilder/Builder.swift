@@ -5,6 +5,7 @@ import KilnDistribution
 import KilnDockerfile
 import KilnImage
 import KilnOCI
+import KilnRegistry
 import KilnStorage
 
 /// What a build produced: the image and what the metadata file reports. A layer whose blob is
@@ -55,7 +56,7 @@ public struct Builder: Sendable {
         var dockerfile = try parse(request)
         var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform)
         let firstPlan = try plan(dockerfile, options, request)
-        try firstPlan.checkEntitlements(request, sourceLines: dockerfile.sourceLines)
+        try firstPlan.checkRunRequirements(request, sourceLines: dockerfile.sourceLines)
         for warning in firstPlan.warnings { events(.warning(warning)) }
         for warning in dockerfile.warnings {
             let place = warning.location.map { "\(request.dockerfileName):\($0)" } ?? request.dockerfileName
@@ -67,7 +68,7 @@ public struct Builder: Sendable {
         try addTriggers(of: bases, to: &dockerfile, plan: firstPlan, request: request)
         let buildPlan = try plan(dockerfile, options, request)
         // Again: ONBUILD triggers of the base images are steps too.
-        try buildPlan.checkEntitlements(request, sourceLines: dockerfile.sourceLines)
+        try buildPlan.checkRunRequirements(request, sourceLines: dockerfile.sourceLines)
 
         // What dead builds left goes first; then this build's own hold is written down
         // before it creates anything a reclaimer would have to find.
@@ -168,6 +169,8 @@ public struct Builder: Sendable {
                 bases[word] = BaseImage(resolved: try await source.resolve(reference, platform: platform), source: source)
             } catch let error as BuildError {
                 throw error
+            } catch let error as RegistryError where error.registry == reference.registry && error.repository == reference.repository {
+                throw BuildError.baseImage(word, error.summary)
             } catch {
                 throw BuildError.baseImage(word, "\(error)")
             }

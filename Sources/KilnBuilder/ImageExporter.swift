@@ -72,6 +72,7 @@ public struct ImageExporter: Sendable {
             fetched = try await assembled.fetchingDeferredLayers()
         }
         let image = fetched
+        try target.makeParentDirectories()
         switch target {
         case .ociLayout(let directory, let name):
             _ = try await onOwnThread { try OCILayoutWriter().write(image, to: directory, refName: name) }

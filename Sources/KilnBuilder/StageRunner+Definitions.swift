@@ -75,7 +75,7 @@ extension StageRunner {
             case .tmpfs:
                 guard target != nil else { throw mountError(step, "tmpfs mount needs a target") }
             case .secret:
-                definition.secretGiven = session.request.secrets[Self.secretID(of: mount)] != nil
+                definition.secretGiven = session.request.secrets[mount.secretID] != nil
             case .ssh:
                 break
             }
@@ -169,11 +169,6 @@ extension StageRunner {
     /// The argument vector of a RUN: exec form as is, shell form through SHELL.
     func runArguments(_ run: RunInstruction, config: StageConfig) -> [String] {
         run.effectiveCommand.arguments(shell: config.shell)
-    }
-
-    /// The id a secret mount is given by: `id`, else the target's file name.
-    static func secretID(of mount: Mount) -> String {
-        mount.id ?? mount.target.map { URL(fileURLWithPath: $0).lastPathComponent } ?? ""
     }
 
     /// Where a context bind mount's files are copied inside its private directory.

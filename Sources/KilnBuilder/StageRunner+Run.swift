@@ -124,14 +124,15 @@ extension StageRunner {
             try FileManager.default.copyItem(at: path, to: copy)
             return ([.bind(source: copy, destination: target, readOnly: false)], [copy])
         case .secret:
-            let id = Self.secretID(of: options)
+            let id = options.secretID
             guard let file = session.request.secrets[id] else {
                 if options.required { throw mountError(step, "secret \"\(id)\" is required but was not given (--secret id=\(id),src=…)") }
                 return ([], [])
             }
             if let variable = options.env {
-                guard let value = try? String(contentsOf: file, encoding: .utf8) else {
-                    throw mountError(step, "secret \"\(id)\" is not UTF-8 text, so it cannot be the environment variable \(variable)")
+                let value: String
+                do { value = try Mount.environmentValue(ofSecret: id, file: file, variable: variable) } catch {
+                    throw mountError(step, error.message)
                 }
                 environment.append("\(variable)=\(value)")
                 if options.target == nil { return ([], []) }

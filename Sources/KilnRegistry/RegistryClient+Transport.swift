@@ -93,7 +93,27 @@ extension RegistryClient {
     /// The error for a connection that failed for good.
     nonisolated func transportFailure(_ error: any Error, _ request: RegistryRequest) -> any Error {
         if error is CancellationError || error is RegistryError || error is FileChunksError { return error }
-        return self.error(.transport(String(describing: error)), request)
+        return self.error(.transport(Self.connectionProblem(error)), request)
+    }
+
+    /// What went wrong with a connection, in words: NIO's nested error descriptions bury the
+    /// one fact a user needs (refused, timed out, reset, no such host) under type names.
+    nonisolated static func connectionProblem(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if let error = error as? HTTPClientError, error == .connectTimeout { return "no answer to the connection attempt in time" }
+        let known: [(String, String)] = [
+            ("Connection refused", "connection refused (is a registry listening there?)"),
+            ("Connection reset", "connection reset by the registry"),
+            ("Network is unreachable", "network unreachable"),
+            ("No route to host", "no route to host"),
+            ("connectTimeout", "no answer to the connection attempt in time"),
+            ("NXDOMAIN", "no such host"),
+            ("Name or service not known", "no such host"),
+            ("remoteConnectionClosed", "the registry closed the connection"),
+            ("readTimeout", "the registry stopped sending for too long"),
+        ]
+        for (needle, words) in known where text.localizedCaseInsensitiveContains(needle) { return words }
+        return text
     }
 
     /// Reads and drops a small body so the connection can serve the next request.

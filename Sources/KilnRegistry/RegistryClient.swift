@@ -46,6 +46,9 @@ public actor RegistryClient {
     /// The connection pool every client uses by default: redirects handled by the client itself
     /// (so credentials never follow a redirect to another host), no transparent decompression
     /// (layers must arrive byte for byte), 15 s to connect, 60 s of silence ends a transfer.
+    /// A connection that cannot be made fails the request at once instead of being retried by the
+    /// pool until the request's deadline: ``send(_:)`` decides what is retried, with its bounded
+    /// back-off, so a refused connection fails in seconds, not minutes.
     ///
     /// It lives as long as the process; call ``shutdownSharedHTTPClient()`` once on the way out.
     public static let sharedHTTPClient = HTTPClient(
@@ -58,10 +61,12 @@ public actor RegistryClient {
 
     /// The `HTTPClient` configuration of ``sharedHTTPClient``, for callers that bring their own pool.
     public static var defaultHTTPConfiguration: HTTPClient.Configuration {
-        HTTPClient.Configuration(
+        var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(15), read: .seconds(60)),
             decompression: .disabled)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
     }
 
     /// The registry as references name it (`localhost:5000`, `docker.io`); credentials are looked up by it.

@@ -110,8 +110,13 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// `registry/repository: operation: reason (HTTP status): CODE: message`.
     public var description: String {
-        var text = repository.map { "\(registry)/\($0)" } ?? registry
-        text += ": \(operation) failed: \(reason)"
+        (repository.map { "\(registry)/\($0)" } ?? registry) + ": " + summary
+    }
+
+    /// The description without the `registry/repository: ` it starts with, for a message that
+    /// already names the image: `operation failed: reason (HTTP status): CODE: message`.
+    public var summary: String {
+        var text = "\(operation) failed: \(reason)"
         if let status { text += " (HTTP \(status))" }
         if !details.isEmpty { text += ": " + details.map(\.description).joined(separator: "; ") }
         return text

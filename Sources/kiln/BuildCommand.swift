@@ -105,15 +105,16 @@ struct BuildCommand: AsyncParsableCommand {
         } catch {
             await display.close()
             if error is CancellationError { throw CommandFailure("build cancelled") }
-            throw CommandFailure("\(error)")
+            throw CommandFailure(describing: error)
         }
         await display.close()
-        print(summary)
+        TerminalText.print(summary)
     }
 
     /// The whole build: request, build, exports, files; returns what to print.
     private func build(root: KilnRoot, events: @escaping BuildEventSink) async throws -> String {
         try root.makePrivate()
+        try checkDestinations()
         var temporary: [URL] = []
         defer { for url in temporary { try? FileManager.default.removeItem(at: url) } }
         let contextDirectory: URL
@@ -152,9 +153,11 @@ struct BuildCommand: AsyncParsableCommand {
             written.append(try await exporter.export(result.image, to: target, events: events))
         }
         if let iidfile {
+            try OutputPath.makeParentDirectories(of: URL(fileURLWithPath: iidfile))
             try StagedFile.write(Data(result.manifestDigest.description.utf8), to: URL(fileURLWithPath: iidfile))
         }
         if let metadataFile {
+            try OutputPath.makeParentDirectories(of: URL(fileURLWithPath: metadataFile))
             try StagedFile.write(try BuildMetadata(result).encoded(), to: URL(fileURLWithPath: metadataFile))
         }
         var lines = written.map { "exported \($0)" }
@@ -172,6 +175,14 @@ struct BuildCommand: AsyncParsableCommand {
                 """)
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Finds a wrong destination (`--output`, `--iidfile`, `--metadata-file`) before anything
+    /// is read or built, not after the whole build.
+    private func checkDestinations() throws {
+        for text in output { try OutputTarget(parsing: text, tags: tag).check() }
+        if let iidfile { try OutputPath.check(URL(fileURLWithPath: iidfile), as: .file, for: "--iidfile") }
+        if let metadataFile { try OutputPath.check(URL(fileURLWithPath: metadataFile), as: .file, for: "--metadata-file") }
     }
 
     private func readDockerfile(contextDirectory: URL) throws -> (text: String, name: String, url: URL?) {

@@ -39,15 +39,15 @@ struct CacheCommand: AsyncParsableCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                for entry in entries { print(String(decoding: try encoder.encode(entry), as: UTF8.self)) }
+                for entry in entries { TerminalText.print(String(decoding: try encoder.encode(entry), as: UTF8.self)) }
                 return
             }
-            print("KEY            OPERATION  LAYER          SIZE       CREATED               INSTRUCTION")
+            TerminalText.print("KEY            OPERATION  LAYER          SIZE       CREATED               INSTRUCTION")
             for entry in entries {
                 let layer = entry.layer.map { String($0.descriptor.digest.encoded.prefix(12)) } ?? "(none)"
                 let size = entry.layer.map { ByteCountFormatter.string(fromByteCount: $0.descriptor.size, countStyle: .binary) } ?? "0 B"
                 let instruction = entry.summary.count > 60 ? entry.summary.prefix(57) + "..." : Substring(entry.summary)
-                print([String(entry.key.digest.encoded.prefix(12)), entry.operation.uppercased().padding(9),
+                TerminalText.print([String(entry.key.digest.encoded.prefix(12)), entry.operation.uppercased().padding(9),
                        layer.padding(14), size.padding(10), entry.created.padding(21), String(instruction)]
                     .joined(separator: "  "))
             }
@@ -61,11 +61,11 @@ struct CacheCommand: AsyncParsableCommand {
         func run() async throws {
             let root = KilnRoot.fromEnvironment()
             let usage = try LocalCacheBackend(root: root).usage(root: root)
-            print("root:          \(root.url.path)")
-            print("entries:       \(usage.entries)")
-            print("cached layers: \(ByteCountFormatter.string(fromByteCount: usage.layerBytes, countStyle: .binary))")
-            print("content store: \(ByteCountFormatter.string(fromByteCount: usage.storeBytes, countStyle: .binary))")
-            print("snapshots:     \(usage.snapshots)")
+            TerminalText.print("root:          \(root.url.path)")
+            TerminalText.print("entries:       \(usage.entries)")
+            TerminalText.print("cached layers: \(ByteCountFormatter.string(fromByteCount: usage.layerBytes, countStyle: .binary))")
+            TerminalText.print("content store: \(ByteCountFormatter.string(fromByteCount: usage.storeBytes, countStyle: .binary))")
+            TerminalText.print("snapshots:     \(usage.snapshots)")
         }
     }
 
@@ -90,15 +90,15 @@ struct CacheCommand: AsyncParsableCommand {
             let root = KilnRoot.fromEnvironment()
             let cutoff = Date().addingTimeInterval(-keepDuration)
             let abandoned = try await AbandonedBuilds.reclaim(root: root)
-            if !abandoned.isEmpty { print("reclaimed what \(abandoned.count) dead build\(abandoned.count == 1 ? "" : "s") left") }
+            if !abandoned.isEmpty { TerminalText.print("reclaimed what \(abandoned.count) dead build\(abandoned.count == 1 ? "" : "s") left") }
             let report = try LocalCacheBackend(root: root).prune(root: root, unusedSince: cutoff)
-            print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCountFormatter.string(fromByteCount: report.blobBytes, countStyle: .binary))), \(report.snapshots) snapshots")
+            TerminalText.print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCountFormatter.string(fromByteCount: report.blobBytes, countStyle: .binary))), \(report.snapshots) snapshots")
             guard !cacheRepo.isEmpty else { return }
             let pool = try registry.pool()
             for backend in try await cacheRepo.asyncMap { try await RegistryCacheBackend(repository: $0, pool: pool) } {
                 do {
                     let deleted = try await backend.prune(createdBefore: cutoff)
-                    print("\(backend.name): removed \(deleted) entries (the registry's garbage collector reclaims their blobs)")
+                    TerminalText.print("\(backend.name): removed \(deleted) entries (the registry's garbage collector reclaims their blobs)")
                 } catch {
                     throw CommandFailure("\(backend.name): \(error)")
                 }

@@ -20,7 +20,7 @@ struct CopyCommand: AsyncParsableCommand {
     func run() async throws {
         let copier = ImageCopier(pool: try registry.pool())
         do {
-            print(try await copier.copy(source, to: destination))
+            TerminalText.print(try await copier.copy(source, to: destination))
         } catch {
             throw CommandFailure("copy \(source) to \(destination): \(error)")
         }

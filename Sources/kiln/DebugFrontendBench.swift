@@ -37,6 +37,6 @@ struct DebugFrontendBench: ParsableCommand {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let count = inputs.count * max(1, iterations)
-        print("files=\(inputs.count) iterations=\(max(1, iterations)) failures=\(failures) seconds=\(String(format: "%.4f", seconds)) per_second=\(Int(Double(count) / seconds))")
+        TerminalText.print("files=\(inputs.count) iterations=\(max(1, iterations)) failures=\(failures) seconds=\(String(format: "%.4f", seconds)) per_second=\(Int(Double(count) / seconds))")
     }
 }

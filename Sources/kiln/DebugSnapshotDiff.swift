@@ -34,6 +34,6 @@ struct DebugSnapshotDiff: AsyncParsableCommand {
         func seconds(_ d: Duration) -> String {
             String(format: "%.4f", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
         }
-        print("entries=\(before.entries.count) first_snapshot=\(seconds(first)) snapshot_plus_diff=\(seconds(best)) changes=\(changeCount)")
+        TerminalText.print("entries=\(before.entries.count) first_snapshot=\(seconds(first)) snapshot_plus_diff=\(seconds(best)) changes=\(changeCount)")
     }
 }

@@ -74,7 +74,7 @@ struct ImportCommand: AsyncParsableCommand {
             source: sourceURL, sourceIsDirectory: (info.st_mode & S_IFMT) == S_IFDIR, output: output,
             compression: codec, sourceDateEpoch: try SourceDateEpoch.parse(ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"]), platform: platform,
             containerConfig: containerConfig, reference: reference, refName: refName)
-        print(try await onOwnThread { try job.perform() })
+        TerminalText.print(try await onOwnThread { try job.perform() })
     }
 
     /// Fails early, before the layer is written, when the destination's directory cannot take it.

@@ -35,7 +35,7 @@ struct LoginCommand: AsyncParsableCommand {
             throw CommandFailure("login to \(host) failed: \(error)")
         }
         try options.dockerConfigFile.store(credential, for: host)
-        print("Login succeeded: \(host) (credentials in \(options.dockerConfigFile.url.path))")
+        TerminalText.print("Login succeeded: \(host) (credentials in \(options.dockerConfigFile.url.path))")
     }
 }
 
@@ -55,7 +55,7 @@ struct LogoutCommand: AsyncParsableCommand {
         guard try file.remove(registry: host) else {
             throw CommandFailure("not logged in to \(host) (no entry in \(file.url.path))")
         }
-        print("Removed credentials for \(host)")
+        TerminalText.print("Removed credentials for \(host)")
     }
 }
 

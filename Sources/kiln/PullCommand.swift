@@ -66,6 +66,6 @@ struct PullCommand: AsyncParsableCommand {
         } catch let error as ArgumentParser.ValidationError { throw error } catch {
             throw CommandFailure("pull \(reference): \(error)")
         }
-        print(image.manifestDigest)
+        TerminalText.print(image.manifestDigest)
     }
 }

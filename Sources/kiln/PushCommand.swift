@@ -31,7 +31,7 @@ struct PushCommand: AsyncParsableCommand {
         let image = try await onOwnThread { try location.open() }
         let pusher = ImagePusher(pool: try registry.pool())
         do {
-            print(try await pusher.push(image, to: destinations, mountFrom: mountFrom))
+            TerminalText.print(try await pusher.push(image, to: destinations, mountFrom: mountFrom))
         } catch {
             throw CommandFailure("push to \(destinations[0]): \(error)")
         }

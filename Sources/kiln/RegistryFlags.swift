@@ -59,7 +59,7 @@ struct RegistryFlags: ParsableArguments {
     /// A pool made from ``options()``.
     func pool() throws -> RegistryPool {
         do { return try RegistryPool(options: try options()) } catch let error as ArgumentParser.ValidationError { throw error } catch {
-            throw CommandFailure("\(error)")
+            throw CommandFailure(describing: error)
         }
     }
 }

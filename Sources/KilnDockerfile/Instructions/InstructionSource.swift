@@ -19,8 +19,16 @@ public struct InstructionSource: Sendable, Hashable, Encodable {
 
     /// Where the flag named `name` (without dashes) is written, or the keyword when absent.
     public func location(ofFlag name: String) -> SourceLocation {
+        location(ofFlag: name, occurrence: 0)
+    }
+
+    /// Where the `occurrence`-th (from 0) `--name` flag starts (`--mount` repeats), or the
+    /// keyword when there are fewer.
+    public func location(ofFlag name: String, occurrence: Int) -> SourceLocation {
+        var seen = 0
         for (index, flag) in node.flags.enumerated() where FlagSpec.name(of: flag) == name {
-            return node.flagLocations[index]
+            if seen == occurrence { return node.flagLocations[index] }
+            seen += 1
         }
         return node.location
     }

@@ -51,7 +51,9 @@ struct ProgressDisplay: Sendable {
     init(mode: ProgressMode) {
         let (stream, continuation) = AsyncStream<Input>.makeStream()
         self.continuation = continuation
-        self.sink = { continuation.yield(.event($0)) }
+        // Events carry input (Dockerfile text, step output, registry messages): escaped here,
+        // once, for every renderer.
+        self.sink = { continuation.yield(.event($0.terminalSafe)) }
         var renderer = mode.makeRenderer()
         ticker = renderer.wantsTicks ? Task {
             while !Task.isCancelled {
