@@ -121,7 +121,8 @@ public final class BuildOwnership: @unchecked Sendable {
             // a context read from stdin before it): each carries its creator's pid and start
             // time, so whatever a dead process made goes, whichever command made it.
             ContentStore(root: root).removeIngestFilesOfDeadProcesses()
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: root.tmp.path)) ?? [] where name.hasPrefix("context-") {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: root.tmp.path)) ?? []
+            where ProcessIdentity.scratchPrefixes.contains(where: name.hasPrefix) {
                 let fields = name.split(separator: "-")
                 guard fields.count > 3, let pid = Int32(fields[1]), let start = UInt64(fields[2]),
                       ProcessIdentity.startTime(of: pid) != start else { continue }
@@ -147,6 +148,11 @@ public enum ProcessIdentity {
         guard fields.count > 19, !["Z", "X", "x"].contains(fields[0]) else { return nil }
         return UInt64(fields[19])
     }
+
+    /// The kinds of scratch a command makes under `tmp/` outside a build's own directory, each
+    /// named `<kind>-<pid>-<starttime>-…` so the next build removes it once its maker is gone:
+    /// a context read from standard input, secrets given as environment variables.
+    public static let scratchPrefixes = ["context-", "secrets-"]
 
     /// This process's `pid-starttime`, the suffix of the temp files it creates.
     public static let current: String = {

@@ -73,7 +73,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("build-context"), help: "A named context, NAME=oci-layout:///PATH[:TAG|@sha256:…] (repeatable).")
     var buildContext: [String] = []
 
-    @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).")
+    @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE (repeatable).")
     var secret: [String] = []
 
     @OptionGroup var registry: RegistryFlags
@@ -134,7 +134,10 @@ struct BuildCommand: AsyncParsableCommand {
             }
         }
         let dockerfile = try readDockerfile(contextDirectory: contextDirectory)
-        var request = try makeRequest(contextDirectory: contextDirectory, dockerfileText: dockerfile.text, dockerfileName: dockerfile.name)
+        let secrets = try SecretFlags(secret).files(root: root)
+        if let directory = secrets.directory { temporary.append(directory) }
+        var request = try makeRequest(contextDirectory: contextDirectory, dockerfileText: dockerfile.text, dockerfileName: dockerfile.name,
+                                      secrets: secrets.files)
         request.dockerfile = dockerfile.url
         let targets = try outputTargets(contextDirectory: contextDirectory)
 
@@ -196,7 +199,8 @@ struct BuildCommand: AsyncParsableCommand {
         return (String(decoding: data, as: UTF8.self), file ?? "Dockerfile", url.standardizedFileURL)
     }
 
-    private func makeRequest(contextDirectory: URL, dockerfileText: String, dockerfileName: String) throws -> BuildRequest {
+    private func makeRequest(contextDirectory: URL, dockerfileText: String, dockerfileName: String,
+                             secrets: [String: URL]) throws -> BuildRequest {
         var buildArgs: [String: String] = [:]
         let environment = ProcessInfo.processInfo.environment
         for argument in buildArg {
@@ -210,16 +214,6 @@ struct BuildCommand: AsyncParsableCommand {
         for item in label {
             guard let equals = item.firstIndex(of: "=") else { throw ValidationError("--label \(item): expected KEY=VALUE") }
             labels[String(item[..<equals])] = String(item[item.index(after: equals)...])
-        }
-        var secrets: [String: URL] = [:]
-        for item in secret {
-            var fields: KeyValueFields
-            do { fields = try KeyValueFields(parsing: item) } catch { throw ValidationError("--secret \(item): \(error)") }
-            guard let id = fields.take("id"), let source = fields.take("src") ?? fields.take("source") else {
-                throw ValidationError("--secret \(item): expected id=ID,src=FILE")
-            }
-            guard FileManager.default.isReadableFile(atPath: source) else { throw CommandFailure("--secret \(id): cannot read \(source)") }
-            secrets[id] = URL(fileURLWithPath: source).standardizedFileURL
         }
         let epoch = try SourceDateEpoch.parse(buildArgs["SOURCE_DATE_EPOCH"] ?? environment["SOURCE_DATE_EPOCH"])
         var request = BuildRequest(

@@ -65,6 +65,27 @@ struct ErrorReportingTests {
         #expect(optional.status == 0, "\(optional.stderr)")
     }
 
+    @Test("--secret id=ID,env=VARIABLE takes the secret from kiln's environment; an unset variable fails before the build")
+    func secretFromEnvironment() throws {
+        let file = harness.directory.appendingPathComponent("\(UUID().uuidString).Dockerfile")
+        try Data("FROM busybox\nRUN --mount=type=secret,id=token,env=TOKEN --mount=type=secret,id=token,target=/t test \"$TOKEN\" = from-env && tr a-z A-Z < /t\n".utf8)
+            .write(to: file)
+        func run(_ environment: [String: String]) throws -> KilnBinary.Result {
+            try KilnBinary.run(
+                ["build", "--progress", "plain", "--no-cache", "-f", file.path, "--build-context", contextFlag,
+                 "--secret", "id=token,env=KILN_TEST_TOKEN", "--output", "type=oci,dest=\(scratch("out").path)", harness.context.path],
+                environment: environment.merging(["KILN_ROOT": harness.root.url.path]) { $1 })
+        }
+        let given = try run(["KILN_TEST_TOKEN": "from-env"])
+        #expect(given.status == 0, "\(given.stderr)")
+        #expect(given.stderr.contains("FROM-ENV"), "the file mount did not hold the value: \(given.stderr)")
+        let tmp = (try? FileManager.default.contentsOfDirectory(atPath: harness.root.tmp.path)) ?? []
+        #expect(tmp.isEmpty, "the build left \(tmp) in tmp/")
+        let unset = try run([:])
+        #expect(unset.status != 0)
+        #expect(unset.stderr.contains("KILN_TEST_TOKEN is not set"), "\(unset.stderr)")
+    }
+
     @Test("a binary secret mounted as env= fails before any step runs, naming the secret and the variable, never its bytes",
           arguments: [Data("MARKER\u{0}tail".utf8), Data([0x4D, 0x41, 0x52, 0x4B, 0x45, 0x52, 0xFF, 0xFE, 0x80])])
     func binaryEnvironmentSecret(bytes: Data) throws {
