@@ -2,6 +2,7 @@ import Foundation
 import KilnDockerfile
 import KilnExecutor
 import KilnOCI
+import KilnStorage
 
 extension StageRunner {
     /// Runs a RUN step in the OCI runtime on `rootfs`, exactly as its ``RunDefinition`` says;
@@ -12,10 +13,20 @@ extension StageRunner {
         var environment = run.environment + run.proxyEnvironment
         var mounts: [StepMount] = []
         var runSpecificDirectories: [URL] = []
-        defer { for directory in runSpecificDirectories { try? FileManager.default.removeItem(at: directory) } }
+        var leases: [CacheMountStore.Lease] = []
+        defer {
+            for lease in leases { lease.release() }
+            for directory in runSpecificDirectories { try? FileManager.default.removeItem(at: directory) }
+        }
         var fromSources = step.resolved.sources.makeIterator()
         for (index, mount) in run.mounts.enumerated() {
             let source = mount.options.from == nil ? nil : fromSources.next()
+            if mount.options.type == .cache {
+                let lease = try await cacheMount(mount, source: source, step: step)
+                leases.append(lease)
+                mounts.append(.bind(source: lease.path, destination: mount.target, readOnly: mount.options.readOnly))
+                continue
+            }
             let made = try await stepMount(mount, index: index, source: source, step: step, environment: &environment)
             mounts += made.mounts
             runSpecificDirectories += made.temporary
@@ -74,6 +85,42 @@ extension StageRunner {
         return values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     }
 
+    /// `subpath` (default `/`) inside the files of `source` (a stage, an image), resolved the
+    /// way a chroot would, so no symlink in them leads out; and the subpath as written, for errors.
+    private func sourcePath(_ subpath: String?, in source: StageSource, step: PlannedStep) async throws -> (URL, String) {
+        let root = try await session.directory(of: try await layers(of: source), for: step.identity)
+        let relative = StageConfig.resolve(subpath ?? "/", against: "/")
+        let resolved = try ContainedPath.resolve(relative, in: root.path, followFinal: true)
+        return (URL(fileURLWithPath: ContainedPath.join(root.path, resolved)), relative)
+    }
+
+    /// Takes the cache directory of a `RUN --mount=type=cache` for this step (see
+    /// ``CacheMountStore``): `id` (default: the target), `sharing`, and for a new cache `mode`,
+    /// `uid`, `gid` and the files of `from`/`source` as its first contents.
+    private func cacheMount(_ mount: MountDefinition, source: StageSource?, step: PlannedStep) async throws -> CacheMountStore.Lease {
+        let options = mount.options
+        let store = CacheMountStore(directory: session.cacheMounts)
+        let sharing = options.sharing.flatMap { CacheMountStore.Sharing(rawValue: $0.rawValue) } ?? .shared
+        let creation = CacheMountStore.Creation(mode: options.mode, uid: options.uid, gid: options.gid)
+        do {
+            return try await store.lease(id: options.id ?? mount.target, sharing: sharing, creation: creation, scratch: session.scratch) {
+                guard let source else { return nil }
+                let (path, relative) = try await self.sourcePath(options.source, in: source, step: step)
+                var info = stat()
+                guard stat(path.path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                    throw self.mountError(step, "cache mount source \(relative) is not a directory in \(options.from ?? "its source")")
+                }
+                return path
+            }
+        } catch let error as BuildError {
+            throw error
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw mountError(step, "cache mount \(options.id ?? mount.target): \(error)")
+        }
+    }
+
     /// The runtime mounts of one `RUN --mount`, and host directories to remove after the run.
     ///
     /// What runc is given to mount is always a path Kiln made or resolved itself, that nothing
@@ -88,13 +135,9 @@ extension StageRunner {
         case .tmpfs:
             return ([.tmpfs(destination: target, sizeBytes: options.size.map(Int.init))], [])
         case .cache:
-            let id = options.id ?? target
-            let name = Digest.sha256(of: Data(id.utf8)).encoded
-            let directory = session.cacheMounts.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            return ([.bind(source: directory, destination: target, readOnly: options.readOnly)], [])
+            preconditionFailure("cache mounts are leased by cacheMount(_:source:step:)")
         case .bind:
-            if source == nil {
+            guard let source else {
                 // The context: a private copy of exactly the files hashed for the key (after
                 // .dockerignore), verified while copied; writes to it are discarded.
                 guard let operation = step.mountOperations[index] else { throw mountError(step, "bind mount was not planned") }
@@ -109,10 +152,7 @@ extension StageRunner {
                 let path = directory.appendingPathComponent(String(Self.mountCopyDestination.dropFirst()))
                 return ([.bind(source: path, destination: target, readOnly: options.readOnly)], [directory])
             }
-            let root = try await session.directory(of: try await layers(of: source), for: step.identity)
-            let relative = StageConfig.resolve(options.source ?? "/", against: "/")
-            let resolved = try ContainedPath.resolve(relative, in: root.path, followFinal: true)
-            let path = URL(fileURLWithPath: ContainedPath.join(root.path, resolved))
+            let (path, relative) = try await sourcePath(options.source, in: source, step: step)
             var info = stat()
             guard lstat(path.path, &info) == 0 else {
                 throw mountError(step, "bind mount source \(relative) does not exist")

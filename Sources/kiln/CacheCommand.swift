@@ -3,6 +3,7 @@ import Foundation
 import KilnBuilder
 import KilnCache
 import KilnDistribution
+import KilnOCI
 import KilnStorage
 
 /// `kiln cache`: look at and trim the build cache.
@@ -66,6 +67,12 @@ struct CacheCommand: AsyncParsableCommand {
             TerminalText.print("cached layers: \(ByteCountFormatter.string(fromByteCount: usage.layerBytes, countStyle: .binary))")
             TerminalText.print("content store: \(ByteCountFormatter.string(fromByteCount: usage.storeBytes, countStyle: .binary))")
             TerminalText.print("snapshots:     \(usage.snapshots)")
+            let mounts = CacheMountStore(root: root).usage()
+            TerminalText.print("cache mounts:  \(mounts.count) (\(ByteCountFormatter.string(fromByteCount: mounts.reduce(0) { $0 + $1.bytes }, countStyle: .binary)))")
+            for mount in mounts {
+                TerminalText.print("  \(ByteCountFormatter.string(fromByteCount: mount.bytes, countStyle: .binary).padding(10))  "
+                    + "last used \(RFC3339.string(from: mount.lastUsed))  id=\(mount.id)")
+            }
         }
     }
 
@@ -73,7 +80,7 @@ struct CacheCommand: AsyncParsableCommand {
     struct Prune: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "prune",
-            abstract: "Remove cache entries not used within --keep-duration, and the blobs and snapshots only they needed."
+            abstract: "Remove cache entries and RUN --mount=type=cache directories not used within --keep-duration, and the blobs and snapshots only the entries needed."
         )
 
         @Option(help: "Keep what was used within this long: 14d, 36h, 90m, 30s (default 0s: remove everything unused now).",
@@ -92,7 +99,9 @@ struct CacheCommand: AsyncParsableCommand {
             let abandoned = try await AbandonedBuilds.reclaim(root: root)
             if !abandoned.isEmpty { TerminalText.print("reclaimed what \(abandoned.count) dead build\(abandoned.count == 1 ? "" : "s") left") }
             let report = try LocalCacheBackend(root: root).prune(root: root, unusedSince: cutoff)
-            TerminalText.print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCountFormatter.string(fromByteCount: report.blobBytes, countStyle: .binary))), \(report.snapshots) snapshots")
+            let mounts = CacheMountStore(root: root).prune(unusedSince: cutoff)
+            TerminalText.print("removed \(report.entries) entries, \(report.blobs) blobs (\(ByteCountFormatter.string(fromByteCount: report.blobBytes, countStyle: .binary))), \(report.snapshots) snapshots, "
+                + "\(mounts.count) cache mounts (\(ByteCountFormatter.string(fromByteCount: mounts.bytes, countStyle: .binary)))")
             guard !cacheRepo.isEmpty else { return }
             let pool = try registry.pool()
             for backend in try await cacheRepo.asyncMap { try await RegistryCacheBackend(repository: $0, pool: pool) } {
