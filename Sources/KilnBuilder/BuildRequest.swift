@@ -41,6 +41,9 @@ public struct BuildRequest: Sendable {
     public var namedContexts: [NamedContext]
     /// `--secret id=…,src=…`: files RUN steps may mount, by id; never stored.
     public var secrets: [String: URL]
+    /// `--ssh ID=…`: the ssh agent sockets RUN steps may reach through `--mount=type=ssh`, by id
+    /// (`default` when the mount names none); never stored.
+    public var sshAgents: [String: URL] = [:]
     /// SOURCE_DATE_EPOCH: clamps layer mtimes and fixes `created`.
     public var sourceDateEpoch: Int64?
 

@@ -25,6 +25,11 @@ extension Mount {
     var secretID: String {
         id ?? target.map { URL(fileURLWithPath: $0).lastPathComponent } ?? ""
     }
+
+    /// The id an ssh mount is given by: `id`, else `default` (BuildKit's).
+    var sshID: String {
+        id ?? "default"
+    }
 }
 
 /// Why a secret cannot be what a mount asks of it; the message never quotes the secret.
@@ -53,7 +58,8 @@ extension Mount {
 extension BuildPlan {
     /// Refuses the plan, before anything is fetched or run, when a RUN step needs what the
     /// request does not give: an entitlement (`RUN --network=host`, `RUN --security=insecure`,
-    /// or `--network host` for the whole build) or a secret mounted with `required=true`.
+    /// or `--network host` for the whole build), a secret or ssh agent mounted with
+    /// `required=true`, or a secret mounted as `env=` that cannot be one.
     /// The error names the Dockerfile line and flag. The executor and the mount planner check
     /// again, but by then earlier steps would have run (and been cached).
     func checkRunRequirements(_ request: BuildRequest, sourceLines: [String]) throws {
@@ -74,6 +80,12 @@ extension BuildPlan {
                         "RUN --\(flag)=\(flag == "network" ? "host" : "insecure") needs the \(entitlement.rawValue) entitlement: "
                             + "build with --allow \(entitlement.rawValue)",
                         at: run.source.location(ofFlag: flag))
+                }
+                for (index, mount) in run.mounts.enumerated()
+                where mount.type == .ssh && mount.required && request.sshAgents[mount.sshID] == nil {
+                    throw refuse(
+                        "ssh agent \"\(mount.sshID)\" is required but was not given: build with --ssh \(mount.sshID)[=SOCKET|KEYFILE]",
+                        at: run.source.location(ofFlag: "mount", occurrence: index))
                 }
                 for (index, mount) in run.mounts.enumerated() where mount.type == .secret {
                     let location = run.source.location(ofFlag: "mount", occurrence: index)

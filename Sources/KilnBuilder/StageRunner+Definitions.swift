@@ -77,7 +77,9 @@ extension StageRunner {
             case .secret:
                 definition.secretGiven = session.request.secrets[mount.secretID] != nil
             case .ssh:
-                break
+                // BuildKit's default place: one socket per ssh mount of the step.
+                let sshIndex = run.mounts[..<index].filter { $0.type == .ssh }.count
+                definition.target = target ?? "/run/buildkit/ssh_agent.\(sshIndex)"
             }
             mounts.append(definition)
         }

@@ -14,7 +14,9 @@ extension StageRunner {
         var mounts: [StepMount] = []
         var runSpecificDirectories: [URL] = []
         var leases: [CacheMountStore.Lease] = []
+        var proxies: [SSHAgentProxy] = []
         defer {
+            for proxy in proxies { proxy.stop() }
             for lease in leases { lease.release() }
             for directory in runSpecificDirectories { try? FileManager.default.removeItem(at: directory) }
         }
@@ -25,6 +27,16 @@ extension StageRunner {
                 let lease = try await cacheMount(mount, source: source, step: step)
                 leases.append(lease)
                 mounts.append(.bind(source: lease.path, destination: mount.target, readOnly: mount.options.readOnly))
+                continue
+            }
+            if mount.options.type == .ssh {
+                guard let proxy = try sshMount(mount, run: run, step: step, rootfs: rootfs) else { continue }
+                proxies.append(proxy)
+                runSpecificDirectories.append(proxy.socket.deletingLastPathComponent())
+                mounts.append(.bind(source: proxy.socket, destination: mount.target, readOnly: false))
+                if !environment.contains(where: { $0.hasPrefix("SSH_AUTH_SOCK=") }) {
+                    environment.append("SSH_AUTH_SOCK=\(mount.target)")
+                }
                 continue
             }
             let made = try await stepMount(mount, index: index, source: source, step: step, environment: &environment)
@@ -121,6 +133,31 @@ extension StageRunner {
         }
     }
 
+    /// A socket of the step's own relaying to the ssh agent `--ssh` gave for the mount's id
+    /// (see ``SSHAgentProxy``), owned by the step's user unless `uid`/`gid` say otherwise, mode
+    /// 0600 unless `mode` does; nil when no agent was given and the mount is not required.
+    private func sshMount(_ mount: MountDefinition, run: RunDefinition, step: PlannedStep, rootfs: URL) throws -> SSHAgentProxy? {
+        let options = mount.options
+        guard let upstream = session.request.sshAgents[options.sshID] else {
+            if options.required {
+                throw mountError(step, "ssh agent \"\(options.sshID)\" is required but was not given (--ssh \(options.sshID)=…)")
+            }
+            return nil
+        }
+        var owner = (uid: options.uid ?? 0, gid: options.gid ?? 0)
+        if options.uid == nil || options.gid == nil, let user = try? UserResolver(rootfs: rootfs).resolve(run.user) {
+            owner = (options.uid ?? user.uid, options.gid ?? user.gid)
+        }
+        let directory = session.scratch.appendingPathComponent("ssh-\(UUID().uuidString.lowercased())")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return try SSHAgentProxy(relayingTo: upstream, at: directory.appendingPathComponent("agent"),
+                                     uid: owner.uid, gid: owner.gid, mode: options.mode ?? 0o600)
+        } catch {
+            throw mountError(step, "ssh agent \"\(options.sshID)\": \(error)")
+        }
+    }
+
     /// The runtime mounts of one `RUN --mount`, and host directories to remove after the run.
     ///
     /// What runc is given to mount is always a path Kiln made or resolved itself, that nothing
@@ -179,7 +216,7 @@ extension StageRunner {
             }
             return ([.bind(source: file, destination: options.target == nil ? "/run/secrets/\(id)" : target, readOnly: true)], [])
         case .ssh:
-            throw mountError(step, "RUN --mount=type=ssh is not supported yet")
+            preconditionFailure("ssh mounts are proxied by sshMount(_:run:step:rootfs:)")
         }
     }
 }

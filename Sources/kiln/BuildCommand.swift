@@ -76,6 +76,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE (repeatable).")
     var secret: [String] = []
 
+    @Option(help: "An ssh agent for RUN --mount=type=ssh: default (from $SSH_AUTH_SOCK) or ID=SOCKET or ID=KEYFILE[,KEYFILE…] (repeatable).")
+    var ssh: [String] = []
+
     @OptionGroup var registry: RegistryFlags
 
     @OptionGroup var cacheFlags: CacheFlags
@@ -138,6 +141,9 @@ struct BuildCommand: AsyncParsableCommand {
         if let directory = secrets.directory { temporary.append(directory) }
         var request = try makeRequest(contextDirectory: contextDirectory, dockerfileText: dockerfile.text, dockerfileName: dockerfile.name,
                                       secrets: secrets.files)
+        let agents = try SSHAgents(ssh)
+        defer { agents.stop() }
+        request.sshAgents = agents.sockets
         request.dockerfile = dockerfile.url
         let targets = try outputTargets(contextDirectory: contextDirectory)
 

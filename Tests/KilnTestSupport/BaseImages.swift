@@ -42,6 +42,56 @@ public enum BaseImages {
 
     private static let cachedBusybox: Result<BaseImage, any Error> = Result { try makeBusybox() }
 
+    /// The busybox image plus this machine's `git` and `ssh` clients with the shared libraries
+    /// they load (found with `ldd`), and a user `app` (1000:1000): enough to clone over ssh in a
+    /// RUN step. Made on first use.
+    public static func gitAndSSH() throws -> BaseImage {
+        try cachedGitAndSSH.get()
+    }
+
+    private static let cachedGitAndSSH: Result<BaseImage, any Error> = Result {
+        try makeWithHostTools(["/usr/bin/git", "/usr/bin/ssh"], name: "git-ssh")
+    }
+
+    private static func makeWithHostTools(_ tools: [String], name: String) throws -> BaseImage {
+        let busybox = try busybox()
+        let root = directory.appendingPathComponent("\(name)-rootfs")
+        try? FileManager.default.removeItem(at: root)
+        _ = try ProcessRunner.checked("/bin/cp", ["-a", busybox.rootfs.path, root.path])
+        var files = Set(tools)
+        for tool in tools {
+            let ldd = try ProcessRunner.checked("/usr/bin/ldd", [tool])
+            for line in ldd.stdout.split(separator: "\n") {
+                // "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x…)" or "/lib64/ld-linux-x86-64.so.2 (0x…)"
+                if let path = line.split(whereSeparator: \.isWhitespace).first(where: { $0.hasPrefix("/") }) { files.insert(String(path)) }
+            }
+        }
+        for file in files.sorted() {
+            let destination = root.appendingPathComponent(String(file.dropFirst()))
+            try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+            // -L: libraries are often symlinks; the image gets the file under the linked name.
+            _ = try ProcessRunner.checked("/bin/cp", ["-L", file, destination.path])
+        }
+        let passwd = root.appendingPathComponent("etc/passwd")
+        try Data((try String(contentsOf: passwd, encoding: .utf8) + "app:x:1000:1000:app:/home/app:/bin/sh\n").utf8).write(to: passwd)
+        let group = root.appendingPathComponent("etc/group")
+        try Data((try String(contentsOf: group, encoding: .utf8) + "app:x:1000:\n").utf8).write(to: group)
+        let home = root.appendingPathComponent("home/app")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        _ = try ProcessRunner.checked("/bin/chown", ["1000:1000", home.path])
+
+        let layout = directory.appendingPathComponent("\(name)-layout")
+        let result = try KilnBinary.run(
+            ["import", root.path, "--output", "type=oci,dest=\(layout.path)", "--tag", "\(name):latest",
+             "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            environment: ["SOURCE_DATE_EPOCH": epoch])
+        guard result.status == 0 else {
+            throw FixtureError(description: "kiln import of the \(name) tree failed (\(result.status)): \(result.stderr)")
+        }
+        return BaseImage(rootfs: root, layout: layout, refName: "latest",
+                         digest: result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     private static let directory: URL = {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("kiln-base-images-\(ProcessInfo.processInfo.processIdentifier)")

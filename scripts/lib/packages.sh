@@ -8,7 +8,7 @@ KILN_BUILD_PACKAGES=(pkg-config libarchive-dev libzstd-dev zlib1g-dev)
 # slirp4netns and iproute2 give RUN steps the default (sandbox) network.
 KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci slirp4netns iproute2)
 # To run the test suite: tools no one here wrote that check Kiln's output, and real parts.
-KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2)
+KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 openssh-server openssh-client git)
 
 # ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
 ensure_packages() {
@@ -26,7 +26,16 @@ ensure_packages() {
         $sudo apt-get update -qq >&2
         KILN_APT_UPDATED=1
     fi
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    # No package may start a service here (openssh-server would start sshd on port 22,
+    # docker.io a dockerd): tests start their own instances on loopback ports.
+    local policy=/usr/sbin/policy-rc.d added_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy" && added_policy=1
+    fi
+    local status=0
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || status=$?
+    [ -n "$added_policy" ] && $sudo rm -f "$policy"
+    return $status
 }
 
 # ensure_swift: fails with a clear message when no Swift toolchain is on PATH.
