@@ -2,6 +2,7 @@ import Foundation
 import KilnCache
 import KilnDockerfile
 import KilnOCI
+import KilnStorage
 
 /// One step of a stage with everything decided before anything runs: its config state, its
 /// history text and, for filesystem steps, its cache key.
@@ -249,7 +250,13 @@ struct StageRunner: Sendable {
         } else if definition.copy != nil {
             let operation = try await fileOperation(for: step)
             do {
-                try await operation.apply(working.path)
+                // An ADD of an archive or a URL writes what its source expands to: the reserve
+                // stops it like a RUN.
+                try await session.store.reserve.bounding(session.scratch, writing: "copying files") {
+                    try await operation.apply(working.path)
+                }
+            } catch let error as CancellationError {
+                throw error
             } catch {
                 throw BuildError.stepFailed(location: location(step), instruction: step.identity.text, reason: "\(error)")
             }

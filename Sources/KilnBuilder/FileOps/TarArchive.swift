@@ -57,7 +57,7 @@ enum TarArchive {
 
     /// Extracts the tar archive at `path` into the directory `target`; `scratch` holds a
     /// decompressed copy when the codec needs one (removed before returning).
-    static func extract(_ path: String, into target: URL, scratch: URL) throws {
+    static func extract(_ path: String, into target: URL, scratch: URL, gate: WriteGate = .unbounded) throws {
         guard let filter = filter(ofArchiveAt: path) else {
             throw FileOperationError("\(path) is not a tar archive")
         }
@@ -72,7 +72,7 @@ enum TarArchive {
             source = plain
         }
         do {
-            _ = try LayerApplier().apply(layer: source, to: target)
+            _ = try LayerApplier().apply(layer: source, to: target, gate: gate)
         } catch {
             throw FileOperationError("extracting \(URL(fileURLWithPath: path).lastPathComponent): \(error)")
         }
