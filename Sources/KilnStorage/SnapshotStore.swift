@@ -34,9 +34,11 @@ public struct SnapshotStore: Sendable {
     /// at the root's ``DiskReserve`` and, within an entry or a chunk, when the task is cancelled.
     public init(root: KilnRoot) {
         let reserve = root.reserve
+        let snapshots = root.snapshots
         self.init(root: root) { blob, directory in
-            // Blobs are stored under their digest's hex, which is what the error should name.
-            let gate = reserve.gate(for: directory, writing: "unpacking layer sha256:\(blob.lastPathComponent)")
+            // Blobs are stored under their digest's hex, which is what the error should name;
+            // the filesystem is measured (and named) at snapshots/, which holds the temp directory.
+            let gate = reserve.gate(for: snapshots, writing: "unpacking layer sha256:\(blob.lastPathComponent)")
             return try await onOwnThread(closing: gate) {
                 let result = try LayerApplier().apply(layer: blob, to: directory, gate: gate)
                 return result.diffID
