@@ -250,11 +250,7 @@ struct StageRunner: Sendable {
         } else if definition.copy != nil {
             let operation = try await fileOperation(for: step)
             do {
-                // An ADD of an archive or a URL writes what its source expands to: the reserve
-                // stops it like a RUN.
-                try await session.store.reserve.bounding(session.scratch, writing: "copying files") {
-                    try await operation.apply(working.path)
-                }
+                try await operation.apply(working.path)
             } catch let error as CancellationError {
                 throw error
             } catch {

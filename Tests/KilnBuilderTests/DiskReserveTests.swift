@@ -48,6 +48,22 @@ struct DiskReserveTests {
         #expect(BoundsFixtures.leftovers(KilnRoot(url: tmpfs.path)).isEmpty)
     }
 
+    @Test("an ADD of an archive that expands past the reserve is stopped, naming the step")
+    func addOfABomb() throws {
+        let bomb = try BoundsFixtures.bomb("bytes", 512, in: harness.directory)
+        let blob = bomb.layout.appendingPathComponent("blobs/sha256/\(bomb.layer.dropFirst("sha256:".count))")
+        try FileManager.default.copyItem(at: blob, to: harness.context.appendingPathComponent("bomb.tar.gz"))
+        let tmpfs = try BoundsFixtures.Tmpfs(at: harness.directory.appendingPathComponent("add-root"), options: "size=192m")
+        let result = try build("FROM busybox\nADD bomb.tar.gz /unpacked/\n", root: tmpfs.path, flags: ["--min-free-space", "96M"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(":2"), "\(result.stderr)")
+        #expect(result.stderr.contains("stopped copying files"), "\(result.stderr)")
+        #expect(result.stderr.contains("below the reserve of 96.0 MiB"), "\(result.stderr)")
+        #expect(!result.stderr.contains("No space left"), "\(result.stderr)")
+        #expect(BoundsFixtures.leftovers(KilnRoot(url: tmpfs.path)).isEmpty)
+        #expect(tmpfs.usedBytes < 16 << 20, "\(tmpfs.usedBytes) bytes still used")
+    }
+
     @Test("a RUN that writes past the reserve is stopped, and the error names the step and the reserve")
     func runPastTheReserve() throws {
         let tmpfs = try BoundsFixtures.Tmpfs(at: harness.directory.appendingPathComponent("run-root"), options: "size=256m")

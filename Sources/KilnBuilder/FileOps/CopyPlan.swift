@@ -89,10 +89,11 @@ public struct CopyPlan: Sendable {
     ///
     /// - Throws: ``FileOperationError`` for an unknown `--chown` user or group, a file that
     ///   would replace a directory, or a failed system call.
-    /// Cancelling the calling task stops the copy within one entry or chunk.
-    public func apply(to rootfs: URL) async throws {
+    /// Cancelling the calling task stops the copy within one entry or chunk, and so does
+    /// `reserve` (an archive that expands past it stops with its error).
+    public func apply(to rootfs: URL, reserve: DiskReserve = .none) async throws {
         let plan = self
-        let gate = WriteGate()
+        let gate = reserve.gate(for: rootfs, writing: "copying files")
         try await onOwnThread(closing: gate) {
             var application = try CopyApplication(plan: plan, rootfs: rootfs.standardizedFileURL.path, gate: gate)
             try application.run()

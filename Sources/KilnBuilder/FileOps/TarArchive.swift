@@ -68,7 +68,7 @@ enum TarArchive {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             let plain = scratch.appendingPathComponent("archive-\(UUID().uuidString).tar")
             temporary = plain
-            try decompress(path, to: plain.path)
+            try decompress(path, to: plain.path, gate: gate)
             source = plain
         }
         do {
@@ -79,7 +79,7 @@ enum TarArchive {
     }
 
     /// Writes the uncompressed bytes of `path` to `destination`.
-    private static func decompress(_ path: String, to destination: String) throws {
+    private static func decompress(_ path: String, to destination: String, gate: WriteGate) throws {
         guard let archive = archive_read_new() else { throw FileOperationError("libarchive: out of memory") }
         defer { archive_read_free(archive) }
         archive_read_support_filter_all(archive)
@@ -100,6 +100,7 @@ enum TarArchive {
             guard count > 0 else {
                 throw FileOperationError("decompressing \(path): \(String(cString: archive_error_string(archive)))")
             }
+            try gate.passBytes(count)
             try FileWriting.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[..<count]), path: destination)
         }
     }
