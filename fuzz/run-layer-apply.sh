@@ -22,10 +22,15 @@ mapfile -t objects < <(find "$bin/KilnOCI.build" "$bin/Crypto.build" "$bin/CCryp
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name KilnArchive -package-name Kiln \
     -I "$bin/Modules" -I "$bin" -I Sources/CArchive -I Sources/CZlib -I Sources/CZstd \
     "${sources[@]}" fuzz/LayerApplyFuzzTarget.swift "${objects[@]}" -larchive -lzstd -lz \
-    -o "$out/kiln-layer-apply-fuzz" 2>&1 | grep -v "ld.gold: warning" || true
+    -o "$out/kiln-layer-apply-fuzz" 2>&1 | { grep -v "ld.gold: warning" || true; }
 
 # The working corpus grows; the checked-in seeds stay as they are.
 cp fuzz/corpus/layer-apply/* "$out/corpus-layer-apply/"
-export KILN_FUZZ_SANDBOX="${KILN_FUZZ_SANDBOX:-$(mktemp -d /tmp/kiln-layer-apply-fuzz.XXXXXX)}"
+# Each input's sandbox is made and removed inside this directory.
+if [ -z "${KILN_FUZZ_SANDBOX:-}" ]; then
+    KILN_FUZZ_SANDBOX="$(mktemp -d /tmp/kiln-layer-apply-fuzz.XXXXXX)"
+    trap 'rm -rf "$KILN_FUZZ_SANDBOX"' EXIT
+fi
+export KILN_FUZZ_SANDBOX
 "$out/kiln-layer-apply-fuzz" "$out/corpus-layer-apply" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=65536 -artifact_prefix=fuzz/findings/layer-apply- -print_final_stats=1 "$@" 2>&1 | tee "$out/layer-apply.log"
