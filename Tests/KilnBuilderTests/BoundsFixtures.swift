@@ -37,7 +37,8 @@ enum BoundsFixtures {
         var contextFlag: [String] { ["--build-context", "bomb=oci-layout://\(layout.path):bomb"] }
     }
 
-    /// `bytes`: one file of `amount` MiB of zeros; `files`: `amount` empty files.
+    /// `bytes`: one file of `amount` MiB of zeros; `files`: `amount` empty files; `random`:
+    /// one file of `amount` MiB of random bytes (a blob as large as what it unpacks to).
     static func bomb(_ kind: String, _ amount: Int, in directory: URL) throws -> Bomb {
         let script = Conformance.packageRoot.appendingPathComponent("Tests/KilnBuilderTests/Fixtures/bombs/bomb_layout.py")
         let layout = directory.appendingPathComponent("bomb-\(kind)-\(amount)")

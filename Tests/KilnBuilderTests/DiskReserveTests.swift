@@ -64,6 +64,34 @@ struct DiskReserveTests {
         #expect(tmpfs.usedBytes < 16 << 20, "\(tmpfs.usedBytes) bytes still used")
     }
 
+    @Test("a layer blob whose ingest would cross the reserve is stopped, and no ingest file is left")
+    func ingestPastTheReserve() throws {
+        // 24 MiB of random bytes: a blob larger than the gate's 8 MiB between checks.
+        let bomb = try BoundsFixtures.bomb("random", 24, in: harness.directory)
+        let tmpfs = try BoundsFixtures.Tmpfs(at: harness.directory.appendingPathComponent("ingest-root"), options: "size=96m")
+        let headroom = 2 << 20
+        let free = try DiskReserve.none.state(of: tmpfs.path.path).freeBytes
+        let result = try build("FROM bomb\nCOPY hello /hello\n", root: tmpfs.path,
+                               flags: bomb.contextFlag + ["--min-free-space", "\(Int(free) - headroom)"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("stopped writing blob \(bomb.layer)"), "\(result.stderr)")
+        #expect(BoundsFixtures.leftovers(KilnRoot(url: tmpfs.path)).isEmpty)
+    }
+
+    @Test("a step's layer that would cross the reserve is stopped while it is written")
+    func layerWritePastTheReserve() throws {
+        let tmpfs = try BoundsFixtures.Tmpfs(at: harness.directory.appendingPathComponent("layer-root"), options: "size=256m")
+        // 64 MB of random bytes: the RUN leaves ~190 MiB free, above the reserve; the layer
+        // (as large again, random bytes do not compress) takes it below.
+        let result = try build("FROM busybox\nRUN head -c 64000000 /dev/urandom > /random\n", root: tmpfs.path,
+                               flags: ["--min-free-space", "160M"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("stopped writing the step's layer"), "\(result.stderr)")
+        #expect(result.stderr.contains("below the reserve of 160.0 MiB"), "\(result.stderr)")
+        #expect(BoundsFixtures.leftovers(KilnRoot(url: tmpfs.path)).isEmpty)
+        #expect(tmpfs.usedBytes < 16 << 20, "\(tmpfs.usedBytes) bytes still used")
+    }
+
     @Test("a RUN that writes past the reserve is stopped, and the error names the step and the reserve")
     func runPastTheReserve() throws {
         let tmpfs = try BoundsFixtures.Tmpfs(at: harness.directory.appendingPathComponent("run-root"), options: "size=256m")

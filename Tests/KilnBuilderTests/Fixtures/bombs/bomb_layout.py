@@ -3,6 +3,7 @@
 
     bomb_layout.py OUT bytes MEBIBYTES   one file of MEBIBYTES MiB of zeros (gzip: ~1 KiB per MiB)
     bomb_layout.py OUT files COUNT       COUNT empty files (an inode bomb)
+    bomb_layout.py OUT random MEBIBYTES  one file of MEBIBYTES MiB of random bytes (no bomb: a big blob)
 
 The image is tagged `bomb` (org.opencontainers.image.ref.name), linux/amd64; no uncompressed
 copy of the layer is ever on disk.
@@ -69,6 +70,13 @@ def main():
                     + [(trailer, gzip.compress(trailer, mtime=0))]:
                 uncompressed.write(data)
                 compressed.write(member)
+        elif kind == "random":
+            with gzip.GzipFile(fileobj=compressed, mode="wb", compresslevel=1, mtime=0) as gz:
+                uncompressed.downstream = gz
+                with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+                    info = tarfile.TarInfo("random")
+                    info.size = amount << 20
+                    archive.addfile(info, io.BytesIO(os.urandom(info.size)))
         else:
             with gzip.GzipFile(fileobj=compressed, mode="wb", compresslevel=1, mtime=0) as gz:
                 uncompressed.downstream = gz
