@@ -7,6 +7,8 @@ import Glibc
 final class LayerApplication {
     private let root: ContainedRoot
     private let privileged: Bool
+    /// Passed before every entry and every chunk of file data: cancellation and the disk reserve.
+    private let gate: WriteGate
     private var written: Set<String> = []
     private var directories: [(components: [String], header: TarHeader)] = []
     /// The parent directory of the last entry, kept open because sorted layers put siblings
@@ -14,9 +16,10 @@ final class LayerApplication {
     /// could change where the same components resolve.
     private var cachedParent: (components: [String], fd: Int32)?
 
-    init(root: ContainedRoot, privileged: Bool) {
+    init(root: ContainedRoot, privileged: Bool, gate: WriteGate) {
         self.root = root
         self.privileged = privileged
+        self.gate = gate
     }
 
     deinit { forgetCachedParent() }
@@ -37,6 +40,7 @@ final class LayerApplication {
 
     /// Applies one entry; for a regular file, its data is read from `reader`.
     func apply(_ header: TarHeader, reader: TarEntryReader) throws {
+        try gate.passEntry()
         let entry = header.path
         let components = try Self.clean(entry, entry: entry)
         guard let name = components.last else { return }  // the root itself: left as the caller made it
@@ -198,6 +202,7 @@ final class LayerApplication {
         guard fd >= 0 else { throw ArchiveError.lastSystemError("create", entry) }
         defer { close(fd) }
         try reader.readData { offset, bytes in
+            try gate.passBytes(bytes.count)
             var done = 0
             while done < bytes.count {
                 let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))

@@ -23,18 +23,20 @@ public struct LayerApplier: Sendable {
         self.privileged = privileged
     }
 
-    /// Applies the layer blob at `layer` onto the directory `root`.
-    public func apply(layer: URL, to root: URL) throws -> LayerApplyResult {
-        try HeaderCharset.withUTF8 { try applyTar(layer: layer, to: root) }
+    /// Applies the layer blob at `layer` onto the directory `root`, passing `gate` before every
+    /// entry and every chunk of file data (it stops the application when it closes; what was
+    /// applied so far stays for the caller to remove).
+    public func apply(layer: URL, to root: URL, gate: WriteGate = .unbounded) throws -> LayerApplyResult {
+        try HeaderCharset.withUTF8 { try applyTar(layer: layer, to: root, gate: gate) }
     }
 
-    private func applyTar(layer: URL, to root: URL) throws -> LayerApplyResult {
+    private func applyTar(layer: URL, to root: URL, gate: WriteGate) throws -> LayerApplyResult {
         let fd = open(layer.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError.lastSystemError("open", layer.path) }
         defer { close(fd) }
         let source = try LayerDecompressor(fd: fd, path: layer.path)
         let reader = try TarEntryReader(source: source)
-        let application = try LayerApplication(root: ContainedRoot(path: root.path), privileged: privileged)
+        let application = try LayerApplication(root: ContainedRoot(path: root.path), privileged: privileged, gate: gate)
         var count = 0
         while let header = try reader.next() {
             try application.apply(header, reader: reader)

@@ -19,8 +19,10 @@ public struct LayerRewriter: Sendable {
         self.clampTime = clampTime
     }
 
-    /// Rewrites the blob at `source` (whose digest must be `sourceDigest`) into `output`.
-    public func rewrite(_ source: URL, sourceDigest: Digest, to output: URL) throws -> LayerWriteResult {
+    /// Rewrites the blob at `source` (whose digest must be `sourceDigest`) into `output`,
+    /// passing `gate` before every chunk (it stops the rewrite when it closes).
+    public func rewrite(_ source: URL, sourceDigest: Digest, to output: URL,
+                        gate: WriteGate = .unbounded) throws -> LayerWriteResult {
         let fd = open(source.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError.lastSystemError("open", source.path) }
         defer { close(fd) }
@@ -35,6 +37,7 @@ public struct LayerRewriter: Sendable {
         while true {
             let count = try decompressor.read(into: buffer)
             if count == 0 { break }
+            try gate.passBytes(count)
             try first.write(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
         }
         try first.finish()

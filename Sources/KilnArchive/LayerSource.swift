@@ -7,6 +7,8 @@ import Glibc
 final class LayerSource {
     private let tree: SourceTree
     private let sourceDateEpoch: Int64?
+    /// Passed before every entry and every chunk of file data: cancellation and the disk reserve.
+    private let gate: WriteGate
     /// First archive path written for each multiply-linked regular file, by (device, inode).
     private var firstPathOfInode: [InodeKey: String] = [:]
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -16,15 +18,17 @@ final class LayerSource {
         var inode: UInt64
     }
 
-    init(tree: SourceTree, sourceDateEpoch: Int64?) {
+    init(tree: SourceTree, sourceDateEpoch: Int64?, gate: WriteGate) {
         self.tree = tree
         self.sourceDateEpoch = sourceDateEpoch
+        self.gate = gate
     }
 
     deinit { buffer.deallocate() }
 
     /// Writes the entry for `change`; false when there is nothing a tar can hold (a socket).
     func write(_ change: LayerChange, to tar: TarEntryWriter) throws -> Bool {
+        try gate.passEntry()
         let markerTime = sourceDateEpoch ?? 0
         switch change {
         case .delete(let path):
@@ -109,6 +113,7 @@ final class LayerSource {
             let n = try FileDescriptorIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]),
                                               path: header.path)
             if n == 0 { break }
+            try gate.passBytes(n)
             try tar.writeData(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             remaining -= Int64(n)
         }

@@ -26,10 +26,13 @@ public struct LayerWriter: Sendable {
         self.sourceDateEpoch = sourceDateEpoch
     }
 
-    /// Writes `changes`, read from `root`, as a layer at `output` (created or truncated).
-    public func write(changes: [LayerChange], from root: URL, to output: URL) throws -> LayerWriteResult {
+    /// Writes `changes`, read from `root`, as a layer at `output` (created or truncated),
+    /// passing `gate` before every entry and every chunk of file data (it stops the writing
+    /// when it closes; the caller removes `output`).
+    public func write(changes: [LayerChange], from root: URL, to output: URL,
+                      gate: WriteGate = .unbounded) throws -> LayerWriteResult {
         let file = try FileSink(creating: output.path)
-        return try write(changes: changes, from: root, into: file)
+        return try write(changes: changes, from: root, into: file, gate: gate)
     }
 
     /// Writes every entry below `root` (not `root` itself) as one layer at `output`.
@@ -42,20 +45,22 @@ public struct LayerWriter: Sendable {
     /// produced (to a file, an upload, …). The buffer is only valid during each call.
     public func write(changes: [LayerChange], from root: URL,
                       output: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> LayerWriteResult {
-        try write(changes: changes, from: root, into: ClosureSink(output))
+        try write(changes: changes, from: root, into: ClosureSink(output), gate: .unbounded)
     }
 
-    private func write(changes: [LayerChange], from root: URL, into output: any ByteSink) throws -> LayerWriteResult {
-        try HeaderCharset.withUTF8 { try writeTar(changes: changes, from: root, into: output) }
+    private func write(changes: [LayerChange], from root: URL, into output: any ByteSink,
+                       gate: WriteGate) throws -> LayerWriteResult {
+        try HeaderCharset.withUTF8 { try writeTar(changes: changes, from: root, into: output, gate: gate) }
     }
 
-    private func writeTar(changes: [LayerChange], from root: URL, into output: any ByteSink) throws -> LayerWriteResult {
+    private func writeTar(changes: [LayerChange], from root: URL, into output: any ByteSink,
+                          gate: WriteGate) throws -> LayerWriteResult {
         let compressed = HashingSink(downstream: output)
         let compressor = try compression.makeCompressor(downstream: compressed)
         let uncompressed = HashingSink(downstream: compressor)
         let tar = try TarEntryWriter(sink: uncompressed)
         let tree = try SourceTree(root: root.path)
-        let source = LayerSource(tree: tree, sourceDateEpoch: sourceDateEpoch)
+        let source = LayerSource(tree: tree, sourceDateEpoch: sourceDateEpoch, gate: gate)
         var count = 0
         for change in Self.ordered(changes) {
             if try source.write(change, to: tar) { count += 1 }

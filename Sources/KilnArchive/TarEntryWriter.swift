@@ -11,6 +11,8 @@ final class TarEntryWriter {
     fileprivate let sink: any ByteSink
     fileprivate var callbackError: (any Error)?
     private let entry: OpaquePointer
+    /// Whether ``finish()`` ran: the archive is then closed, not abandoned.
+    private var finished = false
 
     init(sink: any ByteSink) throws {
         guard let archive = archive_write_new(), let entry = archive_entry_new() else {
@@ -38,6 +40,10 @@ final class TarEntryWriter {
 
     deinit {
         archive_entry_free(entry)
+        // An archive never finished was abandoned (an error, a cancellation): without this,
+        // freeing it closes it, and libarchive pads the open entry to its declared size,
+        // pushing up to that many zeros through the compressor before the writer can stop.
+        if !finished { archive_write_fail(archive) }
         archive_write_free(archive)
     }
 
@@ -92,6 +98,7 @@ final class TarEntryWriter {
 
     /// Writes the end-of-archive blocks and flushes everything to the sink.
     func finish() throws {
+        finished = true
         try check(archive_write_close(archive))
     }
 

@@ -23,7 +23,7 @@ public struct CopyOperations: FileOperationPlanner {
         let plan = try await CopyPlanner(scratch: step.scratch, memo: memo).plan(step.request, from: root)
         return PlannedFileOperation(contentDigest: plan.contentDigest, description: plan.description,
                                     sourceFiles: plan.sourceFiles) { rootfs in
-            try await plan.apply(to: rootfs)
+            try await plan.apply(to: rootfs, reserve: step.reserve)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KilnDockerfile
 import KilnOCI
+import KilnStorage
 
 /// Where a COPY/ADD reads its sources.
 public enum FileOperationSource: Sendable {
@@ -19,12 +20,15 @@ public struct FileOperationStep: Sendable {
     public var source: FileOperationSource
     /// A build-owned scratch directory the operation may use.
     public var scratch: URL
+    /// What the write leaves free on the rootfs's filesystem (the root's reserve).
+    public var reserve: DiskReserve
 
     /// Creates a step.
-    public init(request: CopyRequest, source: FileOperationSource, scratch: URL) {
+    public init(request: CopyRequest, source: FileOperationSource, scratch: URL, reserve: DiskReserve = .none) {
         self.request = request
         self.source = source
         self.scratch = scratch
+        self.reserve = reserve
     }
 }
 

@@ -66,7 +66,10 @@ extension BuildSession {
             defer { try? FileManager.default.removeItem(at: output) }
             let rewriter = LayerRewriter(compression: request.compression, clampTime: clamp)
             let blob = store.path(for: source.descriptor.digest)
-            let written = try await onOwnThread { try rewriter.rewrite(blob, sourceDigest: source.descriptor.digest, to: output) }
+            let gate = store.reserve.gate(for: scratch, writing: "recompressing layer \(source.descriptor.digest)")
+            let written = try await onOwnThread(closing: gate) {
+                try rewriter.rewrite(blob, sourceDigest: source.descriptor.digest, to: output, gate: gate)
+            }
             try await store.ingest(contentsOf: output, expected: written.digest, size: written.size)
             let derived = CachedLayer(descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size),
                                       diffID: written.diffID)

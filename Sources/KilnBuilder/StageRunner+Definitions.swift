@@ -135,7 +135,8 @@ extension StageRunner {
             throw BuildError.fileOperationsUnavailable(location: location(step), instruction: step.identity.text)
         }
         do {
-            return try await planner.plan(FileOperationStep(request: request, source: source, scratch: session.scratch))
+            return try await planner.plan(FileOperationStep(request: request, source: source, scratch: session.scratch,
+                                                                reserve: session.store.reserve))
         } catch let error as BuildError {
             throw error
         } catch {

@@ -71,8 +71,13 @@ extension StageRunner {
         let identity = step.identity
         let result: ExecutionResult
         do {
-            result = try await executor.run(executionStep) { line in
-                events(.output(identity, line: line.text, isError: line.stream == .stderr))
+            // What the command writes lands on the root's filesystem (the overlay's upper
+            // directory or the copied rootfs, both in the scratch directory): the reserve
+            // stops the container once it is crossed.
+            result = try await session.store.reserve.bounding(session.scratch, writing: "running the step") {
+                try await executor.run(executionStep) { line in
+                    events(.output(identity, line: line.text, isError: line.stream == .stderr))
+                }
             }
         } catch let error as CancellationError {
             throw error

@@ -2,6 +2,7 @@ import Foundation
 import KilnCache
 import KilnDockerfile
 import KilnOCI
+import KilnStorage
 
 /// One step of a stage with everything decided before anything runs: its config state, its
 /// history text and, for filesystem steps, its cache key.
@@ -250,6 +251,8 @@ struct StageRunner: Sendable {
             let operation = try await fileOperation(for: step)
             do {
                 try await operation.apply(working.path)
+            } catch let error as CancellationError {
+                throw error
             } catch {
                 throw BuildError.stepFailed(location: location(step), instruction: step.identity.text, reason: "\(error)")
             }

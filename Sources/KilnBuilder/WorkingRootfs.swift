@@ -90,7 +90,9 @@ struct WorkingRootfs: Sendable {
         // layers when it is assembled (an output transform), so one cached layer serves builds
         // with and without it.
         let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: nil)
-        let written = try await onOwnThread { try writer.write(changes: changes, from: root, to: temporary) }
+        // Cancellation stops it within one entry or chunk; the reserve bounds the blob it writes.
+        let gate = session.store.reserve.gate(for: session.scratch, writing: "writing the step's layer")
+        let written = try await onOwnThread(closing: gate) { try writer.write(changes: changes, from: root, to: temporary, gate: gate) }
         try await session.store.ingest(contentsOf: temporary, expected: written.digest, size: written.size)
         let descriptor = Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size)
         return CachedLayer(descriptor: descriptor, diffID: written.diffID)

@@ -81,7 +81,10 @@ public struct ImagePuller: Sendable {
                     present.insert(digest)
                     while next < layers.count, present.contains(layers[next].digest) {
                         let blob = store.path(for: layers[next].digest)
-                        _ = try await onOwnThread { try applier.apply(layer: blob, to: staging) }
+                        // The store's reserve bounds the unpacked bytes too; cancelling stops
+                        // the layer within an entry or a chunk.
+                        let gate = store.reserve.gate(for: staging, writing: "unpacking layer \(layers[next].digest)")
+                        _ = try await onOwnThread(closing: gate) { try applier.apply(layer: blob, to: staging, gate: gate) }
                         next += 1
                     }
                 }

@@ -1,4 +1,5 @@
 import Glibc
+import KilnArchive
 import KilnOCI
 
 /// The write end of one content-store ingest: bytes go to a private temp file and are hashed
@@ -7,21 +8,25 @@ public struct BlobWriter: ~Copyable {
     let fd: Int32
     let path: String
     let expectedSize: Int64?
+    /// The disk reserve, passed before every chunk.
+    let gate: WriteGate
     private(set) var hasher = DigestHasher()
 
-    init(fd: Int32, path: String, expectedSize: Int64?) {
+    init(fd: Int32, path: String, expectedSize: Int64?, gate: WriteGate) {
         self.fd = fd
         self.path = path
         self.expectedSize = expectedSize
+        self.gate = gate
     }
 
     /// Bytes written so far.
     public var byteCount: Int64 { hasher.byteCount }
 
-    /// Appends `bytes`. Fails early when the blob grows past its promised size, and when the
-    /// surrounding task was cancelled.
+    /// Appends `bytes`. Fails early when the blob grows past its promised size, when the
+    /// surrounding task was cancelled, and when the disk reserve is reached.
     public mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
         try Task.checkCancellation()
+        try gate.passBytes(bytes.count)
         if let expectedSize, byteCount + Int64(bytes.count) > expectedSize {
             throw StorageError.sizeMismatch(expected: expectedSize, actual: byteCount + Int64(bytes.count))
         }

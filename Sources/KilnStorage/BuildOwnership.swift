@@ -6,7 +6,7 @@ import Glibc
 /// that starts on the same root: its scratch directory (`tmp/build-*`: rootfs overlays, bundles
 /// whose `config.json` may hold secrets, network namespace files, layer files), the mounts
 /// below it, the OCI runtime containers whose bundles are there, and its content-store ingest
-/// temp files.
+/// temp files, and the temp chain directories of `snapshots/` it was unpacking into.
 ///
 /// Records live in `$KILN_ROOT/owners/<id>.json`. Each build holds an exclusive `flock` on
 /// `owners/<id>.lock` for its whole life; the kernel drops it when the process dies, however it
@@ -121,6 +121,8 @@ public final class BuildOwnership: @unchecked Sendable {
             // a context read from stdin before it): each carries its creator's pid and start
             // time, so whatever a dead process made goes, whichever command made it.
             ContentStore(root: root).removeIngestFilesOfDeadProcesses()
+            // A chain directory being unpacked lives beside the snapshots, not in the scratch.
+            SnapshotStore(root: root).removeAbandonedTemporaries()
             for name in (try? FileManager.default.contentsOfDirectory(atPath: root.tmp.path)) ?? []
             where ProcessIdentity.scratchPrefixes.contains(where: name.hasPrefix) {
                 let fields = name.split(separator: "-")

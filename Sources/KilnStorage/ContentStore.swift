@@ -20,9 +20,14 @@ public struct StoredBlob: Sendable, Hashable {
 public struct ContentStore: Sendable {
     /// The `blobs/` directory.
     public let directory: URL
+    /// What ingests leave free on the disk (the root's reserve).
+    public let reserve: DiskReserve
 
     /// The content store of `root`.
-    public init(root: KilnRoot) { self.directory = root.blobs }
+    public init(root: KilnRoot) {
+        self.directory = root.blobs
+        self.reserve = root.reserve
+    }
 
     private var blobDirectory: String { directory.path + "/sha256" }
     private var ingestDirectory: String { directory.path + "/ingest" }
@@ -80,7 +85,8 @@ public struct ContentStore: Sendable {
                 close(fd)
                 if !committed { unlink(tempPath) }
             }
-            var writer = BlobWriter(fd: fd, path: tempPath, expectedSize: size)
+            let gate = reserve.gate(for: directory, writing: "writing blob \(expected?.description ?? "to the content store")")
+            var writer = BlobWriter(fd: fd, path: tempPath, expectedSize: size, gate: gate)
             try await produce(&writer)
             let actual = writer.hasher.finalize()
             if let size, writer.byteCount != size {

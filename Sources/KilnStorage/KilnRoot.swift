@@ -9,9 +9,15 @@ import Glibc
 public struct KilnRoot: Sendable, Hashable {
     /// The root directory.
     public let url: URL
+    /// The free space and inodes every write under this root leaves on its filesystem.
+    public var reserve: DiskReserve
 
-    /// A root at an explicit directory.
-    public init(url: URL) { self.url = url }
+    /// A root at an explicit directory; `reserve` defaults to the environment's
+    /// (`KILN_MIN_FREE_SPACE`, `KILN_MIN_FREE_INODES`), else ``DiskReserve/default``.
+    public init(url: URL, reserve: DiskReserve? = nil) {
+        self.url = url
+        self.reserve = reserve ?? (try? DiskReserve.fromEnvironment()) ?? .default
+    }
 
     /// The root chosen from the environment, as described above.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> KilnRoot {

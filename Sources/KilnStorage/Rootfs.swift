@@ -55,7 +55,7 @@ public struct Rootfs: Sendable {
     }
 
     /// Makes a rootfs on top of `lower` inside a new directory below `scratchParent`.
-    static func make(lower: URL, scratchParent: URL, allowOverlay: Bool) async throws -> Rootfs {
+    static func make(lower: URL, scratchParent: URL, allowOverlay: Bool, reserve: DiskReserve) async throws -> Rootfs {
         try createDirectory(scratchParent.path)
         let scratch = scratchParent.appendingPathComponent("rootfs-\(String(UInt64.random(in: .min ... .max), radix: 16))")
         try createDirectory(scratch.path, mode: 0o700)
@@ -74,7 +74,7 @@ public struct Rootfs: Sendable {
                 }
             }
             let copy = scratch.appendingPathComponent("rootfs")
-            try await TreeCopier.copy(from: lower, to: copy)
+            try await TreeCopier.copy(from: lower, to: copy, gate: reserve.gate(for: scratch, writing: "copying a rootfs"))
             let baseline = try await Snapshot.capture(copy)
             return Rootfs(mode: .copy, path: copy, scratch: scratch, upper: nil, baseline: baseline)
         } catch {

@@ -18,20 +18,29 @@ public typealias LayerUnpacker = @Sendable (_ blob: URL, _ directory: URL) async
 public struct SnapshotStore: Sendable {
     /// The `snapshots/` directory.
     public let directory: URL
+    /// What copies and unpacking leave free on the disk (the root's reserve).
+    public let reserve: DiskReserve
     private let unpack: LayerUnpacker
 
     /// The snapshot store of `root`, applying layers with `unpack`.
     public init(root: KilnRoot, unpack: @escaping LayerUnpacker) {
         self.directory = root.snapshots
+        self.reserve = root.reserve
         self.unpack = unpack
     }
 
     /// The snapshot store of `root`, applying layers with KilnArchive's `LayerApplier` and
-    /// refusing a layer whose uncompressed content does not hash to its diffID.
+    /// refusing a layer whose uncompressed content does not hash to its diffID. Unpacking stops
+    /// at the root's ``DiskReserve`` and, within an entry or a chunk, when the task is cancelled.
     public init(root: KilnRoot) {
+        let reserve = root.reserve
+        let snapshots = root.snapshots
         self.init(root: root) { blob, directory in
-            try await onOwnThread {
-                let result = try LayerApplier().apply(layer: blob, to: directory)
+            // Blobs are stored under their digest's hex, which is what the error should name;
+            // the filesystem is measured (and named) at snapshots/, which holds the temp directory.
+            let gate = reserve.gate(for: snapshots, writing: "unpacking layer sha256:\(blob.lastPathComponent)")
+            return try await onOwnThread(closing: gate) {
+                let result = try LayerApplier().apply(layer: blob, to: directory, gate: gate)
                 return result.diffID
             }
         }
@@ -61,7 +70,8 @@ public struct SnapshotStore: Sendable {
             let temp = directory.appendingPathComponent(".tmp-\(chainID.encoded)-\(String(UInt64.random(in: .min ... .max), radix: 16))")
             do {
                 if let parentIndex {
-                    try await TreeCopier.copy(from: path(for: chainIDs[parentIndex]), to: temp)
+                    try await TreeCopier.copy(from: path(for: chainIDs[parentIndex]), to: temp,
+                                              gate: reserve.gate(for: directory, writing: "copying snapshot \(chainIDs[parentIndex])"))
                 } else {
                     try createDirectory(temp.path)
                 }
@@ -88,7 +98,7 @@ public struct SnapshotStore: Sendable {
     /// otherwise; `Rootfs.mode` says which.
     public func makeRootfs(_ layers: [LayerReference], scratch: URL, allowOverlay: Bool = true) async throws -> Rootfs {
         let lower = try await materialize(layers)
-        return try await Rootfs.make(lower: lower, scratchParent: scratch, allowOverlay: allowOverlay)
+        return try await Rootfs.make(lower: lower, scratchParent: scratch, allowOverlay: allowOverlay, reserve: reserve)
     }
 
     /// Runs `body` with a writable rootfs on top of `layers` and releases it afterwards, also
@@ -132,6 +142,21 @@ public struct SnapshotStore: Sendable {
             removed.append(chainID)
         }
         return removed.sorted()
+    }
+
+    /// Removes the temp chain directories (`.tmp-<chainID>-<random>`) of builders that died
+    /// while unpacking (SIGKILL, a crash): the builder filling one holds its chain's lock, so
+    /// a lock that can be taken at once marks one nobody owns. Mounts below it are detached
+    /// first. Live builders' directories are skipped, never waited for.
+    func removeAbandonedTemporaries() {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(".tmp-") {
+            let chain = name.dropFirst(5).prefix(64)
+            guard let held = FileLock(tryingPath: directory.path + "/\(chain).lock") else { continue }
+            defer { held.unlock() }
+            let path = directory.appendingPathComponent(name)
+            MountTable.detachAll(under: path.path)
+            try? FileManager.default.removeItem(at: path)
+        }
     }
 
     private func isDirectory(_ url: URL) -> Bool {

@@ -20,6 +20,10 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     case notOwner(path: String, owner: UInt32)
     /// The overlay upper directory holds something Kiln cannot turn into a layer change.
     case unsupportedOverlayEntry(path: String, reason: String)
+    /// Writing stopped because free space or free inodes fell below the ``DiskReserve``.
+    case diskReserveReached(DiskReserveShortfall)
+    /// A setting (flag or environment variable) has a value that does not parse.
+    case invalidSetting(name: String, value: String, expected: String)
 
     public var description: String {
         switch self {
@@ -39,6 +43,10 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
             return "layer \(layer): diffID mismatch: expected \(expected), got \(actual)"
         case .unsupportedOverlayEntry(let path, let reason):
             return "overlay upper entry \(path): \(reason)"
+        case .diskReserveReached(let shortfall):
+            return shortfall.description
+        case .invalidSetting(let name, let value, let expected):
+            return "\(name)=\(value): expected \(expected)"
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import KilnArchive
 
 /// Copies a directory tree exactly: content, hardlinks, symlinks, fifos and devices, owners,
 /// modes, xattrs and mtimes. Used for the copy-mode rootfs and to build a chain directory on
@@ -10,12 +11,13 @@ enum TreeCopier {
     static let privileged = geteuid() == 0
 
     /// Copies the tree at `source` into `destination`, which must not exist yet, on a thread of
-    /// its own (a copy can take seconds).
-    static func copy(from source: URL, to destination: URL) async throws {
-        try await onOwnThread { try copySynchronously(from: source, to: destination) }
+    /// its own (a copy can take seconds), passing `gate` before every entry and its content
+    /// (the disk reserve; the task's cancellation closes it too).
+    static func copy(from source: URL, to destination: URL, gate: WriteGate = .unbounded) async throws {
+        try await onOwnThread(closing: gate) { try copySynchronously(from: source, to: destination, gate: gate) }
     }
 
-    private static func copySynchronously(from source: URL, to destination: URL) throws {
+    private static func copySynchronously(from source: URL, to destination: URL, gate: WriteGate) throws {
         let sourceRoot = source.path
         let destinationRoot = destination.path
         guard let rootMetadata = try TreeWalker.readMetadata(absolutePath: sourceRoot), rootMetadata.kind == .directory else {
@@ -28,6 +30,7 @@ enum TreeCopier {
         var firstLink: [HardlinkKey: String] = [:]
         for path in paths {
             let metadata = snapshot.entries[path]!
+            try gate.passEntry()
             let from = "\(sourceRoot)/\(path)"
             let to = "\(destinationRoot)/\(path)"
             switch metadata.kind {
@@ -44,6 +47,7 @@ enum TreeCopier {
                     }
                     firstLink[key] = to
                 }
+                try gate.passBytes(Int(metadata.size))
                 try copyContent(from: from, to: to)
             case .symlink:
                 try posix("symlink", to) { symlink(metadata.symlinkTarget ?? "", to) }

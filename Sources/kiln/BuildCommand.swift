@@ -83,6 +83,8 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup var cacheFlags: CacheFlags
 
+    @OptionGroup var diskReserve: DiskReserveFlags
+
     func validate() throws {
         guard ProgressMode(rawValue: progress) != nil else {
             throw ValidationError("--progress must be one of auto, tty, plain, json")
@@ -97,7 +99,8 @@ struct BuildCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let root = KilnRoot.fromEnvironment()
+        var root = KilnRoot.fromEnvironment()
+        root.reserve = try diskReserve.reserve()
         let display = ProgressDisplay(mode: ProgressMode(rawValue: progress) ?? .auto)
         let work = Task { try await build(root: root, events: display.sink) }
         let signals = SignalCancellation(cancelling: work)
@@ -107,7 +110,8 @@ struct BuildCommand: AsyncParsableCommand {
             summary = try await work.value
         } catch {
             await display.close()
-            if error is CancellationError { throw CommandFailure("build cancelled") }
+            // A signal cancels the build wherever it is, which some layers report in their own words.
+            if error is CancellationError || work.isCancelled { throw CommandFailure("build cancelled") }
             throw CommandFailure(describing: error)
         }
         await display.close()

@@ -1,4 +1,5 @@
 import Foundation
+import KilnArchive
 import KilnOCI
 
 #if canImport(Glibc)
@@ -12,14 +13,17 @@ struct CopyApplication {
     let root: String
     let uid: UInt32
     let gid: UInt32
+    /// Passed before every entry and every chunk: a cancelled step stops within one of them.
+    let gate: WriteGate
     /// Host path of each written entry by its planned path (hard links, children).
     private var written: [String: String] = [:]
     /// Directories whose mtime is set once everything below them is written.
     private var directoryTimes: [(path: String, time: timespec)] = []
 
-    init(plan: CopyPlan, rootfs: String) throws {
+    init(plan: CopyPlan, rootfs: String, gate: WriteGate) throws {
         self.plan = plan
         self.root = rootfs
+        self.gate = gate
         if let chown = plan.chown {
             (uid, gid) = try ChownSpec.resolve(chown, in: URL(fileURLWithPath: rootfs))
         } else {
@@ -63,6 +67,7 @@ struct CopyApplication {
                                                                          followFinal: true, create: true, owner: createdOwner))
         written[""] = baseHost
         for entry in plan.entries {
+            try gate.passEntry()
             var path = entry.path
             if path.isEmpty, let singleFileName, !Self.isDirectoryLike(entry) { path = singleFileName }
             if path.isEmpty {
@@ -151,7 +156,7 @@ struct CopyApplication {
         switch entry.content {
         case .file(let source, let digest):
             try writeFile(at: host, mode: entry.mode) { fd in
-                try Self.copyContents(of: source, to: fd, path: host, expecting: digest, entry: entry.path)
+                try Self.copyContents(of: source, to: fd, path: host, expecting: digest, entry: entry.path, gate: gate)
             }
             try setTime(host, entry.modificationTime, follow: false)
         case .inline(let data):
@@ -179,7 +184,7 @@ struct CopyApplication {
             try FileWriting.forEachChunk(of: source) { hasher.update($0) }
             try Self.verify(hasher.finalize(), expected: digest, source: source, entry: "")
         }
-        try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch)
+        try TarArchive.extract(source, into: URL(fileURLWithPath: host), scratch: plan.scratch, gate: gate)
         guard plan.chown != nil else { return }
         for member in try TarArchive.memberPaths(ofArchiveAt: source) where !ContainedPath.components(member).isEmpty {
             let resolved = try ContainedPath.resolve(member, in: host, followFinal: false)
@@ -222,7 +227,7 @@ struct CopyApplication {
     /// Streams `source` into `fd`, 1 MiB at a time, hashing what it copies: the bytes written
     /// must be the bytes the step's key digested when it was planned, or the copy fails.
     private static func copyContents(of source: String, to fd: Int32, path: String, expecting digest: Digest?,
-                                     entry: String) throws {
+                                     entry: String, gate: WriteGate) throws {
         let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard input >= 0 else { throw FileOperationError.system("open", source, errno) }
         defer { close(input) }
@@ -232,6 +237,7 @@ struct CopyApplication {
         while true {
             let count = try FileWriting.read(input, into: buffer, path: source)
             if count == 0 { break }
+            try gate.passBytes(count)
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
             hasher.update(chunk)
             try FileWriting.writeAll(fd, chunk, path: path)

@@ -1,5 +1,7 @@
 import Foundation
+import KilnArchive
 import KilnOCI
+import KilnStorage
 
 /// A planned `COPY`/`ADD`: exactly which entries it writes where, their digest for the
 /// step's cache key, and the history text; ``apply(to:)`` writes it into a rootfs.
@@ -87,11 +89,14 @@ public struct CopyPlan: Sendable {
     ///
     /// - Throws: ``FileOperationError`` for an unknown `--chown` user or group, a file that
     ///   would replace a directory, or a failed system call.
-    public func apply(to rootfs: URL) async throws {
+    /// Cancelling the calling task stops the copy within one entry or chunk, and so does
+    /// `reserve` (an archive that expands past it stops with its error).
+    public func apply(to rootfs: URL, reserve: DiskReserve = .none) async throws {
         let plan = self
-        try await Task.detached {
-            var application = try CopyApplication(plan: plan, rootfs: rootfs.standardizedFileURL.path)
+        let gate = reserve.gate(for: rootfs, writing: "copying files")
+        try await onOwnThread(closing: gate) {
+            var application = try CopyApplication(plan: plan, rootfs: rootfs.standardizedFileURL.path, gate: gate)
             try application.run()
-        }.value
+        }
     }
 }

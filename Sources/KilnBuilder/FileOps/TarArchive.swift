@@ -57,7 +57,7 @@ enum TarArchive {
 
     /// Extracts the tar archive at `path` into the directory `target`; `scratch` holds a
     /// decompressed copy when the codec needs one (removed before returning).
-    static func extract(_ path: String, into target: URL, scratch: URL) throws {
+    static func extract(_ path: String, into target: URL, scratch: URL, gate: WriteGate = .unbounded) throws {
         guard let filter = filter(ofArchiveAt: path) else {
             throw FileOperationError("\(path) is not a tar archive")
         }
@@ -68,18 +68,18 @@ enum TarArchive {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             let plain = scratch.appendingPathComponent("archive-\(UUID().uuidString).tar")
             temporary = plain
-            try decompress(path, to: plain.path)
+            try decompress(path, to: plain.path, gate: gate)
             source = plain
         }
         do {
-            _ = try LayerApplier().apply(layer: source, to: target)
+            _ = try LayerApplier().apply(layer: source, to: target, gate: gate)
         } catch {
             throw FileOperationError("extracting \(URL(fileURLWithPath: path).lastPathComponent): \(error)")
         }
     }
 
     /// Writes the uncompressed bytes of `path` to `destination`.
-    private static func decompress(_ path: String, to destination: String) throws {
+    private static func decompress(_ path: String, to destination: String, gate: WriteGate) throws {
         guard let archive = archive_read_new() else { throw FileOperationError("libarchive: out of memory") }
         defer { archive_read_free(archive) }
         archive_read_support_filter_all(archive)
@@ -100,6 +100,7 @@ enum TarArchive {
             guard count > 0 else {
                 throw FileOperationError("decompressing \(path): \(String(cString: archive_error_string(archive)))")
             }
+            try gate.passBytes(count)
             try FileWriting.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[..<count]), path: destination)
         }
     }

@@ -1,0 +1,113 @@
+import Foundation
+import KilnStorage
+import KilnTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SIGTERM or SIGINT at any stage of a build: while a layer is unpacked, while a RUN runs,
+/// while a layer is written and while the image is pushed. The build must end soon (bounded
+/// generously here; each test prints how long it took), exit non-zero saying it was cancelled,
+/// and leave nothing under its root: no scratch, temp snapshot, ingest file, mount or container.
+@Suite("kiln build: a signal stops the build at any stage and cleans up", .serialized)
+struct CancellationTests {
+    let harness: BuildHarness
+
+    init() throws {
+        harness = try BoundsFixtures.harness()
+    }
+
+    func start(_ dockerfile: String, _ flags: [String] = [], output: Bool = true) throws -> BackgroundBuild {
+        try BackgroundBuild(try BoundsFixtures.arguments(harness, dockerfile, flags, output: output), root: harness.root.url)
+    }
+
+    /// Polls `condition` every 5 ms while the build runs; false when the build ended first.
+    func poll(_ build: BackgroundBuild, until condition: () -> Bool) -> Bool {
+        while build.process.isRunning {
+            if condition() { return true }
+            usleep(5_000)
+        }
+        return condition()
+    }
+
+    /// Signals the build and checks how it ended; `stage` names the stage for the log.
+    func interrupt(_ build: BackgroundBuild, with signal: Int32 = SIGTERM, during stage: String) {
+        let took = BoundsFixtures.signal(build, signal)
+        let (status, output) = build.finish()
+        print("\(signal == SIGTERM ? "SIGTERM" : "SIGINT") during \(stage): exited \(status) after \(took.map { "\($0)" } ?? "more than 20 s")")
+        #expect(took != nil, "the build did not exit within 20 s of the signal: \(output)")
+        #expect(status != 0)
+        #expect(output.contains("build cancelled"), "\(output)")
+        #expect(BoundsFixtures.leftovers(harness.root).isEmpty, "\(BoundsFixtures.leftovers(harness.root))")
+    }
+
+    @Test("SIGTERM while a base layer is unpacked (4 GiB of zeros) stops within the layer and removes the temp snapshot")
+    func duringUnpack() throws {
+        let bomb = try BoundsFixtures.bomb("bytes", 4096, in: harness.directory)
+        let build = try start("FROM bomb\nCOPY hello /hello\n", bomb.contextFlag + ["--min-free-space", "0"])
+        let unpacking = poll(build) {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: harness.root.snapshots.path)) ?? []
+            guard let temp = names.first(where: { $0.hasPrefix(".tmp-") }) else { return false }
+            var info = stat()
+            // Well into the layer: its one file already holds 64 MiB.
+            return stat(harness.root.snapshots.appendingPathComponent(temp).appendingPathComponent("zeros").path, &info) == 0
+                && info.st_size > 64 << 20
+        }
+        try #require(unpacking, "the build ended before it unpacked: \(build.finish().1)")
+        interrupt(build, during: "unpack")
+    }
+
+    @Test("SIGINT while a RUN runs kills its container")
+    func duringRun() throws {
+        let build = try start("FROM busybox\nRUN echo run-started; sleep 300\n")
+        try #require(build.wait(for: " run-started\n"), "\(build.seen)")
+        interrupt(build, with: SIGINT, during: "RUN")
+    }
+
+    @Test("SIGTERM while a step's layer is written and compressed")
+    func duringLayerWrite() throws {
+        // 300 MB of random bytes take seconds to compress with parallel gzip.
+        let build = try start("FROM busybox\nRUN head -c 300000000 /dev/urandom > /big\n")
+        let writing = poll(build) {
+            let builds = ((try? FileManager.default.contentsOfDirectory(atPath: harness.root.tmp.path)) ?? []).filter { $0.hasPrefix("build-") }
+            return builds.contains { directory in
+                let path = harness.root.tmp.appendingPathComponent(directory).path
+                return ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).contains { $0.hasPrefix("layer-") }
+            }
+        }
+        try #require(writing, "the build ended before its layer was written: \(build.finish().1)")
+        interrupt(build, during: "layer write")
+    }
+
+    @Test("SIGTERM while the image is pushed", .enabled(if: TestRegistry.isAvailable, "docker-registry is not installed"))
+    func duringPush() async throws {
+        try await withTestRegistry { registry in
+            // Every request waits 1 s at the proxy: the push is under way for seconds.
+            try await withFaultProxy(for: registry, faults: .init(latencyMilliseconds: 1000)) { proxy in
+                let build = try start("FROM busybox\nRUN head -c 8000000 /dev/urandom > /big\n",
+                                      ["-t", "\(proxy.host)/app:v1", "--push"], output: false)
+                let pushing = poll(build) { proxy.requests().contains { $0.hasPrefix("POST /v2/app/blobs/uploads/") } }
+                try #require(pushing, "the build ended before it pushed: \(build.finish().1)")
+                interrupt(build, during: "push")
+            }
+        }
+    }
+
+    @Test("kill -9 while a layer is unpacked: the next build removes the temp snapshot")
+    func killedDuringUnpack() throws {
+        let bomb = try BoundsFixtures.bomb("bytes", 4096, in: harness.directory)
+        let build = try start("FROM bomb\nCOPY hello /hello\n", bomb.contextFlag + ["--min-free-space", "0"])
+        let unpacking = poll(build) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: harness.root.snapshots.path)) ?? []).contains { $0.hasPrefix(".tmp-") }
+        }
+        try #require(unpacking, "the build ended before it unpacked: \(build.finish().1)")
+        kill(build.process.processIdentifier, SIGKILL)
+        _ = build.finish()
+        #expect(!BoundsFixtures.leftovers(harness.root).isEmpty, "a SIGKILLed unpack leaves its temp snapshot")
+        let next = try KilnBinary.run(try BoundsFixtures.arguments(harness, "FROM busybox\nRUN true\n", []),
+                                      environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(BoundsFixtures.leftovers(harness.root).isEmpty, "\(BoundsFixtures.leftovers(harness.root))")
+    }
+}
