@@ -197,7 +197,8 @@ struct StageRunner: Sendable {
                     time = session.created
                 }
                 if let layer {
-                    outcome.layers.append(StageLayer(layer, origin: origin, madeByStep: true))
+                    outcome.layers.append(StageLayer(layer, origin: origin, madeByStep: true,
+                                                     step: "#\(step.identity.number) \(step.identity.text)"))
                     chain = Self.chain(chain, adding: layer.diffID)
                     record.layer = layer.descriptor.digest.description
                     emptyLayer = false

@@ -109,7 +109,15 @@ public struct RegistryCacheBackend: CacheBackend {
             guard store.size(of: layer.descriptor.digest) == layer.descriptor.size else {
                 throw CacheError.missingBlob(layer.descriptor.digest)
             }
-            try await client.pushBlob(file: store.path(for: layer.descriptor.digest), digest: layer.descriptor.digest,
+            // The upload reads the file by path: the blob is verified first (a corrupt one is
+            // quarantined and never shared), and only when the repository lacks it.
+            let digest = layer.descriptor.digest
+            if try await !client.blobExists(digest, in: repository) {
+                try await onOwnThread {
+                    try store.verifyBlob(digest, size: layer.descriptor.size, usedBy: "cache entry \(entry.key.digest) (\(entry.summary))")
+                }
+            }
+            try await client.pushBlob(file: store.path(for: digest), digest: digest,
                                       size: layer.descriptor.size, to: repository, mountSources: mountSources)
         }
         // The basis tag first: once the key's list names the variant, its own tag exists too.
@@ -159,13 +167,7 @@ extension RegistryCacheBackend {
     /// Downloads a hit's layer blob into `store` (verified while streaming), for a step that
     /// needs the files; nothing is fetched when it is already there.
     public func fetchLayer(_ layer: CachedLayer, into store: ContentStore) async throws {
-        let descriptor = layer.descriptor
-        if store.size(of: descriptor.digest) == descriptor.size { return }
-        try await store.ingest(expected: descriptor.digest, size: descriptor.size) { writer in
-            try await client.fetchBlob(descriptor.digest, size: descriptor.size, from: repository) { buffer in
-                try buffer.withUnsafeReadableBytes { try writer.write($0) }
-            }
-        }
+        try await client.fetchBlob(layer.descriptor, from: repository, into: store)
     }
 }
 

@@ -80,8 +80,9 @@ public struct ImagePuller: Sendable {
                 for await digest in arrivals {
                     present.insert(digest)
                     while next < layers.count, present.contains(layers[next].digest) {
-                        let blob = store.path(for: layers[next].digest)
-                        _ = try await onOwnThread { try applier.apply(layer: blob, to: staging) }
+                        let digest = layers[next].digest
+                        let usedBy = "layer \(next + 1) of \(reference)"
+                        _ = try await onOwnThread { try store.applyLayer(digest, to: staging, with: applier, usedBy: usedBy) }
                         next += 1
                     }
                 }

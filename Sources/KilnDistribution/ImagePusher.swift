@@ -2,6 +2,7 @@ import Foundation
 import KilnImage
 import KilnOCI
 import KilnRegistry
+import KilnStorage
 
 /// Pushes images to registries: blobs first, several at once, each skipped when the
 /// repository has it and mounted when another repository of the same registry does; the
@@ -102,22 +103,24 @@ public struct ImagePusher: Sendable {
             // Foreign layers stay where their URLs point; registries refuse to hold them.
             return
         }
-        var layer = layer
-        if let deferred = layer as? DeferredLayer {
-            // Its bytes are elsewhere: fetch them only when the repository has no copy and
-            // none can be mounted (a fully cached build pushed next to its cache uploads nothing).
-            if try await Self.presentOrMounted(descriptor.digest, client: client, repository: repository, mountSources: mountSources) {
-                progress(TransferProgress(digest: descriptor.digest, completedBytes: descriptor.size,
-                                          totalBytes: descriptor.size, skipped: true))
-                return
-            }
-            layer = try await deferred.fetch()
+        // Bytes are read only for a blob the repository has no copy of and cannot mount: a
+        // deferred layer is fetched then, a stored one verified then (a fully cached build pushed
+        // next to its cache reads and uploads nothing).
+        if try await Self.presentOrMounted(descriptor.digest, client: client, repository: repository, mountSources: mountSources) {
+            progress(TransferProgress(digest: descriptor.digest, completedBytes: descriptor.size,
+                                      totalBytes: descriptor.size, skipped: true))
+            return
         }
-        let spooled = try LayerFile(layer, reference: reference)
+        var fetched = layer
+        if let deferred = layer as? DeferredLayer {
+            fetched = try await deferred.fetch()
+        }
+        let source = fetched
+        let spooled = try await onOwnThread { try LayerFile(source, reference: reference) }
         defer { spooled.removeTemporary() }
         let result = try await client.pushBlob(
             file: spooled.region.file, offset: spooled.region.offset, digest: descriptor.digest, size: descriptor.size,
-            to: repository, mountSources: mountSources)
+            to: repository)
         progress(TransferProgress(digest: descriptor.digest, completedBytes: descriptor.size,
                                   totalBytes: descriptor.size, skipped: result != .uploaded))
     }
@@ -125,6 +128,10 @@ public struct ImagePusher: Sendable {
 
 /// A layer's blob as a region of a file that uploads can stream and re-read on retry: the
 /// layer's own file when it has one, else a temporary copy.
+///
+/// A content-store blob is verified (read through the store's check, which quarantines a
+/// corrupt one) before its file is handed to the upload: the upload reads a file by path and
+/// re-reads it on retry, so this is the one place a push reads a store blob twice.
 struct LayerFile {
     let region: FileRegion
     private let temporary: URL?
@@ -132,6 +139,12 @@ struct LayerFile {
     init(_ layer: any Layer, reference: Reference) throws {
         if let fileLayer = layer as? FileLayer {
             region = fileLayer.region
+            temporary = nil
+            return
+        }
+        if let stored = layer as? StoredLayer {
+            try stored.openBlob().measure()
+            region = FileRegion(file: stored.file, offset: 0, length: stored.descriptor.size)
             temporary = nil
             return
         }

@@ -1,12 +1,15 @@
+import KilnArchive
 import KilnOCI
+import KilnStorage
 
 /// Bytes read front to back, a buffer at a time: a blob on disk, a region of a tar file,
-/// or a decompressed layer. Streams are used by one thread at a time and never hold a whole
-/// blob in memory.
-public protocol BlobStream: AnyObject {
-    /// Fills the start of `buffer` with the next bytes; returns how many, 0 at the end.
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
-}
+/// a content-store blob (verified as it is read), or a decompressed layer. Streams are used by
+/// one thread at a time and never hold a whole blob in memory.
+public protocol BlobStream: ByteSource {}
+
+/// A content-store blob read through the store's verifying reader is a stream like any other:
+/// whoever reads it to the end has checked it.
+extension VerifyingBlobReader: BlobStream {}
 
 extension BlobStream {
     /// Reads to the end, handing each chunk to `body`; returns the digest and size of what was read.

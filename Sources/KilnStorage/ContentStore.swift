@@ -24,7 +24,7 @@ public struct ContentStore: Sendable {
     /// The content store of `root`.
     public init(root: KilnRoot) { self.directory = root.blobs }
 
-    private var blobDirectory: String { directory.path + "/sha256" }
+    var blobDirectory: String { directory.path + "/sha256" }
     private var ingestDirectory: String { directory.path + "/ingest" }
     private var lockPath: String { directory.path + "/.lock" }
 

@@ -27,12 +27,17 @@ public struct SnapshotStore: Sendable {
     }
 
     /// The snapshot store of `root`, applying layers with KilnArchive's `LayerApplier` and
-    /// refusing a layer whose uncompressed content does not hash to its diffID.
+    /// refusing a layer whose uncompressed content does not hash to its diffID. A blob of
+    /// `root`'s content store is held to the store's rule while it is applied (a corrupt one is
+    /// named and quarantined, and the chain directory never renamed into place).
     public init(root: KilnRoot) {
+        let store = ContentStore(root: root)
         self.init(root: root) { blob, directory in
             try await onOwnThread {
-                let result = try LayerApplier().apply(layer: blob, to: directory)
-                return result.diffID
+                guard let digest = store.digest(ofBlobAt: blob) else {
+                    return try LayerApplier().apply(layer: blob, to: directory).diffID
+                }
+                return try store.applyLayer(digest, to: directory, usedBy: "a layer being unpacked").diffID
             }
         }
     }

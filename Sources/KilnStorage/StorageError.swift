@@ -20,6 +20,11 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     case notOwner(path: String, owner: UInt32)
     /// The overlay upper directory holds something Kiln cannot turn into a layer change.
     case unsupportedOverlayEntry(path: String, reason: String)
+    /// A content-store blob does not hash to its name (or is not as long as its descriptor
+    /// says): it was read for `usedBy` (the image, layer or step that needs it), and moved to
+    /// `quarantinedAs`, so the store no longer claims it and the next build fetches or rebuilds it.
+    case corruptBlob(digest: Digest, actual: Digest, expectedSize: Int64?, actualSize: Int64, usedBy: String,
+                     quarantinedAs: String?)
 
     public var description: String {
         switch self {
@@ -39,6 +44,12 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
             return "layer \(layer): diffID mismatch: expected \(expected), got \(actual)"
         case .unsupportedOverlayEntry(let path, let reason):
             return "overlay upper entry \(path): \(reason)"
+        case .corruptBlob(let digest, let actual, let expectedSize, let actualSize, let usedBy, let quarantinedAs):
+            let sizes = expectedSize.map { $0 == actualSize ? "its \(actualSize) bytes" : "its \(actualSize) bytes (not \($0))" }
+                ?? "its \(actualSize) bytes"
+            let moved = quarantinedAs.map { "; moved it to \($0), so the next build fetches or rebuilds it" }
+                ?? "; it is no longer in the store, so the next build fetches or rebuilds it"
+            return "content store blob \(digest) (\(usedBy)) is corrupt: \(sizes) hash to \(actual)\(moved)"
         }
     }
 }
