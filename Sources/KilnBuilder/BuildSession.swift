@@ -71,7 +71,7 @@ struct BuildSession: Sendable {
     /// ``DeferredLayer`` for one still elsewhere (a push may mount it; a layout fetches it).
     func imageLayers(_ layers: [StageLayer]) throws -> [any Layer] {
         try layers.enumerated().map { index, layer in
-            let usedBy = "\(layer.usage(at: index)) of the image being exported"
+            let usedBy = layer.usage(at: index, of: "the image being exported")
             if layer.origin == nil || store.size(of: layer.descriptor.digest) == layer.descriptor.size {
                 return try StoredLayer(store: store, descriptor: layer.descriptor, diffID: layer.diffID, usedBy: usedBy)
             }
@@ -104,7 +104,7 @@ struct BuildSession: Sendable {
                   let index = layers.firstIndex(where: { $0.descriptor.digest == digest })
             else { throw error }
             let layer = layers[index]
-            let usedBy = layer.usage(at: index) + (step.map { ", needed by step #\($0.number) \($0.text)" } ?? "")
+            let usedBy = layer.usage(at: index, of: step.map { "the filesystem of step #\($0.number) \($0.text)" } ?? "a filesystem being unpacked")
             guard layer.origin != nil else {
                 throw StorageError.corruptBlob(digest: digest, actual: actual, expectedSize: expectedSize, actualSize: actualSize,
                                                usedBy: usedBy, quarantinedAs: quarantinedAs)

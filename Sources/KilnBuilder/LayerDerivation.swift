@@ -66,7 +66,7 @@ extension BuildSession {
             defer { try? FileManager.default.removeItem(at: output) }
             let rewriter = LayerRewriter(compression: request.compression, clampTime: clamp)
             let store = store
-            let usedBy = source.usage(at: index)
+            let usedBy = source.usage(at: index, of: "the image being exported")
             // The rewriter reads the source through the store's verifying reader: a corrupt blob
             // fails (named, quarantined) before its derivation is stored.
             let written = try await onOwnThread {

@@ -42,12 +42,13 @@ struct StageLayer: Sendable {
         self.step = step
     }
 
-    /// What this layer is to the build, for an error about its blob: `layer 3 (base image
-    /// busybox:latest)`, `layer 4 (made by #5 RUN make)`.
-    func usage(at index: Int) -> String {
-        if case .base(let base)? = origin { return "layer \(index + 1), of base image \(base.resolved.reference)" }
-        if let step { return "layer \(index + 1), made by step \(step)" }
-        return "layer \(index + 1)"
+    /// What this layer is to the build, for an error about its blob: `layer 1 of the image
+    /// being exported, from base image busybox:latest`, `layer 4 of …, made by step #5 RUN make`.
+    func usage(at index: Int, of whole: String) -> String {
+        let layer = "layer \(index + 1) of \(whole)"
+        if case .base(let base)? = origin { return "\(layer), from base image \(base.resolved.reference)" }
+        if let step { return "\(layer), made by step \(step)" }
+        return layer
     }
 
     /// A base image layer.

@@ -176,7 +176,7 @@ struct StageRunner: Sendable {
                     let preparing = ContinuousClock.now
                     if working == nil {
                         try await session.ensureBlobs(outcome.layers, for: step.identity)
-                        working = try await WorkingRootfs.open(outcome.layers, session: session)
+                        working = try await WorkingRootfs.open(outcome.layers, for: step.identity, session: session)
                     }
                     try working!.beginStep()
                     let performing = ContinuousClock.now

@@ -37,14 +37,14 @@ struct WorkingRootfs: Sendable {
     }
 
     /// A writable rootfs holding `layers` (their blobs already in the store), ready for a step.
-    static func open(_ layers: [StageLayer], session: BuildSession) async throws -> WorkingRootfs {
+    static func open(_ layers: [StageLayer], for step: StepIdentity?, session: BuildSession) async throws -> WorkingRootfs {
         if ProcessInfo.processInfo.environment["KILN_ROOTFS"] != "copy" {
-            let chain = try await session.unpacking(layers, for: nil) { try await session.snapshots.materialize($0) }
+            let chain = try await session.unpacking(layers, for: step) { try await session.snapshots.materialize($0) }
             if let stack = OverlayStack.make(chain: chain, scratch: session.scratch) {
                 return WorkingRootfs(storage: .overlay(stack))
             }
         }
-        let rootfs = try await session.unpacking(layers, for: nil) {
+        let rootfs = try await session.unpacking(layers, for: step) {
             try await session.snapshots.makeRootfs($0, scratch: session.scratch, allowOverlay: false)
         }
         do {
