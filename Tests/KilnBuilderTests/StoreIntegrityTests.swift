@@ -106,6 +106,29 @@ struct StoreIntegrityTests {
         }
     }
 
+    @Test("an output transform (recompression) of a damaged step layer fails naming it; the next build rebuilds it")
+    func damagedDerivationSource() async throws {
+        try await withTestRegistry { registry in
+            let base = try pushBase(to: registry)
+            try write("FROM \(base)\nRUN echo made > /made\n", to: "Dockerfile")
+            let root = harness.directory.appendingPathComponent("root").path
+            let primed = try run(root: root, [])
+            try #require(primed.status == 0, "\(primed.stderr)")
+            let digest = try victimDigest(.stepLayer, primed: primed, base: base)
+            try flipByte(inBlob: digest, root: root)
+            // zstd output: the gzip layer the step made is rewritten, read through the store's check.
+            let layout = harness.directory.appendingPathComponent("zstd").path
+            let first = try run(root: root, ["--compression", "zstd", "--output", "type=oci,dest=\(layout),name=latest"])
+            #expect(first.status != 0)
+            #expect(first.stderr.contains(digest) && first.stderr.contains("RUN echo made"), "\(first.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: layout))
+            #expect(try quarantined(root).contains { $0.hasPrefix(digest.dropFirst(7)) })
+            let second = try run(root: root, ["--compression", "zstd", "--output", "type=oci,dest=\(layout),name=latest"])
+            #expect(second.status == 0, "\(second.stderr)")
+            try checkOutput(layout, .oci)
+        }
+    }
+
     // MARK: - Builds
 
     func write(_ text: String, to name: String) throws {
