@@ -109,16 +109,18 @@ public struct RegistryCacheBackend: CacheBackend {
             guard store.size(of: layer.descriptor.digest) == layer.descriptor.size else {
                 throw CacheError.missingBlob(layer.descriptor.digest)
             }
-            // The upload reads the file by path: the blob is verified first (a corrupt one is
-            // quarantined and never shared), and only when the repository lacks it.
             let digest = layer.descriptor.digest
-            if try await !client.blobExists(digest, in: repository) {
-                try await onOwnThread {
-                    try store.verifyBlob(digest, size: layer.descriptor.size, usedBy: "cache entry \(entry.key.digest) (\(entry.summary))")
-                }
+            do {
+                try await client.pushBlob(file: store.path(for: digest), digest: digest,
+                                          size: layer.descriptor.size, to: repository, mountSources: mountSources)
+            } catch {
+                // The registry refuses bytes that do not hash to the digest; the store's check
+                // then names the blob and quarantines it, so it is never shared.
+                let usedBy = "the layer of cache entry \(entry.key.digest) (\(entry.summary))"
+                throw await (try? onOwnThread {
+                    (try? store.openVerified(digest, size: layer.descriptor.size, usedBy: usedBy))?.explain(error) ?? error
+                }) ?? error
             }
-            try await client.pushBlob(file: store.path(for: digest), digest: digest,
-                                      size: layer.descriptor.size, to: repository, mountSources: mountSources)
         }
         // The basis tag first: once the key's list names the variant, its own tag exists too.
         let basisTag = Self.basisTag(entry.key, entry.basis)

@@ -103,9 +103,8 @@ public struct ImagePusher: Sendable {
             // Foreign layers stay where their URLs point; registries refuse to hold them.
             return
         }
-        // Bytes are read only for a blob the repository has no copy of and cannot mount: a
-        // deferred layer is fetched then, a stored one verified then (a fully cached build pushed
-        // next to its cache reads and uploads nothing).
+        // Bytes are read only for a blob the repository has no copy of and cannot mount (a fully
+        // cached build pushed next to its cache reads and uploads nothing).
         if try await Self.presentOrMounted(descriptor.digest, client: client, repository: repository, mountSources: mountSources) {
             progress(TransferProgress(digest: descriptor.digest, completedBytes: descriptor.size,
                                       totalBytes: descriptor.size, skipped: true))
@@ -118,20 +117,25 @@ public struct ImagePusher: Sendable {
         let source = fetched
         let spooled = try await onOwnThread { try LayerFile(source, reference: reference) }
         defer { spooled.removeTemporary() }
-        let result = try await client.pushBlob(
-            file: spooled.region.file, offset: spooled.region.offset, digest: descriptor.digest, size: descriptor.size,
-            to: repository)
+        let result: BlobPushResult
+        do {
+            result = try await client.pushBlob(
+                file: spooled.region.file, offset: spooled.region.offset, digest: descriptor.digest, size: descriptor.size,
+                to: repository)
+        } catch {
+            // The registry commits a blob only if it hashes to its digest, so a corrupt store blob
+            // is refused there, never stored; the store's check then names and quarantines it.
+            guard let stored = source as? StoredLayer else { throw error }
+            throw await (try? onOwnThread { stored.explain(error) }) ?? error
+        }
         progress(TransferProgress(digest: descriptor.digest, completedBytes: descriptor.size,
                                   totalBytes: descriptor.size, skipped: result != .uploaded))
     }
 }
 
 /// A layer's blob as a region of a file that uploads can stream and re-read on retry: the
-/// layer's own file when it has one, else a temporary copy.
-///
-/// A content-store blob is verified (read through the store's check, which quarantines a
-/// corrupt one) before its file is handed to the upload: the upload reads a file by path and
-/// re-reads it on retry, so this is the one place a push reads a store blob twice.
+/// layer's own file when it has one (a content-store blob's file: the registry checks its
+/// digest before it commits it), else a temporary copy.
 struct LayerFile {
     let region: FileRegion
     private let temporary: URL?
@@ -143,7 +147,6 @@ struct LayerFile {
             return
         }
         if let stored = layer as? StoredLayer {
-            try stored.openBlob().measure()
             region = FileRegion(file: stored.file, offset: 0, length: stored.descriptor.size)
             temporary = nil
             return

@@ -85,4 +85,11 @@ public struct StoredLayer: Layer {
     public func openBlob() throws -> any BlobStream {
         try store.openVerified(descriptor.digest, size: descriptor.size, usedBy: usedBy)
     }
+
+    /// What to report for `error`, met by a consumer that read ``file`` itself (an upload, whose
+    /// registry refuses bytes that do not hash to the digest): the blob's corruption (it is then
+    /// quarantined) when the store's check finds it corrupt, else `error`. Reads the blob once.
+    public func explain(_ error: any Error) -> any Error {
+        (try? store.openVerified(descriptor.digest, size: descriptor.size, usedBy: usedBy))?.explain(error) ?? error
+    }
 }
