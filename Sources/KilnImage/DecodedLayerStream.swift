@@ -1,11 +1,12 @@
 import KilnArchive
+import KilnOCI
 import KilnStorage
 
 /// The uncompressed bytes of a gzip or zstd layer blob, decoded by KilnArchive's
 /// `LayerDecompressor` (the same decoder layer application uses), for exporters that need the
 /// plain tar `docker save` writes. A decoding failure on a content-store blob is reported as
 /// the blob's corruption when it is corrupt.
-final class DecodedLayerStream: BlobStream {
+final class DecodedLayerStream: SelfHashingStream {
     private let blob: any BlobStream
     private let decompressor: LayerDecompressor
 
@@ -18,6 +19,9 @@ final class DecodedLayerStream: BlobStream {
             throw (compressed as? VerifyingBlobReader)?.explain(error) ?? error
         }
     }
+
+    /// The decoder hashes the tar it yields (the diffID once drained).
+    var digestOfBytesRead: (digest: Digest, size: Int64) { (decompressor.diffID, decompressor.uncompressedSize) }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         do {

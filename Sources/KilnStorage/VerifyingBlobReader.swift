@@ -45,6 +45,9 @@ public final class VerifyingBlobReader: ByteSource {
 
     deinit { close(fd) }
 
+    /// sha256 and count of the bytes read so far.
+    public var bytesRead: (digest: Digest, size: Int64) { (hasher.finalize(), hasher.byteCount) }
+
     /// The next bytes; at the end, the blob is checked (and the call throws if it is corrupt).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if checked { return 0 }
