@@ -5,9 +5,10 @@ import Testing
 /// Issue 12, "nothing wrong leaves the store": a content-store blob damaged on disk (a layer a
 /// step made, a base layer pulled from a registry) never reaches an output. With the real
 /// `kiln` binary, a real docker-registry, runc, skopeo and python's tarfile/hashlib: whatever
-/// the output (OCI layout, docker-archive, push) and with or without `--no-cache`, the build
-/// either fails naming the blob or fetches/rebuilds it, every blob of every output hashes to
-/// its name, and the next build succeeds with the quarantined blob replaced.
+/// the damage (a flipped bit, a truncation), the output (OCI layout, docker-archive, push) and
+/// with or without `--no-cache`, the build either fails naming the blob or fetches/rebuilds it,
+/// every blob of every output hashes to its name, and the next build succeeds with the
+/// quarantined blob replaced.
 @Suite("store integrity: a corrupt store blob never leaves the store", .serialized,
        .enabled(if: TestRegistry.isAvailable, Comment(rawValue: TestRegistry.unavailableReason)))
 struct StoreIntegrityTests {
@@ -37,8 +38,8 @@ struct StoreIntegrityTests {
             let base = try pushBase(to: registry)
             try write("FROM \(base)\nRUN echo made > /made\nCOPY app.txt /app.txt\n", to: "Dockerfile")
             try write("app\n", to: "app.txt")
-            for noCache in [false, true] {
-                let root = harness.directory.appendingPathComponent("root-\(noCache)").path
+            for (noCache, truncate) in [(false, false), (true, false), (false, true), (true, true)] {
+                let root = harness.directory.appendingPathComponent("root-\(noCache)-\(truncate)").path
                 let primed = try run(root: root, [])
                 try #require(primed.status == 0, "\(primed.stderr)")
                 let digest = try victimDigest(victim, primed: primed, base: base)
@@ -46,9 +47,15 @@ struct StoreIntegrityTests {
                     // Without the unpacked chains, the next build unpacks the damaged blob itself.
                     try? FileManager.default.removeItem(atPath: root + "/snapshots")
                 }
-                try flipByte(inBlob: digest, root: root)
+                if truncate {
+                    let handle = try FileHandle(forUpdating: URL(fileURLWithPath: root + "/blobs/sha256/" + digest.dropFirst(7)))
+                    try handle.truncate(atOffset: try handle.seekToEnd() - 1)
+                    try handle.close()
+                } else {
+                    try flipByte(inBlob: digest, root: root)
+                }
 
-                let first = try exportingBuild(root: root, output, attempt: "\(victim)-\(noCache)-1", registry: registry,
+                let first = try exportingBuild(root: root, output, attempt: "\(victim)-\(noCache)-\(truncate)-1", registry: registry,
                                                extra: noCache ? ["--no-cache"] : [])
                 try checkOutput(first.destination, output)
                 if first.result.status != 0 {
@@ -57,7 +64,7 @@ struct StoreIntegrityTests {
                     #expect(!(try outputExists(first.destination, output)), "a failed build leaves no output")
                 }
 
-                let second = try exportingBuild(root: root, output, attempt: "\(victim)-\(noCache)-2", registry: registry,
+                let second = try exportingBuild(root: root, output, attempt: "\(victim)-\(noCache)-\(truncate)-2", registry: registry,
                                                 extra: noCache ? ["--no-cache"] : [])
                 #expect(second.result.status == 0, "the next build succeeds: \(second.result.stderr)")
                 try checkOutput(second.destination, output)
