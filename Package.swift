@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "KilnRegistry",
             dependencies: [
-                "KilnOCI",
+                "KilnOCI", "KilnStorage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "KilnCLITests", dependencies: ["kiln", "KilnTestSupport"]),
         .testTarget(name: "KilnOCITests", dependencies: ["KilnOCI", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "KilnStorageTests", dependencies: ["KilnStorage", "KilnTestSupport"]),
+        .testTarget(name: "KilnStorageTests", dependencies: ["KilnStorage", "KilnArchive", "KilnTestSupport"]),
         .testTarget(
             name: "KilnRegistryTests",
             dependencies: [

@@ -2,11 +2,14 @@ import CZlib
 import CZstd
 import KilnOCI
 
-/// Reads a layer blob from a descriptor and yields its uncompressed tar bytes, choosing the
-/// codec by magic number and hashing both sides on the way (blob digest and diffID).
-final class LayerDecompressor {
-    private let fd: Int32
-    private let path: String
+/// Reads a layer blob and yields its uncompressed tar bytes, choosing the codec (gzip, zstd,
+/// none) by magic number and hashing both sides on the way (blob digest and diffID). Kiln's one
+/// decoder of layer blobs: layer application, the output rewriter and the docker-archive
+/// exporter all read through it.
+public final class LayerDecompressor {
+    private let source: any ByteSource
+    /// Names the blob in errors.
+    private let name: String
     private let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
     private var inputStart = 0
     private var inputEnd = 0
@@ -16,7 +19,7 @@ final class LayerDecompressor {
     private var codec: Codec
 
     /// The compression found from the blob's first bytes.
-    let compression: LayerCompression
+    public let compression: LayerCompression
 
     private enum Codec {
         case none
@@ -24,11 +27,17 @@ final class LayerDecompressor {
         case zstd(OpaquePointer, lastResult: Int)
     }
 
-    init(fd: Int32, path: String) throws {
-        self.fd = fd
-        self.path = path
+    /// Decodes the blob in the open file `fd` (not closed here); `path` names it in errors.
+    convenience init(fd: Int32, path: String) throws {
+        try self.init(source: FileDescriptorSource(fd: fd, path: path), name: path)
+    }
+
+    /// Decodes the blob `source` yields; `name` (a path or digest) names it in errors.
+    public init(source: any ByteSource, name: String) throws {
+        self.source = source
+        self.name = name
         codec = .none
-        inputEnd = try FileDescriptorIO.read(fd, into: input, path: path)
+        inputEnd = try source.read(into: input)
         inputEOF = inputEnd == 0
         compressedHasher.update(UnsafeRawBufferPointer(rebasing: input[..<inputEnd]))
         compression = LayerCompression.detect(UnsafeRawBufferPointer(rebasing: input[..<inputEnd]))
@@ -64,13 +73,16 @@ final class LayerDecompressor {
         input.deallocate()
     }
 
-    /// sha256 of the blob as stored.
-    var blobDigest: Digest { compressedHasher.finalize() }
+    /// sha256 of the blob as stored (as far as read; all of it once ``read(into:)`` returned 0).
+    public var blobDigest: Digest { compressedHasher.finalize() }
     /// sha256 of the uncompressed tar stream read so far: the diffID once drained.
-    var diffID: Digest { uncompressedHasher.finalize() }
+    public var diffID: Digest { uncompressedHasher.finalize() }
+    /// Uncompressed bytes produced so far.
+    public var uncompressedSize: Int64 { uncompressedHasher.byteCount }
 
-    /// Fills `buffer` with the next uncompressed bytes; returns 0 at the end of the layer.
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    /// Fills `buffer` with the next uncompressed bytes; returns 0 at the end of the layer, by
+    /// which time the whole blob (trailing bytes included) has been read.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
             if inputStart == inputEnd && !inputEOF { try refill() }
             // Decoding runs even on empty input: zstd may still hold output from earlier input.
@@ -87,7 +99,7 @@ final class LayerDecompressor {
     }
 
     /// Reads to the end, so the digests cover trailing bytes libarchive never asked for.
-    func drain() throws {
+    public func drain() throws {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
         defer { scratch.deallocate() }
         while try read(into: scratch) > 0 {}
@@ -95,7 +107,7 @@ final class LayerDecompressor {
 
     private func refill() throws {
         inputStart = 0
-        inputEnd = try FileDescriptorIO.read(fd, into: input, path: path)
+        inputEnd = try source.read(into: input)
         if inputEnd == 0 { inputEOF = true }
         compressedHasher.update(UnsafeRawBufferPointer(rebasing: input[..<inputEnd]))
     }
@@ -128,7 +140,7 @@ final class LayerDecompressor {
             let status = inflate(stream, Z_NO_FLUSH)
             inputStart = inputEnd - Int(stream.pointee.avail_in)
             guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
-                throw ArchiveError.codec("gzip data is corrupt (inflate \(status))")
+                throw ArchiveError.codec("\(name): gzip data is corrupt (inflate \(status))")
             }
             if status == Z_STREAM_END { codec = .gzip(stream, finished: true) }
             return buffer.count - Int(stream.pointee.avail_out)
@@ -137,7 +149,7 @@ final class LayerDecompressor {
             var outBuf = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
             let result = ZSTD_decompressStream(context, &outBuf, &inBuf)
             if ZSTD_isError(result) != 0 {
-                throw ArchiveError.codec("zstd data is corrupt: \(String(cString: ZSTD_getErrorName(result)))")
+                throw ArchiveError.codec("\(name): zstd data is corrupt: \(String(cString: ZSTD_getErrorName(result)))")
             }
             inputStart += inBuf.pos
             // A call that moved nothing reports the next frame's header size; keep the last real answer.
@@ -156,9 +168,9 @@ final class LayerDecompressor {
     private func checkComplete() throws {
         switch codec {
         case .gzip(_, let finished) where !finished:
-            throw ArchiveError.codec("gzip stream is truncated")
+            throw ArchiveError.codec("\(name): gzip stream is truncated")
         case .zstd(_, let last) where last != 0:
-            throw ArchiveError.codec("zstd stream is truncated")
+            throw ArchiveError.codec("\(name): zstd stream is truncated")
         default:
             break
         }

@@ -2,8 +2,9 @@ import Foundation
 import KilnOCI
 
 /// Turns a finished layer blob into the form an output asks for: another compression, and
-/// modification times clamped to `SOURCE_DATE_EPOCH`. The source blob is verified against its
-/// digest on the way (a corrupt store blob fails here, naming it).
+/// modification times clamped to `SOURCE_DATE_EPOCH`. A content-store blob is read through the
+/// store's verifying reader (which checks it as it streams); a blob file is checked against its
+/// digest here.
 ///
 /// The same source and settings always give the same bytes, so a layer a cache holds in one
 /// form yields, on any machine, what a fresh build with those settings yields.
@@ -26,7 +27,24 @@ public struct LayerRewriter: Sendable {
         let fd = open(source.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError.lastSystemError("open", source.path) }
         defer { close(fd) }
-        let decompressor = try LayerDecompressor(fd: fd, path: source.path)
+        let (result, blobDigest) = try transform(FileDescriptorSource(fd: fd, path: source.path), name: source.path, to: output, gate: gate)
+        guard blobDigest == sourceDigest else {
+            throw ArchiveError.invalidSource(path: source.path,
+                                             reason: "blob \(sourceDigest) is corrupt: its content hashes to \(blobDigest)")
+        }
+        return result
+    }
+
+    /// Rewrites the blob `source` yields (read to its end) into `output`; `name` names it in
+    /// errors; `gate` is passed before every chunk.
+    public func rewrite(_ source: any ByteSource, name: String, to output: URL, gate: WriteGate = .unbounded) throws -> LayerWriteResult {
+        try transform(source, name: name, to: output, gate: gate).result
+    }
+
+    /// The rewrite, and the digest of the blob as read.
+    private func transform(_ source: any ByteSource, name: String, to output: URL,
+                           gate: WriteGate) throws -> (result: LayerWriteResult, blobDigest: Digest) {
+        let decompressor = try LayerDecompressor(source: source, name: name)
         let file = try FileSink(creating: output.path)
         let compressed = HashingSink(downstream: file)
         let compressor = try compression.makeCompressor(downstream: compressed)
@@ -41,11 +59,8 @@ public struct LayerRewriter: Sendable {
             try first.write(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
         }
         try first.finish()
-        guard decompressor.blobDigest == sourceDigest else {
-            throw ArchiveError.invalidSource(path: source.path,
-                                             reason: "blob \(sourceDigest) is corrupt: its content hashes to \(decompressor.blobDigest)")
-        }
-        return LayerWriteResult(diffID: uncompressed.digest, digest: compressed.digest, size: compressed.byteCount,
-                                uncompressedSize: uncompressed.byteCount, mediaType: compression.mediaType, entryCount: 0)
+        let result = LayerWriteResult(diffID: uncompressed.digest, digest: compressed.digest, size: compressed.byteCount,
+                                      uncompressedSize: uncompressed.byteCount, mediaType: compression.mediaType, entryCount: 0)
+        return (result, decompressor.blobDigest)
     }
 }

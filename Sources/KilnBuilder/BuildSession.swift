@@ -70,14 +70,15 @@ struct BuildSession: Sendable {
     /// The layers of an output image: a `FileLayer` for a blob in the content store, a
     /// ``DeferredLayer`` for one still elsewhere (a push may mount it; a layout fetches it).
     func imageLayers(_ layers: [StageLayer]) throws -> [any Layer] {
-        try layers.map { layer in
+        try layers.enumerated().map { index, layer in
+            let usedBy = layer.usage(at: index, of: "the image being exported")
             if layer.origin == nil || store.size(of: layer.descriptor.digest) == layer.descriptor.size {
-                return try FileLayer(store: store, descriptor: layer.descriptor, diffID: layer.diffID)
+                return try StoredLayer(store: store, descriptor: layer.descriptor, diffID: layer.diffID, usedBy: usedBy)
             }
             let session = self
             return DeferredLayer(descriptor: layer.descriptor, diffID: layer.diffID) {
                 try await session.ensureBlobs([layer], for: nil)
-                return try FileLayer(store: session.store, descriptor: layer.descriptor, diffID: layer.diffID)
+                return try StoredLayer(store: session.store, descriptor: layer.descriptor, diffID: layer.diffID, usedBy: usedBy)
             }
         }
     }
@@ -85,10 +86,33 @@ struct BuildSession: Sendable {
     /// A read-only directory holding `layers` (a cached chain directory), for `COPY --from`
     /// and bind mounts from a stage or image.
     func directory(of layers: [StageLayer], for step: StepIdentity?) async throws -> URL {
+        try await unpacking(layers, for: step) { references in try await snapshots.materialize(references) }
+    }
+
+    /// Runs `body` (which unpacks `layers`) once their blobs are in the store. A blob found
+    /// corrupt on the way is quarantined by the store; when it can be fetched again (a base
+    /// layer, a remote cache hit) it is, and `body` runs once more; otherwise the error names
+    /// the layer, and the next build rebuilds it (its cache entry misses without its blob).
+    func unpacking<T>(_ layers: [StageLayer], for step: StepIdentity?,
+                      _ body: ([LayerReference]) async throws -> T) async throws -> T {
+        let references = layers.map { LayerReference(blob: store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
         try await ensureBlobs(layers, for: step)
-        return try await snapshots.materialize(layers.map {
-            LayerReference(blob: store.path(for: $0.descriptor.digest), diffID: $0.diffID)
-        })
+        do {
+            return try await body(references)
+        } catch let error as StorageError {
+            guard case .corruptBlob(let digest, let actual, let expectedSize, let actualSize, _, let quarantinedAs) = error,
+                  let index = layers.firstIndex(where: { $0.descriptor.digest == digest })
+            else { throw error }
+            let layer = layers[index]
+            let usedBy = layer.usage(at: index, of: step.map { "the filesystem of step #\($0.number) \($0.text)" } ?? "a filesystem being unpacked")
+            guard layer.origin != nil else {
+                throw StorageError.corruptBlob(digest: digest, actual: actual, expectedSize: expectedSize, actualSize: actualSize,
+                                               usedBy: usedBy, quarantinedAs: quarantinedAs)
+            }
+            events(.info("content store blob \(digest) (\(usedBy)) was corrupt; moved to \(quarantinedAs ?? "quarantine"), fetching it again"))
+            try await ensureBlobs(layers, for: step)
+            return try await body(references)
+        }
     }
 }
 

@@ -57,7 +57,7 @@ extension BuildSession {
         for (index, (_, document, key)) in derivations.sorted(by: { $0.key < $1.key }) {
             if let hit = hits[key]?.max(by: { $0.entry.created < $1.entry.created }), let derived = hit.entry.layer {
                 await cache.share(hit, blobsIn: store)
-                result[index] = StageLayer(derived, origin: hit.isLocal ? nil : .cache(hit), madeByStep: true)
+                result[index] = StageLayer(derived, origin: hit.isLocal ? nil : .cache(hit), madeByStep: true, step: layers[index].step)
                 continue
             }
             let source = layers[index]
@@ -65,16 +65,21 @@ extension BuildSession {
             let output = scratch.appendingPathComponent("derived-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: output) }
             let rewriter = LayerRewriter(compression: request.compression, clampTime: clamp)
-            let blob = store.path(for: source.descriptor.digest)
+            let store = store
+            let usedBy = source.usage(at: index, of: "the image being exported")
+            // The rewriter reads the source through the store's verifying reader: a corrupt blob
+            // fails (named, quarantined) before its derivation is stored.
             let gate = store.reserve.gate(for: scratch, writing: "recompressing layer \(source.descriptor.digest)")
             let written = try await onOwnThread(closing: gate) {
-                try rewriter.rewrite(blob, sourceDigest: source.descriptor.digest, to: output, gate: gate)
+                try store.readingVerified(source.descriptor.digest, size: source.descriptor.size, usedBy: usedBy) { reader in
+                    try rewriter.rewrite(reader, name: source.descriptor.digest.description, to: output, gate: gate)
+                }
             }
             try await store.ingest(contentsOf: output, expected: written.digest, size: written.size)
             let derived = CachedLayer(descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size),
                                       diffID: written.diffID)
             try await cache.store(CacheEntry(key: key, layer: derived, definition: document, created: created), blobsIn: store)
-            result[index] = StageLayer(derived, madeByStep: true)
+            result[index] = StageLayer(derived, madeByStep: true, step: source.step)
         }
         return result
     }

@@ -30,13 +30,25 @@ struct StageLayer: Sendable {
     /// Whether a step of this Dockerfile made it (or the cache answered for one), as opposed to
     /// a base image's layer: only those take the output transforms (compression, timestamps).
     var madeByStep: Bool
+    /// The step that made it or was answered from the cache for it (`#5 RUN make`), for errors.
+    var step: String?
 
     /// The layer a cache entry or a step recorded.
-    init(_ layer: CachedLayer, origin: LayerOrigin? = nil, madeByStep: Bool) {
+    init(_ layer: CachedLayer, origin: LayerOrigin? = nil, madeByStep: Bool, step: String? = nil) {
         self.descriptor = layer.descriptor
         self.diffID = layer.diffID
         self.origin = origin
         self.madeByStep = madeByStep
+        self.step = step
+    }
+
+    /// What this layer is to the build, for an error about its blob: `layer 1 of the image
+    /// being exported, from base image busybox:latest`, `layer 4 of …, made by step #5 RUN make`.
+    func usage(at index: Int, of whole: String) -> String {
+        let layer = "layer \(index + 1) of \(whole)"
+        if case .base(let base)? = origin { return "\(layer), from base image \(base.resolved.reference)" }
+        if let step { return "\(layer), made by step \(step)" }
+        return layer
     }
 
     /// A base image layer.

@@ -177,7 +177,7 @@ struct StageRunner: Sendable {
                     let preparing = ContinuousClock.now
                     if working == nil {
                         try await session.ensureBlobs(outcome.layers, for: step.identity)
-                        working = try await WorkingRootfs.open(outcome.layers, session: session)
+                        working = try await WorkingRootfs.open(outcome.layers, for: step.identity, session: session)
                     }
                     try working!.beginStep()
                     let performing = ContinuousClock.now
@@ -198,7 +198,8 @@ struct StageRunner: Sendable {
                     time = session.created
                 }
                 if let layer {
-                    outcome.layers.append(StageLayer(layer, origin: origin, madeByStep: true))
+                    outcome.layers.append(StageLayer(layer, origin: origin, madeByStep: true,
+                                                     step: "#\(step.identity.number) \(step.identity.text)"))
                     chain = Self.chain(chain, adding: layer.diffID)
                     record.layer = layer.descriptor.digest.description
                     emptyLayer = false

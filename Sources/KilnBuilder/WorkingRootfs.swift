@@ -37,15 +37,16 @@ struct WorkingRootfs: Sendable {
     }
 
     /// A writable rootfs holding `layers` (their blobs already in the store), ready for a step.
-    static func open(_ layers: [StageLayer], session: BuildSession) async throws -> WorkingRootfs {
-        let references = layers.map { LayerReference(blob: session.store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
+    static func open(_ layers: [StageLayer], for step: StepIdentity?, session: BuildSession) async throws -> WorkingRootfs {
         if ProcessInfo.processInfo.environment["KILN_ROOTFS"] != "copy" {
-            let chain = try await session.snapshots.materialize(references)
+            let chain = try await session.unpacking(layers, for: step) { try await session.snapshots.materialize($0) }
             if let stack = OverlayStack.make(chain: chain, scratch: session.scratch) {
                 return WorkingRootfs(storage: .overlay(stack))
             }
         }
-        let rootfs = try await session.snapshots.makeRootfs(references, scratch: session.scratch, allowOverlay: false)
+        let rootfs = try await session.unpacking(layers, for: step) {
+            try await session.snapshots.makeRootfs($0, scratch: session.scratch, allowOverlay: false)
+        }
         do {
             return WorkingRootfs(storage: .copy(rootfs, before: try await Snapshot.capture(rootfs.path)))
         } catch {

@@ -109,8 +109,18 @@ public struct RegistryCacheBackend: CacheBackend {
             guard store.size(of: layer.descriptor.digest) == layer.descriptor.size else {
                 throw CacheError.missingBlob(layer.descriptor.digest)
             }
-            try await client.pushBlob(file: store.path(for: layer.descriptor.digest), digest: layer.descriptor.digest,
-                                      size: layer.descriptor.size, to: repository, mountSources: mountSources)
+            let digest = layer.descriptor.digest
+            do {
+                try await client.pushBlob(file: store.path(for: digest), digest: digest,
+                                          size: layer.descriptor.size, to: repository, mountSources: mountSources)
+            } catch {
+                // The registry refuses bytes that do not hash to the digest; the store's check
+                // then names the blob and quarantines it, so it is never shared.
+                let usedBy = "the layer of cache entry \(entry.key.digest) (\(entry.summary))"
+                throw await (try? onOwnThread {
+                    (try? store.openVerified(digest, size: layer.descriptor.size, usedBy: usedBy))?.explain(error) ?? error
+                }) ?? error
+            }
         }
         // The basis tag first: once the key's list names the variant, its own tag exists too.
         let basisTag = Self.basisTag(entry.key, entry.basis)
@@ -159,13 +169,7 @@ extension RegistryCacheBackend {
     /// Downloads a hit's layer blob into `store` (verified while streaming), for a step that
     /// needs the files; nothing is fetched when it is already there.
     public func fetchLayer(_ layer: CachedLayer, into store: ContentStore) async throws {
-        let descriptor = layer.descriptor
-        if store.size(of: descriptor.digest) == descriptor.size { return }
-        try await store.ingest(expected: descriptor.digest, size: descriptor.size) { writer in
-            try await client.fetchBlob(descriptor.digest, size: descriptor.size, from: repository) { buffer in
-                try buffer.withUnsafeReadableBytes { try writer.write($0) }
-            }
-        }
+        try await client.fetchBlob(layer.descriptor, from: repository, into: store)
     }
 }
 

@@ -80,11 +80,14 @@ public struct ImagePuller: Sendable {
                 for await digest in arrivals {
                     present.insert(digest)
                     while next < layers.count, present.contains(layers[next].digest) {
-                        let blob = store.path(for: layers[next].digest)
+                        let digest = layers[next].digest
+                        let usedBy = "layer \(next + 1) of \(reference)"
                         // The store's reserve bounds the unpacked bytes too; cancelling stops
                         // the layer within an entry or a chunk.
-                        let gate = store.reserve.gate(for: staging, writing: "unpacking layer \(layers[next].digest)")
-                        _ = try await onOwnThread(closing: gate) { try applier.apply(layer: blob, to: staging, gate: gate) }
+                        let gate = store.reserve.gate(for: staging, writing: "unpacking layer \(digest)")
+                        _ = try await onOwnThread(closing: gate) {
+                            try store.applyLayer(digest, to: staging, with: applier, gate: gate, usedBy: usedBy)
+                        }
                         next += 1
                     }
                 }

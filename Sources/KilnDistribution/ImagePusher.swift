@@ -2,6 +2,7 @@ import Foundation
 import KilnImage
 import KilnOCI
 import KilnRegistry
+import KilnStorage
 
 /// Pushes images to registries: blobs first, several at once, each skipped when the
 /// repository has it and mounted when another repository of the same registry does; the
@@ -102,29 +103,39 @@ public struct ImagePusher: Sendable {
             // Foreign layers stay where their URLs point; registries refuse to hold them.
             return
         }
-        var layer = layer
-        if let deferred = layer as? DeferredLayer {
-            // Its bytes are elsewhere: fetch them only when the repository has no copy and
-            // none can be mounted (a fully cached build pushed next to its cache uploads nothing).
-            if try await Self.presentOrMounted(descriptor.digest, client: client, repository: repository, mountSources: mountSources) {
-                progress(TransferProgress(digest: descriptor.digest, completedBytes: descriptor.size,
-                                          totalBytes: descriptor.size, skipped: true))
-                return
-            }
-            layer = try await deferred.fetch()
+        // Bytes are read only for a blob the repository has no copy of and cannot mount (a fully
+        // cached build pushed next to its cache reads and uploads nothing).
+        if try await Self.presentOrMounted(descriptor.digest, client: client, repository: repository, mountSources: mountSources) {
+            progress(TransferProgress(digest: descriptor.digest, completedBytes: descriptor.size,
+                                      totalBytes: descriptor.size, skipped: true))
+            return
         }
-        let spooled = try LayerFile(layer, reference: reference)
+        var fetched = layer
+        if let deferred = layer as? DeferredLayer {
+            fetched = try await deferred.fetch()
+        }
+        let source = fetched
+        let spooled = try await onOwnThread { try LayerFile(source, reference: reference) }
         defer { spooled.removeTemporary() }
-        let result = try await client.pushBlob(
-            file: spooled.region.file, offset: spooled.region.offset, digest: descriptor.digest, size: descriptor.size,
-            to: repository, mountSources: mountSources)
+        let result: BlobPushResult
+        do {
+            result = try await client.pushBlob(
+                file: spooled.region.file, offset: spooled.region.offset, digest: descriptor.digest, size: descriptor.size,
+                to: repository)
+        } catch {
+            // The registry commits a blob only if it hashes to its digest, so a corrupt store blob
+            // is refused there, never stored; the store's check then names and quarantines it.
+            guard let stored = source as? StoredLayer else { throw error }
+            throw await (try? onOwnThread { stored.explain(error) }) ?? error
+        }
         progress(TransferProgress(digest: descriptor.digest, completedBytes: descriptor.size,
                                   totalBytes: descriptor.size, skipped: result != .uploaded))
     }
 }
 
 /// A layer's blob as a region of a file that uploads can stream and re-read on retry: the
-/// layer's own file when it has one, else a temporary copy.
+/// layer's own file when it has one (a content-store blob's file: the registry checks its
+/// digest before it commits it), else a temporary copy.
 struct LayerFile {
     let region: FileRegion
     private let temporary: URL?
@@ -132,6 +143,11 @@ struct LayerFile {
     init(_ layer: any Layer, reference: Reference) throws {
         if let fileLayer = layer as? FileLayer {
             region = fileLayer.region
+            temporary = nil
+            return
+        }
+        if let stored = layer as? StoredLayer {
+            region = FileRegion(file: stored.file, offset: 0, length: stored.descriptor.size)
             temporary = nil
             return
         }

@@ -82,16 +82,8 @@ public struct RegistryImageSource: ImageSource {
             return false
         }
         _ = try await firstAnswer(endpoints) { endpoint in
-            try await store.ingest(expected: blob.digest, size: blob.size) { writer in
-                var lastReport: Int64 = 0
-                try await endpoint.client.fetchBlob(blob.digest, size: blob.size, from: endpoint.repository) { chunk in
-                    try chunk.withUnsafeReadableBytes { try writer.write($0) }
-                    // A report per MiB keeps displays live without a callback per network read.
-                    if writer.byteCount - lastReport >= 1 << 20 {
-                        lastReport = writer.byteCount
-                        progress(TransferProgress(digest: blob.digest, completedBytes: lastReport, totalBytes: blob.size))
-                    }
-                }
+            try await endpoint.client.fetchBlob(blob, from: endpoint.repository, into: store) { received in
+                progress(TransferProgress(digest: blob.digest, completedBytes: received, totalBytes: blob.size))
             }
         }
         progress(TransferProgress(digest: blob.digest, completedBytes: blob.size, totalBytes: blob.size))

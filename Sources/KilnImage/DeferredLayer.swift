@@ -11,17 +11,17 @@ public struct DeferredLayer: Layer {
     public var descriptor: Descriptor
     /// The uncompressed digest.
     public var diffID: Digest
-    private let fetchBlob: @Sendable () async throws -> FileLayer
+    private let fetchBlob: @Sendable () async throws -> any Layer
 
-    /// A layer described by `descriptor` and `diffID`, whose blob `fetch` brings to a local file.
-    public init(descriptor: Descriptor, diffID: Digest, fetch: @escaping @Sendable () async throws -> FileLayer) {
+    /// A layer described by `descriptor` and `diffID`, whose blob `fetch` brings into the content store or a local file.
+    public init(descriptor: Descriptor, diffID: Digest, fetch: @escaping @Sendable () async throws -> any Layer) {
         self.descriptor = descriptor
         self.diffID = diffID
         self.fetchBlob = fetch
     }
 
     /// Brings the blob to a local file and returns the layer over it.
-    public func fetch() async throws -> FileLayer {
+    public func fetch() async throws -> any Layer {
         try await fetchBlob()
     }
 

@@ -8,9 +8,6 @@ struct ImageBlobs {
     struct Blob {
         let descriptor: Descriptor
         let open: () throws -> any BlobStream
-        /// A whole file named by the blob's digest (a content-store or layout blob), which a
-        /// writer on the same filesystem may hard-link instead of copying.
-        var contentAddressedFile: URL? = nil
     }
 
     let manifest: Data
@@ -24,12 +21,7 @@ struct ImageBlobs {
         var seen: Set<Digest> = []
         var blobs: [Blob] = []
         for layer in try image.layers() where seen.insert(layer.descriptor.digest).inserted {
-            var blob = Blob(descriptor: layer.descriptor, open: layer.openBlob)
-            if let file = layer as? FileLayer, file.region.offset == 0, file.region.length == layer.descriptor.size,
-               file.region.file.lastPathComponent == layer.descriptor.digest.encoded {
-                blob.contentAddressedFile = file.region.file
-            }
-            blobs.append(blob)
+            blobs.append(Blob(descriptor: layer.descriptor, open: layer.openBlob))
         }
         for (descriptor, bytes) in [(configDescriptor, config), (Descriptor(mediaType: .ociManifest, digest: .sha256(of: manifest), size: Int64(manifest.count)), manifest)]
         where seen.insert(descriptor.digest).inserted {

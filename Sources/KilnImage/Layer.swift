@@ -1,3 +1,5 @@
+import Foundation
+import KilnArchive
 import KilnOCI
 import KilnStorage
 
@@ -19,10 +21,11 @@ extension Layer {
             || descriptor.mediaType == .ociLayerNonDistributable
     }
 
-    /// Opens the layer as a plain tar stream, decompressing gzip or zstd on the way.
+    /// Opens the layer as a plain tar stream, decompressing gzip or zstd on the way (with
+    /// KilnArchive's `LayerDecompressor`, the one layer decoder).
     public func openUncompressed() throws -> any BlobStream {
         let blob = try openBlob()
-        return isUncompressed ? blob : try DecompressingStream(blob, name: descriptor.digest.description)
+        return isUncompressed ? blob : try DecodedLayerStream(blob, name: descriptor.digest.description)
     }
 }
 
@@ -49,14 +52,44 @@ public struct FileLayer: Layer, Hashable {
     }
 }
 
-extension FileLayer {
-    /// A layer whose blob is in Kiln's content store.
-    public init(store: ContentStore, descriptor: Descriptor, diffID: Digest) throws {
-        let file = store.path(for: descriptor.digest)
-        let region = try FileRegion(wholeFile: file)
-        guard region.length == descriptor.size else {
-            throw ImageError.malformed(path: file.path, reason: "stored blob has \(region.length) bytes, descriptor says \(descriptor.size)")
-        }
-        self.init(descriptor: descriptor, diffID: diffID, region: region)
+/// A layer whose blob is in Kiln's content store. Its bytes are only ever read through the
+/// store's verifying reader, so an exporter, a push or a decoder that reads it to the end has
+/// checked its digest in the same pass, and a corrupt blob is named (with ``usedBy``) and
+/// quarantined instead of leaving the store.
+public struct StoredLayer: Layer {
+    /// The blob's descriptor.
+    public var descriptor: Descriptor
+    /// The uncompressed digest.
+    public var diffID: Digest
+    /// The store holding the blob.
+    public let store: ContentStore
+    /// What the layer is to the build (`layer 3 of the image, made by #5 RUN make`), for errors.
+    public var usedBy: String
+
+    /// The layer `descriptor` of `store`; throws when the blob is absent, and reports it corrupt
+    /// (quarantining it) when its size is not the descriptor's.
+    public init(store: ContentStore, descriptor: Descriptor, diffID: Digest, usedBy: String) throws {
+        guard let size = store.size(of: descriptor.digest) else { throw StorageError.blobNotFound(descriptor.digest) }
+        if size != descriptor.size { try store.verifyBlob(descriptor.digest, size: descriptor.size, usedBy: usedBy) }
+        self.descriptor = descriptor
+        self.diffID = diffID
+        self.store = store
+        self.usedBy = usedBy
+    }
+
+    /// The blob's file in the store; read it only through ``openBlob()`` or after
+    /// ``ContentStore/verifyBlob(_:size:usedBy:)``.
+    public var file: URL { store.path(for: descriptor.digest) }
+
+    /// A verifying read of the blob.
+    public func openBlob() throws -> any BlobStream {
+        try store.openVerified(descriptor.digest, size: descriptor.size, usedBy: usedBy)
+    }
+
+    /// What to report for `error`, met by a consumer that read ``file`` itself (an upload, whose
+    /// registry refuses bytes that do not hash to the digest): the blob's corruption (it is then
+    /// quarantined) when the store's check finds it corrupt, else `error`. Reads the blob once.
+    public func explain(_ error: any Error) -> any Error {
+        (try? store.openVerified(descriptor.digest, size: descriptor.size, usedBy: usedBy))?.explain(error) ?? error
     }
 }

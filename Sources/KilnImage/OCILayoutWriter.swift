@@ -118,15 +118,16 @@ public struct OCILayoutWriter: Sendable {
 
     /// Writes one blob unless an intact copy is already there; the digest is checked before the rename.
     ///
-    /// A blob that is already a whole content-addressed file (Kiln's content store) is hard-linked
-    /// when both sit on one filesystem: blobs are immutable, and a warm build whose layers are
-    /// all cached then writes its layout in milliseconds instead of copying every layer.
+    /// Always a copy, never a hard link to Kiln's content store: a layout is the user's to edit,
+    /// and an edit to a linked blob would corrupt the store and every earlier output. The copy
+    /// reads the bytes anyway, so a store blob is verified in the same pass (its stream checks
+    /// itself at the end, before the rename). A blob already in the layout is kept only when it
+    /// hashes to its name.
     private func store(_ blob: ImageBlobs.Blob, in layout: URL) throws {
         let destination = layout.appendingPathComponent(Self.blobPath(blob.descriptor.digest))
-        if let existing = try? FileRegion(wholeFile: destination), existing.length == blob.descriptor.size { return }
-        if let source = blob.contentAddressedFile {
-            unlink(destination.path)
-            if link(source.path, destination.path) == 0 { return }
+        if let existing = try? FileRegion(wholeFile: destination), existing.length == blob.descriptor.size,
+           (try? existing.open().measure().digest) == blob.descriptor.digest {
+            return
         }
         let file = try StagedFile(destination: destination)
         let (digest, size) = try blob.open().forEachChunk { try file.write($0) }

@@ -12,6 +12,10 @@ public struct StoredBlob: Sendable, Hashable {
 
 /// Content-addressed blobs under `$KILN_ROOT/blobs/sha256/<hex>`.
 ///
+/// Blobs are read out only through ``openVerified(_:size:usedBy:)`` (and the helpers built on
+/// it, see `BlobIntegrity.swift`): the bytes must hash to the blob's name, else the blob is
+/// quarantined and the reader fails before its consumer commits anything.
+///
 /// A blob appears under its name only once its bytes are verified and on disk: ingest writes a
 /// temp file in `blobs/ingest/` (same filesystem), fsyncs it, renames it into place and fsyncs
 /// the directory. Two processes ingesting the same blob both succeed; the second rename
@@ -29,7 +33,7 @@ public struct ContentStore: Sendable {
         self.reserve = root.reserve
     }
 
-    private var blobDirectory: String { directory.path + "/sha256" }
+    var blobDirectory: String { directory.path + "/sha256" }
     private var ingestDirectory: String { directory.path + "/ingest" }
     private var lockPath: String { directory.path + "/.lock" }
 
@@ -47,12 +51,6 @@ public struct ContentStore: Sendable {
         var st = stat()
         guard stat(path(for: digest).path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int64(st.st_size)
-    }
-
-    /// Opens the blob for reading.
-    public func open(_ digest: Digest) throws -> FileHandle {
-        guard exists(digest) else { throw StorageError.blobNotFound(digest) }
-        return try FileHandle(forReadingFrom: path(for: digest))
     }
 
     /// Streams a blob in: `produce` writes its bytes to the `BlobWriter`.

@@ -30,9 +30,12 @@ public struct SnapshotStore: Sendable {
     }
 
     /// The snapshot store of `root`, applying layers with KilnArchive's `LayerApplier` and
-    /// refusing a layer whose uncompressed content does not hash to its diffID. Unpacking stops
+    /// refusing a layer whose uncompressed content does not hash to its diffID. A blob of
+    /// `root`'s content store is held to the store's rule while it is applied (a corrupt one is
+    /// named and quarantined, and the chain directory never renamed into place). Unpacking stops
     /// at the root's ``DiskReserve`` and, within an entry or a chunk, when the task is cancelled.
     public init(root: KilnRoot) {
+        let store = ContentStore(root: root)
         let reserve = root.reserve
         let snapshots = root.snapshots
         self.init(root: root) { blob, directory in
@@ -40,8 +43,10 @@ public struct SnapshotStore: Sendable {
             // the filesystem is measured (and named) at snapshots/, which holds the temp directory.
             let gate = reserve.gate(for: snapshots, writing: "unpacking layer sha256:\(blob.lastPathComponent)")
             return try await onOwnThread(closing: gate) {
-                let result = try LayerApplier().apply(layer: blob, to: directory, gate: gate)
-                return result.diffID
+                guard let digest = store.digest(ofBlobAt: blob) else {
+                    return try LayerApplier().apply(layer: blob, to: directory, gate: gate).diffID
+                }
+                return try store.applyLayer(digest, to: directory, gate: gate, usedBy: "a layer being unpacked").diffID
             }
         }
     }

@@ -24,6 +24,11 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     case diskReserveReached(DiskReserveShortfall)
     /// A setting (flag or environment variable) has a value that does not parse.
     case invalidSetting(name: String, value: String, expected: String)
+    /// A content-store blob does not hash to its name (or is not as long as its descriptor
+    /// says): it was read for `usedBy` (the image, layer or step that needs it), and moved to
+    /// `quarantinedAs`, so the store no longer claims it and the next build fetches or rebuilds it.
+    case corruptBlob(digest: Digest, actual: Digest, expectedSize: Int64?, actualSize: Int64, usedBy: String,
+                     quarantinedAs: String?)
 
     public var description: String {
         switch self {
@@ -47,6 +52,12 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
             return shortfall.description
         case .invalidSetting(let name, let value, let expected):
             return "\(name)=\(value): expected \(expected)"
+        case .corruptBlob(let digest, let actual, let expectedSize, let actualSize, let usedBy, let quarantinedAs):
+            let sizes = expectedSize.map { $0 == actualSize ? "its \(actualSize) bytes" : "its \(actualSize) bytes (not \($0))" }
+                ?? "its \(actualSize) bytes"
+            let moved = quarantinedAs.map { "; moved it to \($0), so the next build fetches or rebuilds it" }
+                ?? "; it is no longer in the store, so the next build fetches or rebuilds it"
+            return "content store blob \(digest) (\(usedBy)) is corrupt: \(sizes) hash to \(actual)\(moved)"
         }
     }
 }

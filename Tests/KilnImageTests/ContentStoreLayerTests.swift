@@ -6,7 +6,7 @@ import Testing
 
 @Suite("layers from the content store and concurrent layout writers")
 struct ContentStoreLayerTests {
-    @Test("a layer ingested into the content store is exported from there")
+    @Test("a layer ingested into the content store is exported from there, as a copy")
     func exportFromStore() async throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
@@ -15,22 +15,27 @@ struct ContentStoreLayerTests {
         let store = ContentStore(root: KilnRoot(url: scratch.path("root")))
         try await store.ingest(contentsOf: original.region.file, expected: original.descriptor.digest)
 
-        let stored = try FileLayer(store: store, descriptor: original.descriptor, diffID: original.diffID)
-        #expect(stored.region.file == store.path(for: original.descriptor.digest))
+        let stored = try StoredLayer(store: store, descriptor: original.descriptor, diffID: original.diffID, usedBy: "the test layer")
+        #expect(stored.file == store.path(for: original.descriptor.digest))
         let image = try AssembledImage(config: built.config(), layers: [stored])
         #expect(try image.digest() == built.digest())
         try OCILayoutWriter().write(image, to: scratch.path("layout"), refName: "stored")
         #expect(try OCILayout(at: scratch.path("layout")).image(reference: "stored").digest() == built.digest())
-        // Same filesystem: the layout's blob is the store's file, linked rather than copied.
+        // A copy, never a hard link: editing the layout must not reach the store.
         var inStore = stat(), inLayout = stat()
         stat(store.path(for: original.descriptor.digest).path, &inStore)
         stat(scratch.path("layout").appendingPathComponent("blobs/sha256/\(original.descriptor.digest.encoded)").path, &inLayout)
-        #expect(inStore.st_ino == inLayout.st_ino)
-        #expect(inLayout.st_nlink == 2)
+        #expect(inStore.st_ino != inLayout.st_ino)
+        #expect(inStore.st_nlink == 1)
 
+        // A descriptor whose size disagrees with the blob is refused; the blob (which hashes to
+        // its name) stays.
         let wrongSize = Descriptor(mediaType: original.descriptor.mediaType, digest: original.descriptor.digest,
                                    size: original.descriptor.size + 1)
-        #expect(throws: ImageError.self) { try FileLayer(store: store, descriptor: wrongSize, diffID: original.diffID) }
+        #expect(throws: StorageError.self) {
+            try StoredLayer(store: store, descriptor: wrongSize, diffID: original.diffID, usedBy: "the test layer")
+        }
+        #expect(store.exists(original.descriptor.digest))
     }
 
     @Test("writers adding different names to one layout at once keep every entry")

@@ -20,9 +20,8 @@ import Testing
             #expect(store.exists(digest))
             #expect(store.size(of: digest) == Int64(bytes.count))
             #expect(store.path(for: digest).path == directory.path + "/blobs/sha256/" + digest.encoded)
-            let handle = try store.open(digest)
-            #expect(try handle.readToEnd() == bytes)
-            try handle.close()
+            #expect(try Data(contentsOf: store.path(for: digest)) == bytes)
+            try store.verifyBlob(digest, size: Int64(bytes.count), usedBy: "the test")
             #expect(leftovers(store) == [])
         }
     }
@@ -122,7 +121,7 @@ import Testing
                 }
                 for try await stored in group { #expect(stored.digest == digest) }
             }
-            #expect(try store.open(digest).readToEnd() == bytes)
+            #expect(try Data(contentsOf: store.path(for: digest)) == bytes)
             #expect(leftovers(store) == [])
         }
     }
