@@ -2,6 +2,7 @@ import Foundation
 import KilnArchive
 import KilnDockerfile
 import KilnExecutor
+import KilnOCI
 
 /// Everything `kiln build` was asked to do, as values: the builder reads nothing else.
 public struct BuildRequest: Sendable {
@@ -37,6 +38,10 @@ public struct BuildRequest: Sendable {
     public var entitlements: Set<Entitlement> = []
     /// `--compression`.
     public var compression: LayerCompression
+    /// The media types of the image's manifest, config and layers (`oci-mediatypes=false` in
+    /// `--output`: Docker's). One family per image; set before the build, checked by
+    /// ``checkMediaTypes()``.
+    public var mediaTypes: MediaTypeFamily = .oci
     /// `--build-context NAME=oci-layout://…`: names that `FROM` and `COPY --from` resolve to.
     public var namedContexts: [NamedContext]
     /// `--secret id=…,src=…`: files RUN steps may mount, by id; never stored.
@@ -67,5 +72,15 @@ public struct BuildRequest: Sendable {
         self.namedContexts = namedContexts
         self.secrets = secrets
         self.sourceDateEpoch = sourceDateEpoch
+    }
+}
+
+extension BuildRequest {
+    /// Refuses, before anything is built, layers ``mediaTypes`` cannot describe: zstd with
+    /// Docker media types (schema 2 has no zstd layer type).
+    public func checkMediaTypes() throws(BuildError) {
+        do { _ = try mediaTypes.layer(compression.mediaType) } catch {
+            throw BuildError.invalidOption("compression=zstd needs OCI media types: \(error)")
+        }
     }
 }

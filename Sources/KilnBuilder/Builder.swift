@@ -52,6 +52,7 @@ public struct Builder: Sendable {
     /// nothing is left in the root but blobs and cache entries of steps that succeeded.
     public func build(_ request: BuildRequest, events: @escaping BuildEventSink = { _ in }) async throws -> BuildResult {
         try root.makePrivate()
+        try request.checkMediaTypes()
         var dockerfile = try parse(request)
         var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform)
         let firstPlan = try plan(dockerfile, options, request)
@@ -62,7 +63,7 @@ public struct Builder: Sendable {
             events(.warning("\(place): \(warning.message)"))
         }
 
-        let bases = try await resolveBases(firstPlan, request: request)
+        let bases = try await resolveBases(firstPlan, dockerfile: dockerfile, request: request)
         options.imageEnvironment = bases.mapValues(\.resolved.config.config.env)
         try addTriggers(of: bases, to: &dockerfile, plan: firstPlan, request: request)
         let buildPlan = try plan(dockerfile, options, request)
@@ -116,9 +117,15 @@ public struct Builder: Sendable {
             annotations[AnnotationKey.baseImageName] = base.reference.description
             annotations[AnnotationKey.baseImageDigest] = base.manifestDigest.description
         }
-        let image = try AssembledImage(config: final.config, layers: layers, annotations: annotations)
+        // The one place the output's media types are decided: every descriptor in request.mediaTypes.
+        let image: AssembledImage
+        do {
+            image = try AssembledImage(config: final.config, layers: layers, annotations: annotations, mediaTypes: request.mediaTypes)
+        } catch let error as MediaTypeFamilyError {
+            throw BuildError.invalidOption("the image cannot be written with \(request.mediaTypes) media types: \(error)")
+        }
         let steps = buildPlan.stages.flatMap { outcomes[$0.index]?.records ?? [] }
-        return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.descriptor(mediaType: .ociConfig).digest,
+        return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.digest,
                            steps: steps, baseImages: bases.mapValues(\.resolved.manifestDigest))
     }
 
@@ -138,18 +145,22 @@ public struct Builder: Sendable {
         }
     }
 
-    /// Resolves every image a needed stage starts from or copies from, once per word.
-    private func resolveBases(_ plan: BuildPlan, request: BuildRequest) async throws -> [String: BaseImage] {
-        var wanted: [String: Platform] = [:]
+    /// Resolves every image a needed stage starts from or copies from, once per word, for the
+    /// platform of the stage that names it (its `FROM --platform`, else the build's). An image
+    /// without that platform is a Dockerfile error at the instruction that names it.
+    private func resolveBases(_ plan: BuildPlan, dockerfile: Dockerfile, request: BuildRequest) async throws -> [String: BaseImage] {
+        var wanted: [String: (platform: Platform, source: InstructionSource, argument: Location)] = [:]
         for stage in plan.stages {
             let platform = try Self.platform(stage.platform, default: request.platform)
-            if case .image(let word) = stage.base { wanted[word] = platform }
+            if case .image(let word) = stage.base { wanted[word] = (platform, dockerfile.stages[stage.index].from.source, .argument(0)) }
             for instruction in stage.instructions {
-                for case .image(let word) in instruction.sources where wanted[word] == nil { wanted[word] = platform }
+                for case .image(let word) in instruction.sources where wanted[word] == nil {
+                    wanted[word] = (platform, instruction.instruction.source, .flag("from"))
+                }
             }
         }
         var bases: [String: BaseImage] = [:]
-        for (word, platform) in wanted.sorted(by: { $0.key < $1.key }) {
+        for (word, (platform, instructionSource, place)) in wanted.sorted(by: { $0.key < $1.key }) {
             let reference: Reference
             do {
                 reference = try Reference(parsing: word)
@@ -168,6 +179,15 @@ public struct Builder: Sendable {
                 bases[word] = BaseImage(resolved: try await source.resolve(reference, platform: platform), source: source)
             } catch let error as BuildError {
                 throw error
+            } catch let error as DistributionError {
+                guard let has = error.platformsAvailable else { throw BuildError.baseImage(word, "\(error)") }
+                let location = switch place {
+                case .argument(let index): instructionSource.location(ofArgument: index)
+                case .flag(let name): instructionSource.location(ofFlag: name)
+                }
+                let located = DockerfileError(
+                    "\(word) has no image for platform \(platform) (it has: \(has.isEmpty ? "none" : has))", at: location)
+                throw BuildError.dockerfile(located.showingLine(from: dockerfile.sourceLines), fileName: request.dockerfileName)
             } catch {
                 throw BuildError.baseImage(word, "\(error)")
             }
@@ -254,6 +274,12 @@ public struct Builder: Sendable {
         } else {
             outcome.config.history[outcome.config.history.count - 1].emptyLayer = false
         }
+    }
+
+    /// Where in an instruction a base image is named.
+    private enum Location {
+        case argument(Int)
+        case flag(String)
     }
 
     static func platform(_ text: String?, default fallback: BuildPlatform) throws -> Platform {

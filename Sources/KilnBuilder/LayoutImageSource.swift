@@ -26,20 +26,17 @@ public struct LayoutImageSource: ImageSource {
                 guard let entry = try layout.index().manifests.first(where: { $0.digest == digest }) else {
                     throw BuildError.namedContext(context.name, "no image \(digest) in \(context.layout.path)")
                 }
-                image = try layout.image(descriptor: entry)
+                image = try layout.image(descriptor: entry, platform: platform)
             } else {
-                image = try layout.image(reference: context.tag)
+                image = try layout.image(reference: context.tag, platform: platform)
             }
             let rawManifest = try image.rawManifest()
             let rawConfig = try image.rawConfig()
-            let config = try ImageConfig(validating: rawConfig)
-            if config.os != platform.os || config.architecture != platform.architecture {
-                throw BuildError.namedContext(
-                    context.name, "the image is \(config.os)/\(config.architecture), the build is for \(platform)")
-            }
-            return ResolvedImage(reference: reference, manifestDigest: Digest.sha256(of: rawManifest),
-                                 rawManifest: rawManifest, manifest: try image.manifest(),
-                                 rawConfig: rawConfig, config: config)
+            let resolved = ResolvedImage(reference: reference, manifestDigest: Digest.sha256(of: rawManifest),
+                                         rawManifest: rawManifest, manifest: try image.manifest(),
+                                         rawConfig: rawConfig, config: try ImageConfig(validating: rawConfig))
+            try resolved.requirePlatform(platform)
+            return resolved
         }
     }
 

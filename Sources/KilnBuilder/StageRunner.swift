@@ -87,6 +87,11 @@ struct StageRunner: Sendable {
         case .image(let word):
             guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
             start = .from(base)
+            // The base matched this stage's platform (an older variant may have: amd64 for
+            // amd64/v2); the result is labelled with the platform it is built for, variant kept.
+            start.config.os = platform.os
+            start.config.architecture = platform.architecture
+            start.config.variant = platform.variant
         }
         // The triggers of the base ran (they were planned as this stage's first steps).
         start.config.config.onBuild = []

@@ -51,8 +51,10 @@ public struct RegistryImageSource: ImageSource {
         let rawConfig = try await client.fetchBlobData(manifest.config.digest, size: manifest.config.size,
                                                        from: endpoint.repository)
         let config = try decode("config", of: reference) { try ImageConfig(validating: rawConfig) }
-        return ResolvedImage(reference: reference, manifestDigest: fetched.digest, rawManifest: fetched.bytes,
-                             manifest: manifest, rawConfig: rawConfig, config: config)
+        let image = ResolvedImage(reference: reference, manifestDigest: fetched.digest, rawManifest: fetched.bytes,
+                                  manifest: manifest, rawConfig: rawConfig, config: config)
+        try image.requirePlatform(platform)
+        return image
     }
 
     /// Downloads the blobs `store` lacks, ``RegistryOptions/maximumConcurrentTransfers`` at a
