@@ -8,7 +8,10 @@ KILN_BUILD_PACKAGES=(pkg-config libarchive-dev libzstd-dev zlib1g-dev)
 # slirp4netns and iproute2 give RUN steps the default (sandbox) network.
 KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci slirp4netns iproute2)
 # To run the test suite: tools no one here wrote that check Kiln's output, and real parts.
-KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2)
+# docker.io and containerd: tests start private dockerd/containerd instances of their own and
+# never use a system daemon (in a container, policy-rc.d stops the postinst from starting one;
+# with systemd the packages enable docker.service, which the tests do not touch).
+KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd)
 
 # ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
 ensure_packages() {
