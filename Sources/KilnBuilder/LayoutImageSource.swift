@@ -22,13 +22,18 @@ public struct LayoutImageSource: ImageSource {
         return try await onOwnThread {
             let layout = try OCILayout(at: context.layout)
             let image: LayoutImage
-            if let digest = context.digest {
-                guard let entry = try layout.index().manifests.first(where: { $0.digest == digest }) else {
-                    throw BuildError.namedContext(context.name, "no image \(digest) in \(context.layout.path)")
+            do {
+                if let digest = context.digest {
+                    guard let entry = try layout.index().manifests.first(where: { $0.digest == digest }) else {
+                        throw BuildError.namedContext(context.name, "no image \(digest) in \(context.layout.path)")
+                    }
+                    image = try layout.image(descriptor: entry, platform: platform)
+                } else {
+                    image = try layout.image(reference: context.tag, platform: platform)
                 }
-                image = try layout.image(descriptor: entry, platform: platform)
-            } else {
-                image = try layout.image(reference: context.tag, platform: platform)
+            } catch ImageError.noMatchingPlatform(_, let platform, let available) {
+                // The same error a registry index gives, so the build reports both alike.
+                throw DistributionError.noMatchingPlatform(reference: context.name, platform: platform, available: available)
             }
             let rawManifest = try image.rawManifest()
             let rawConfig = try image.rawConfig()

@@ -68,9 +68,8 @@ public struct OCILayout: Sendable {
         }
         guard let match = PlatformMatcher(platform).best(in: nested.manifests)
             ?? (nested.manifests.count == 1 ? nested.manifests.first : nil) else {
-            let available = nested.manifests.compactMap { $0.platform?.description }.joined(separator: ", ")
-            throw ImageError.notFound(path: location.path,
-                                      reference: "platform \(platform) (the index has: \(available.isEmpty ? "none" : available))")
+            throw ImageError.noMatchingPlatform(path: location.path, platform: platform.description,
+                                                available: nested.manifests.compactMap { $0.platform?.description }.joined(separator: ", "))
         }
         return try image(descriptor: match, platform: platform)
     }

@@ -62,6 +62,20 @@ struct PlatformRuleTests {
         }
     }
 
+    @Test("an index in a layout named context is narrowed to the platform the same way")
+    func layoutIndex() throws {
+        let layout = try bases.layout(platforms: ["linux/amd64", "linux/arm/v7"])
+        let context = ["--build-context", "base=oci-layout://\(layout.path):1"]
+        let missing = try build("FROM base\nCOPY hello /hello\n", ["--platform", "linux/arm64"] + context)
+        #expect(missing.result.status != 0)
+        #expect(missing.result.stderr.contains(":1:6: error: base has no image for platform linux/arm64/v8 (it has: linux/amd64, linux/arm/v7)"),
+                "\(missing.result.stderr)")
+        let arm = try build("FROM base\nCOPY hello /hello\n", ["--platform", "linux/arm/v7"] + context)
+        #expect(arm.result.status == 0, "\(arm.result.stderr)")
+        #expect(arm.image?.configPlatform == "linux/arm/v7")
+        #expect(Self.indexPlatform(arm.image) == "linux/arm/v7")
+    }
+
     @Test("a single-platform amd64 base refuses linux/arm64 (registry and named context), naming linux/amd64")
     func singleManifestOfAnotherPlatform() async throws {
         try await withTestRegistry { registry in
