@@ -1,5 +1,6 @@
 import Foundation
 import KilnArchive
+import KilnDistribution
 import KilnDockerfile
 import KilnExecutor
 import KilnOCI
@@ -80,7 +81,28 @@ extension BuildRequest {
     /// Docker media types (schema 2 has no zstd layer type).
     public func checkMediaTypes() throws(BuildError) {
         do { _ = try mediaTypes.layer(compression.mediaType) } catch {
-            throw BuildError.invalidOption("compression=zstd needs OCI media types: \(error)")
+            throw BuildError.invalidOption("compression=zstd needs OCI media types: \(error), or --compression gzip")
+        }
+    }
+
+    /// Refuses, once the base images are resolved and before any step runs, a base layer that
+    /// ends up in the image (the target stage's chain starts FROM that image) and that
+    /// ``mediaTypes`` cannot describe: base layers keep their compression, so a zstd base
+    /// cannot be written with Docker media types.
+    func checkBaseLayers(of plan: BuildPlan, bases: [String: BaseImage]) throws(BuildError) {
+        var stage = plan.stages.first { $0.index == plan.target }
+        while let current = stage {
+            switch current.base {
+            case .scratch:
+                return
+            case .stage(let index):
+                stage = plan.stages.first { $0.index == index }
+            case .image(let word):
+                for layer in bases[word]?.resolved.manifest.layers ?? [] {
+                    do { _ = try mediaTypes.layer(layer.mediaType) } catch { throw BuildError.baseImage(word, "\(error)") }
+                }
+                return
+            }
         }
     }
 }

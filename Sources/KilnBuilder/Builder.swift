@@ -64,6 +64,7 @@ public struct Builder: Sendable {
         }
 
         let bases = try await resolveBases(firstPlan, dockerfile: dockerfile, request: request)
+        try request.checkBaseLayers(of: firstPlan, bases: bases)
         options.imageEnvironment = bases.mapValues(\.resolved.config.config.env)
         try addTriggers(of: bases, to: &dockerfile, plan: firstPlan, request: request)
         let buildPlan = try plan(dockerfile, options, request)

@@ -59,7 +59,7 @@ public enum MediaTypeFamilyError: Error, Sendable, Hashable, CustomStringConvert
         switch self {
         case .zstdInDocker(let mediaType):
             return "a zstd-compressed layer (\(mediaType)) cannot be described with Docker media types; "
-                + "use OCI media types (drop oci-mediatypes=false) or gzip compression"
+                + "use OCI media types (drop oci-mediatypes=false)"
         case .notALayer(let mediaType):
             return "\(mediaType) is not a layer media type Kiln knows"
         }

@@ -95,6 +95,24 @@ struct OutputMediaTypeTests {
         }
     }
 
+    @Test("a zstd base layer cannot go into a Docker manifest: refused before any step runs; fine with OCI types")
+    func zstdBaseNeedsOCITypes() async throws {
+        try await withTestRegistry { registry in
+            let base = "\(registry.host)/base/busybox-zstd:1"
+            try ProcessRunner.checked("skopeo", ["copy", "--dest-tls-verify=false", "--format", "oci", "--dest-compress",
+                                                 "--dest-compress-format", "zstd", harness.base.ociReference, "docker://\(base)"])
+            #expect(try ImageDocuments.registry(base).layers.allSatisfy { $0["mediaType"] as? String == "application/vnd.oci.image.layer.v1.tar+zstd" })
+            let refused = try build(from: base, ["--output", "type=registry,name=\(registry.host)/out/zstd:docker,oci-mediatypes=false"])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("base image \(base): a zstd-compressed layer"), "\(refused.stderr)")
+            #expect(!refused.stderr.contains("COPY hello"), "no step started: \(refused.stderr)")
+            let oci = "\(registry.host)/out/zstd:oci"
+            let accepted = try build(from: base, ["--output", "type=registry,name=\(oci)"])
+            #expect(accepted.status == 0, "\(accepted.stderr)")
+            #expect(try ImageDocuments.registry(oci).allMediaTypes("application/vnd.oci."))
+        }
+    }
+
     @Test("outputs that disagree on oci-mediatypes are refused: one build writes one image")
     func outputsMustAgree() throws {
         let result = try build(from: "busybox", [
