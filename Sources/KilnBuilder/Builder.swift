@@ -177,7 +177,10 @@ public struct Builder: Sendable {
                 throw BuildError.baseImage(word, "no registry access in this build; name it with --build-context \(word)=oci-layout:///PATH")
             }
             do {
-                bases[word] = BaseImage(resolved: try await source.resolve(reference, platform: platform), source: source)
+                let resolved = try await source.resolve(reference, platform: platform)
+                // Sources narrow an index; a single-platform image is checked here, for every source.
+                try resolved.requirePlatform(platform)
+                bases[word] = BaseImage(resolved: resolved, source: source)
             } catch let error as BuildError {
                 throw error
             } catch let error as DistributionError {

@@ -16,7 +16,8 @@ public struct LayoutImageSource: ImageSource {
     }
 
     /// The layout's image named by the context's tag or digest, whatever `reference` says
-    /// (the reference only names the context); an index is narrowed to `platform`.
+    /// (the reference only names the context); an index is narrowed to `platform`. Whether a
+    /// single-platform image fits is the builder's check, as for registry images.
     public func resolve(_ reference: Reference, platform: Platform) async throws -> ResolvedImage {
         let context = context
         return try await onOwnThread {
@@ -37,11 +38,9 @@ public struct LayoutImageSource: ImageSource {
             }
             let rawManifest = try image.rawManifest()
             let rawConfig = try image.rawConfig()
-            let resolved = ResolvedImage(reference: reference, manifestDigest: Digest.sha256(of: rawManifest),
-                                         rawManifest: rawManifest, manifest: try image.manifest(),
-                                         rawConfig: rawConfig, config: try ImageConfig(validating: rawConfig))
-            try resolved.requirePlatform(platform)
-            return resolved
+            return ResolvedImage(reference: reference, manifestDigest: Digest.sha256(of: rawManifest),
+                                 rawManifest: rawManifest, manifest: try image.manifest(),
+                                 rawConfig: rawConfig, config: try ImageConfig(validating: rawConfig))
         }
     }
 

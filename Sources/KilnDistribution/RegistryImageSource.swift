@@ -51,10 +51,8 @@ public struct RegistryImageSource: ImageSource {
         let rawConfig = try await client.fetchBlobData(manifest.config.digest, size: manifest.config.size,
                                                        from: endpoint.repository)
         let config = try decode("config", of: reference) { try ImageConfig(validating: rawConfig) }
-        let image = ResolvedImage(reference: reference, manifestDigest: fetched.digest, rawManifest: fetched.bytes,
-                                  manifest: manifest, rawConfig: rawConfig, config: config)
-        try image.requirePlatform(platform)
-        return image
+        return ResolvedImage(reference: reference, manifestDigest: fetched.digest, rawManifest: fetched.bytes,
+                             manifest: manifest, rawConfig: rawConfig, config: config)
     }
 
     /// Downloads the blobs `store` lacks, ``RegistryOptions/maximumConcurrentTransfers`` at a
