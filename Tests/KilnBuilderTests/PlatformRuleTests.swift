@@ -83,6 +83,11 @@ struct PlatformRuleTests {
             let (result, _, _) = try build("FROM \(base)\nCOPY hello /hello\n", ["--platform", "linux/arm64"])
             #expect(result.status != 0)
             #expect(result.stderr.contains(":1:6: error:") && result.stderr.contains("(it has: linux/amd64)"), "\(result.stderr)")
+            // COPY --from an image is held to the same rule, reported at its --from.
+            let copied = try build("FROM scratch\nCOPY --from=\(base) /bin/busybox /busybox\n", ["--platform", "linux/arm64"])
+            #expect(copied.result.status != 0)
+            #expect(copied.result.stderr.contains(":2:6: error: \(base) has no image for platform linux/arm64/v8 (it has: linux/amd64)"),
+                    "\(copied.result.stderr)")
         }
         let context = "busybox=oci-layout://\(harness.base.layout.path):\(harness.base.refName)"
         let (result, _, _) = try build("FROM busybox\nCOPY hello /hello\n", ["--platform", "linux/arm64", "--build-context", context])
