@@ -89,7 +89,7 @@ extension BuildRequest {
     /// ends up in the image (the target stage's chain starts FROM that image) and that
     /// ``mediaTypes`` cannot describe: base layers keep their compression, so a zstd base
     /// cannot be written with Docker media types.
-    func checkBaseLayers(of plan: BuildPlan, bases: [String: BaseImage]) throws(BuildError) {
+    func checkBaseLayers(of plan: BuildPlan, bases: [BaseImageKey: BaseImage]) throws {
         var stage = plan.stages.first { $0.index == plan.target }
         while let current = stage {
             switch current.base {
@@ -98,7 +98,8 @@ extension BuildRequest {
             case .stage(let index):
                 stage = plan.stages.first { $0.index == index }
             case .image(let word):
-                for layer in bases[word]?.resolved.manifest.layers ?? [] {
+                let key = BaseImageKey(word: word, platform: try Builder.platform(current.platform, default: platform))
+                for layer in bases[key]?.resolved.manifest.layers ?? [] {
                     do { _ = try mediaTypes.layer(layer.mediaType) } catch { throw BuildError.baseImage(word, "\(error)") }
                 }
                 return

@@ -65,7 +65,7 @@ public struct Builder: Sendable {
 
         let bases = try await resolveBases(firstPlan, dockerfile: dockerfile, request: request)
         try request.checkBaseLayers(of: firstPlan, bases: bases)
-        options.imageEnvironment = bases.mapValues(\.resolved.config.config.env)
+        options.imageEnvironment = bases.byWord().mapValues(\.resolved.config.config.env)
         try addTriggers(of: bases, to: &dockerfile, plan: firstPlan, request: request)
         let buildPlan = try plan(dockerfile, options, request)
         // Again: ONBUILD triggers of the base images are steps too.
@@ -127,7 +127,7 @@ public struct Builder: Sendable {
         }
         let steps = buildPlan.stages.flatMap { outcomes[$0.index]?.records ?? [] }
         return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.digest,
-                           steps: steps, baseImages: bases.mapValues(\.resolved.manifestDigest))
+                           steps: steps, baseImages: bases.byWord().mapValues(\.resolved.manifestDigest))
     }
 
     private func parse(_ request: BuildRequest) throws -> Dockerfile {
@@ -149,19 +149,23 @@ public struct Builder: Sendable {
     /// Resolves every image a needed stage starts from or copies from, once per word, for the
     /// platform of the stage that names it (its `FROM --platform`, else the build's). An image
     /// without that platform is a Dockerfile error at the instruction that names it.
-    private func resolveBases(_ plan: BuildPlan, dockerfile: Dockerfile, request: BuildRequest) async throws -> [String: BaseImage] {
-        var wanted: [String: (platform: Platform, source: InstructionSource, argument: Location)] = [:]
+    private func resolveBases(_ plan: BuildPlan, dockerfile: Dockerfile, request: BuildRequest) async throws -> [BaseImageKey: BaseImage] {
+        var wanted: [BaseImageKey: (source: InstructionSource, argument: Location)] = [:]
         for stage in plan.stages {
             let platform = try Self.platform(stage.platform, default: request.platform)
-            if case .image(let word) = stage.base { wanted[word] = (platform, dockerfile.stages[stage.index].from.source, .argument(0)) }
+            if case .image(let word) = stage.base {
+                wanted[BaseImageKey(word: word, platform: platform)] = (dockerfile.stages[stage.index].from.source, .argument(0))
+            }
             for instruction in stage.instructions {
-                for case .image(let word) in instruction.sources where wanted[word] == nil {
-                    wanted[word] = (platform, instruction.instruction.source, .flag("from"))
+                for case .image(let word) in instruction.sources where wanted[BaseImageKey(word: word, platform: platform)] == nil {
+                    wanted[BaseImageKey(word: word, platform: platform)] = (instruction.instruction.source, .flag("from"))
                 }
             }
         }
-        var bases: [String: BaseImage] = [:]
-        for (word, (platform, instructionSource, place)) in wanted.sorted(by: { $0.key < $1.key }) {
+        var bases: [BaseImageKey: BaseImage] = [:]
+        let ordered = wanted.sorted { ($0.key.word, $0.key.platform.description) < ($1.key.word, $1.key.platform.description) }
+        for (key, (instructionSource, place)) in ordered {
+            let (word, platform) = (key.word, key.platform)
             let reference: Reference
             do {
                 reference = try Reference(parsing: word)
@@ -180,7 +184,7 @@ public struct Builder: Sendable {
                 let resolved = try await source.resolve(reference, platform: platform)
                 // Sources narrow an index; a single-platform image is checked here, for every source.
                 try resolved.requirePlatform(platform)
-                bases[word] = BaseImage(resolved: resolved, source: source)
+                bases[key] = BaseImage(resolved: resolved, source: source)
             } catch let error as BuildError {
                 throw error
             } catch let error as DistributionError {
@@ -201,10 +205,12 @@ public struct Builder: Sendable {
 
     /// Puts the ONBUILD triggers of each stage's base image at the start of the stage, as
     /// Docker runs them right after FROM; each trigger is parsed by the frontend.
-    private func addTriggers(of bases: [String: BaseImage], to dockerfile: inout Dockerfile, plan: BuildPlan,
+    private func addTriggers(of bases: [BaseImageKey: BaseImage], to dockerfile: inout Dockerfile, plan: BuildPlan,
                              request: BuildRequest) throws {
         for stage in plan.stages {
-            guard case .image(let word) = stage.base, let triggers = bases[word]?.resolved.config.config.onBuild,
+            let platform = try Self.platform(stage.platform, default: request.platform)
+            guard case .image(let word) = stage.base,
+                  let triggers = bases[BaseImageKey(word: word, platform: platform)]?.resolved.config.config.onBuild,
                   !triggers.isEmpty else { continue }
             // Each trigger is parsed as if written on the FROM line that pulled it in, so
             // its errors point there.

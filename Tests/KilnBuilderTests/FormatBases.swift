@@ -26,7 +26,9 @@ struct FormatBases {
 
     /// Writes an OCI layout holding, under `refName`, busybox's layers for each of `platforms`
     /// (`os/arch[/variant]`): one platform gives a single manifest, several an index of them.
-    func layout(platforms: [String], refName: String = "1") throws -> URL {
+    /// `marked` adds a layer with `/platform` holding the platform's text, so a test can tell
+    /// which manifest a stage got.
+    func layout(platforms: [String], refName: String = "1", marked: Bool = false) throws -> URL {
         let source = harness.base.layout
         let directory = harness.directory.appendingPathComponent("platforms-\(UUID().uuidString)")
         let blobs = directory.appendingPathComponent("blobs/sha256")
@@ -50,6 +52,25 @@ struct FormatBases {
             config["architecture"] = parts[1]
             config["variant"] = parts.count > 2 ? parts[2] : nil
             var manifest = base.manifest
+            if marked {
+                let tree = directory.appendingPathComponent("marker-tree")
+                try? FileManager.default.removeItem(at: tree)
+                try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: tree.appendingPathComponent("platform"))
+                let tarFile = directory.appendingPathComponent("marker.tar")
+                try ProcessRunner.checked("tar", ["-C", tree.path, "--owner=0", "--group=0", "-cf", tarFile.path, "platform"])
+                let tar = try Data(contentsOf: tarFile)
+                let digest = Digest.sha256(of: tar)
+                try tar.write(to: blobs.appendingPathComponent(digest.encoded))
+                try FileManager.default.removeItem(at: tarFile)
+                try FileManager.default.removeItem(at: tree)
+                var rootfs = config["rootfs"] as? [String: Any] ?? [:]
+                rootfs["diff_ids"] = (rootfs["diff_ids"] as? [String] ?? []) + [digest.description]
+                config["rootfs"] = rootfs
+                if let history = config["history"] as? [[String: Any]] { config["history"] = history + [["created_by": "marker"]] }
+                manifest["layers"] = (manifest["layers"] as? [[String: Any]] ?? [])
+                    + [["mediaType": MediaType.ociLayer.rawValue, "digest": digest.description, "size": tar.count]]
+            }
             manifest["config"] = try store(config).merging(["mediaType": MediaType.ociConfig.rawValue]) { $1 }
             var platform: [String: Any] = ["os": parts[0], "architecture": parts[1]]
             if parts.count > 2 { platform["variant"] = parts[2] }
@@ -68,11 +89,11 @@ struct FormatBases {
         return directory
     }
 
-    /// Pushes ``layout(platforms:refName:)`` to `registry` as `base/<repository>:1`, every platform.
-    func push(platforms: [String], as repository: String, to registry: TestRegistry) throws -> String {
+    /// Pushes ``layout(platforms:refName:marked:)`` to `registry` as `base/<repository>:1`, every platform.
+    func push(platforms: [String], as repository: String, to registry: TestRegistry, marked: Bool = false) throws -> String {
         let name = "\(registry.host)/base/\(repository):1"
         try ProcessRunner.checked("skopeo", ["copy", "--all", "--dest-tls-verify=false",
-                                             "oci:\(try layout(platforms: platforms).path):1", "docker://\(name)"])
+                                             "oci:\(try layout(platforms: platforms, marked: marked).path):1", "docker://\(name)"])
         return name
     }
 }

@@ -129,6 +129,21 @@ struct PlatformRuleTests {
             let (result, _, image) = try build(dockerfile, ["--platform", "linux/arm64"])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(image?.configPlatform == "linux/arm64/v8")
+            // One image named for two platforms: each stage gets its own platform's manifest.
+            let multi = try bases.push(platforms: ["linux/amd64", "linux/arm/v7"], as: "marked", to: registry, marked: true)
+            let both = try build("""
+                FROM --platform=$BUILDPLATFORM \(multi) AS tools
+                FROM \(multi)
+                COPY --from=tools /platform /tools-platform
+
+                """, ["--platform", "linux/arm/v7"])
+            #expect(both.result.status == 0, "\(both.result.stderr)")
+            #expect(both.image?.configPlatform == "linux/arm/v7")
+            let bundle = harness.directory.appendingPathComponent("bundle-marked")
+            try ProcessRunner.checked("umoci", ["unpack", "--image", "\(both.layout.path):v1", bundle.path])
+            #expect(try String(contentsOf: bundle.appendingPathComponent("rootfs/platform"), encoding: .utf8) == "linux/arm/v7")
+            #expect(try String(contentsOf: bundle.appendingPathComponent("rootfs/tools-platform"), encoding: .utf8) == "linux/amd64")
+
             // A FROM naming a platform its image lacks is refused like the build's --platform.
             let stated = try build("FROM --platform=linux/arm64 \(base)\nCOPY hello /hello\n", [])
             #expect(stated.result.status != 0)
