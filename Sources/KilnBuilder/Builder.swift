@@ -119,6 +119,7 @@ public struct Builder: Sendable {
             annotations[AnnotationKey.baseImageDigest] = base.manifestDigest.description
         }
         // The one place the output's media types are decided: every descriptor in request.mediaTypes.
+        // (checkMediaTypes and checkBaseLayers refused what the family cannot say before the build.)
         let image: AssembledImage
         do {
             image = try AssembledImage(config: final.config, layers: layers, annotations: annotations, mediaTypes: request.mediaTypes)
@@ -146,9 +147,10 @@ public struct Builder: Sendable {
         }
     }
 
-    /// Resolves every image a needed stage starts from or copies from, once per word, for the
-    /// platform of the stage that names it (its `FROM --platform`, else the build's). An image
-    /// without that platform is a Dockerfile error at the instruction that names it.
+    /// Resolves every image a needed stage starts from or copies from, once per word and
+    /// platform: the platform of the stage that names it (its `FROM --platform`, else the
+    /// build's). An image without that platform is a Dockerfile error at the instruction that
+    /// names it.
     private func resolveBases(_ plan: BuildPlan, dockerfile: Dockerfile, request: BuildRequest) async throws -> [BaseImageKey: BaseImage] {
         var wanted: [BaseImageKey: (source: InstructionSource, argument: Location)] = [:]
         for stage in plan.stages {
