@@ -1,7 +1,9 @@
 import Foundation
 import KilnArchive
+import KilnDistribution
 import KilnDockerfile
 import KilnExecutor
+import KilnOCI
 
 /// Everything `kiln build` was asked to do, as values: the builder reads nothing else.
 public struct BuildRequest: Sendable {
@@ -37,6 +39,10 @@ public struct BuildRequest: Sendable {
     public var entitlements: Set<Entitlement> = []
     /// `--compression`.
     public var compression: LayerCompression
+    /// The media types of the image's manifest, config and layers (`oci-mediatypes=false` in
+    /// `--output`: Docker's). One family per image; set before the build, checked by
+    /// ``checkMediaTypes()``.
+    public var mediaTypes: MediaTypeFamily = .oci
     /// `--build-context NAME=oci-layout://…`: names that `FROM` and `COPY --from` resolve to.
     public var namedContexts: [NamedContext]
     /// `--secret id=…,src=…`: files RUN steps may mount, by id; never stored.
@@ -70,5 +76,37 @@ public struct BuildRequest: Sendable {
         self.namedContexts = namedContexts
         self.secrets = secrets
         self.sourceDateEpoch = sourceDateEpoch
+    }
+}
+
+extension BuildRequest {
+    /// Refuses, before anything is built, layers ``mediaTypes`` cannot describe: zstd with
+    /// Docker media types (schema 2 has no zstd layer type).
+    public func checkMediaTypes() throws(BuildError) {
+        do { _ = try mediaTypes.layer(compression.mediaType) } catch {
+            throw BuildError.invalidOption("compression=zstd needs OCI media types: \(error), or --compression gzip")
+        }
+    }
+
+    /// Refuses, once the base images are resolved and before any step runs, a base layer that
+    /// ends up in the image (the target stage's chain starts FROM that image) and that
+    /// ``mediaTypes`` cannot describe: base layers keep their compression, so a zstd base
+    /// cannot be written with Docker media types.
+    func checkBaseLayers(of plan: BuildPlan, bases: [BaseImageKey: BaseImage]) throws {
+        var stage = plan.stages.first { $0.index == plan.target }
+        while let current = stage {
+            switch current.base {
+            case .scratch:
+                return
+            case .stage(let index):
+                stage = plan.stages.first { $0.index == index }
+            case .image(let word):
+                let key = BaseImageKey(word: word, platform: try Builder.platform(current.platform, default: platform))
+                for layer in bases[key]?.resolved.manifest.layers ?? [] {
+                    do { _ = try mediaTypes.layer(layer.mediaType) } catch { throw BuildError.baseImage(word, "\(error)") }
+                }
+                return
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ struct BuildSession: Sendable {
     /// `$KILN_ROOT/cache-mounts`: the directories of `RUN --mount=type=cache`, kept across builds.
     let cacheMounts: URL
     /// Base images by the word `FROM`/`COPY --from` wrote.
-    let bases: [String: BaseImage]
+    let bases: [BaseImageKey: BaseImage]
     let board: StageBoard
     /// Each stage's planned outcome (final config and key, no layers), published before it
     /// executes anything, so dependants compute and look up their keys at once (look-ahead).

@@ -53,6 +53,7 @@ public struct Builder: Sendable {
     /// nothing is left in the root but blobs and cache entries of steps that succeeded.
     public func build(_ request: BuildRequest, events: @escaping BuildEventSink = { _ in }) async throws -> BuildResult {
         try root.makePrivate()
+        try request.checkMediaTypes()
         var dockerfile = try parse(request)
         var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform)
         let firstPlan = try plan(dockerfile, options, request)
@@ -63,8 +64,9 @@ public struct Builder: Sendable {
             events(.warning("\(place): \(warning.message)"))
         }
 
-        let bases = try await resolveBases(firstPlan, request: request)
-        options.imageEnvironment = bases.mapValues(\.resolved.config.config.env)
+        let bases = try await resolveBases(firstPlan, dockerfile: dockerfile, request: request)
+        try request.checkBaseLayers(of: firstPlan, bases: bases)
+        options.imageEnvironment = bases.byWord().mapValues(\.resolved.config.config.env)
         try addTriggers(of: bases, to: &dockerfile, plan: firstPlan, request: request)
         let buildPlan = try plan(dockerfile, options, request)
         // Again: ONBUILD triggers of the base images are steps too.
@@ -117,10 +119,17 @@ public struct Builder: Sendable {
             annotations[AnnotationKey.baseImageName] = base.reference.description
             annotations[AnnotationKey.baseImageDigest] = base.manifestDigest.description
         }
-        let image = try AssembledImage(config: final.config, layers: layers, annotations: annotations)
+        // The one place the output's media types are decided: every descriptor in request.mediaTypes.
+        // (checkMediaTypes and checkBaseLayers refused what the family cannot say before the build.)
+        let image: AssembledImage
+        do {
+            image = try AssembledImage(config: final.config, layers: layers, annotations: annotations, mediaTypes: request.mediaTypes)
+        } catch let error as MediaTypeFamilyError {
+            throw BuildError.invalidOption("the image cannot be written with \(request.mediaTypes) media types: \(error)")
+        }
         let steps = buildPlan.stages.flatMap { outcomes[$0.index]?.records ?? [] }
-        return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.descriptor(mediaType: .ociConfig).digest,
-                           steps: steps, baseImages: bases.mapValues(\.resolved.manifestDigest))
+        return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.digest,
+                           steps: steps, baseImages: bases.byWord().mapValues(\.resolved.manifestDigest))
     }
 
     private func parse(_ request: BuildRequest) throws -> Dockerfile {
@@ -139,18 +148,27 @@ public struct Builder: Sendable {
         }
     }
 
-    /// Resolves every image a needed stage starts from or copies from, once per word.
-    private func resolveBases(_ plan: BuildPlan, request: BuildRequest) async throws -> [String: BaseImage] {
-        var wanted: [String: Platform] = [:]
+    /// Resolves every image a needed stage starts from or copies from, once per word and
+    /// platform: the platform of the stage that names it (its `FROM --platform`, else the
+    /// build's). An image without that platform is a Dockerfile error at the instruction that
+    /// names it.
+    private func resolveBases(_ plan: BuildPlan, dockerfile: Dockerfile, request: BuildRequest) async throws -> [BaseImageKey: BaseImage] {
+        var wanted: [BaseImageKey: (source: InstructionSource, argument: Location)] = [:]
         for stage in plan.stages {
             let platform = try Self.platform(stage.platform, default: request.platform)
-            if case .image(let word) = stage.base { wanted[word] = platform }
+            if case .image(let word) = stage.base {
+                wanted[BaseImageKey(word: word, platform: platform)] = (dockerfile.stages[stage.index].from.source, .argument(0))
+            }
             for instruction in stage.instructions {
-                for case .image(let word) in instruction.sources where wanted[word] == nil { wanted[word] = platform }
+                for case .image(let word) in instruction.sources where wanted[BaseImageKey(word: word, platform: platform)] == nil {
+                    wanted[BaseImageKey(word: word, platform: platform)] = (instruction.instruction.source, .flag("from"))
+                }
             }
         }
-        var bases: [String: BaseImage] = [:]
-        for (word, platform) in wanted.sorted(by: { $0.key < $1.key }) {
+        var bases: [BaseImageKey: BaseImage] = [:]
+        let ordered = wanted.sorted { ($0.key.word, $0.key.platform.description) < ($1.key.word, $1.key.platform.description) }
+        for (key, (instructionSource, place)) in ordered {
+            let (word, platform) = (key.word, key.platform)
             let reference: Reference
             do {
                 reference = try Reference(parsing: word)
@@ -166,11 +184,23 @@ public struct Builder: Sendable {
                 throw BuildError.baseImage(word, "no registry access in this build; name it with --build-context \(word)=oci-layout:///PATH")
             }
             do {
-                bases[word] = BaseImage(resolved: try await source.resolve(reference, platform: platform), source: source)
+                let resolved = try await source.resolve(reference, platform: platform)
+                // Sources narrow an index; a single-platform image is checked here, for every source.
+                try resolved.requirePlatform(platform)
+                bases[key] = BaseImage(resolved: resolved, source: source)
             } catch let error as BuildError {
                 throw error
             } catch let error as RegistryError where error.registry == reference.registry && error.repository == reference.repository {
                 throw BuildError.baseImage(word, error.summary)
+            } catch let error as DistributionError {
+                guard let has = error.platformsAvailable else { throw BuildError.baseImage(word, "\(error)") }
+                let location = switch place {
+                case .argument(let index): instructionSource.location(ofArgument: index)
+                case .flag(let name): instructionSource.location(ofFlag: name)
+                }
+                let located = DockerfileError(
+                    "\(word) has no image for platform \(platform) (it has: \(has.isEmpty ? "none" : has))", at: location)
+                throw BuildError.dockerfile(located.showingLine(from: dockerfile.sourceLines), fileName: request.dockerfileName)
             } catch {
                 throw BuildError.baseImage(word, "\(error)")
             }
@@ -180,10 +210,12 @@ public struct Builder: Sendable {
 
     /// Puts the ONBUILD triggers of each stage's base image at the start of the stage, as
     /// Docker runs them right after FROM; each trigger is parsed by the frontend.
-    private func addTriggers(of bases: [String: BaseImage], to dockerfile: inout Dockerfile, plan: BuildPlan,
+    private func addTriggers(of bases: [BaseImageKey: BaseImage], to dockerfile: inout Dockerfile, plan: BuildPlan,
                              request: BuildRequest) throws {
         for stage in plan.stages {
-            guard case .image(let word) = stage.base, let triggers = bases[word]?.resolved.config.config.onBuild,
+            let platform = try Self.platform(stage.platform, default: request.platform)
+            guard case .image(let word) = stage.base,
+                  let triggers = bases[BaseImageKey(word: word, platform: platform)]?.resolved.config.config.onBuild,
                   !triggers.isEmpty else { continue }
             // Each trigger is parsed as if written on the FROM line that pulled it in, so
             // its errors point there.
@@ -257,6 +289,12 @@ public struct Builder: Sendable {
         } else {
             outcome.config.history[outcome.config.history.count - 1].emptyLayer = false
         }
+    }
+
+    /// Where in an instruction a base image is named.
+    private enum Location {
+        case argument(Int)
+        case flag(String)
     }
 
     static func platform(_ text: String?, default fallback: BuildPlatform) throws -> Platform {

@@ -15,7 +15,8 @@ public enum OutputTarget: Sendable, Hashable {
 
     /// Parses a `--output` value (`type=oci,dest=DIR[,name=…]`, `type=docker,dest=FILE[,name=…]`,
     /// `type=registry[,name=REF]`); `tags` are the `-t` references, names for a registry output
-    /// and the archive's tags.
+    /// and the archive's tags. The keys that shape the image itself (`oci-mediatypes`,
+    /// `compression`) are ``OutputImageOptions``'.
     public init(parsing text: String, tags: [String]) throws(BuildError) {
         let fields: KeyValueFields
         do { fields = try KeyValueFields(parsing: text) } catch { throw BuildError.invalidOption("--output \(text): \(error)") }

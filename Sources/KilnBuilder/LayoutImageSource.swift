@@ -16,30 +16,31 @@ public struct LayoutImageSource: ImageSource {
     }
 
     /// The layout's image named by the context's tag or digest, whatever `reference` says
-    /// (the reference only names the context); an index is narrowed to `platform`.
+    /// (the reference only names the context); an index is narrowed to `platform`. Whether a
+    /// single-platform image fits is the builder's check, as for registry images.
     public func resolve(_ reference: Reference, platform: Platform) async throws -> ResolvedImage {
         let context = context
         return try await onOwnThread {
             let layout = try OCILayout(at: context.layout)
             let image: LayoutImage
-            if let digest = context.digest {
-                guard let entry = try layout.index().manifests.first(where: { $0.digest == digest }) else {
-                    throw BuildError.namedContext(context.name, "no image \(digest) in \(context.layout.path)")
+            do {
+                if let digest = context.digest {
+                    guard let entry = try layout.index().manifests.first(where: { $0.digest == digest }) else {
+                        throw BuildError.namedContext(context.name, "no image \(digest) in \(context.layout.path)")
+                    }
+                    image = try layout.image(descriptor: entry, platform: platform)
+                } else {
+                    image = try layout.image(reference: context.tag, platform: platform)
                 }
-                image = try layout.image(descriptor: entry)
-            } else {
-                image = try layout.image(reference: context.tag)
+            } catch ImageError.noMatchingPlatform(_, let platform, let available) {
+                // The same error a registry index gives, so the build reports both alike.
+                throw DistributionError.noMatchingPlatform(reference: context.name, platform: platform, available: available)
             }
             let rawManifest = try image.rawManifest()
             let rawConfig = try image.rawConfig()
-            let config = try ImageConfig(validating: rawConfig)
-            if config.os != platform.os || config.architecture != platform.architecture {
-                throw BuildError.namedContext(
-                    context.name, "the image is \(config.os)/\(config.architecture), the build is for \(platform)")
-            }
             return ResolvedImage(reference: reference, manifestDigest: Digest.sha256(of: rawManifest),
                                  rawManifest: rawManifest, manifest: try image.manifest(),
-                                 rawConfig: rawConfig, config: config)
+                                 rawConfig: rawConfig, config: try ImageConfig(validating: rawConfig))
         }
     }
 

@@ -10,6 +10,29 @@ struct BaseImage: Sendable {
     var source: any ImageSource
 }
 
+/// How a build names a resolved base image: the word `FROM`/`COPY --from` wrote and the platform
+/// of the stage that wrote it. One word may be resolved for two platforms (`FROM
+/// --platform=$BUILDPLATFORM alpine` and `FROM alpine` in a cross-build), each its own image.
+struct BaseImageKey: Hashable, Sendable {
+    /// The reference as written, after expansion.
+    var word: String
+    /// The platform it was resolved for.
+    var platform: Platform
+}
+
+extension Dictionary where Key == BaseImageKey {
+    /// One value per word, for what is keyed by word alone (the metadata file, `ENV` expansion):
+    /// the first platform in sorted order, so the choice never depends on hashing.
+    func byWord() -> [String: Value] {
+        var result: [String: Value] = [:]
+        for key in keys.sorted(by: { ($0.word, $0.platform.description) < ($1.word, $1.platform.description) })
+        where result[key.word] == nil {
+            result[key.word] = self[key]
+        }
+        return result
+    }
+}
+
 /// Where a layer's blob comes from when it is not in the content store yet.
 enum LayerOrigin: Sendable {
     /// A base image's source (registry or layout).

@@ -67,7 +67,7 @@ extension StageRunner {
                     definition.contents = try await session.plans.outcome(of: stageIndex).chainKey ?? Self.scratchIdentity
                     step.stageInputs[Self.mountRole(index)] = stageIndex
                 case .image(let word)?:
-                    guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
+                    let base = try self.base(word)
                     definition.contents = base.resolved.manifestDigest
                 case .scratch?:
                     definition.contents = Self.scratchIdentity
@@ -107,7 +107,7 @@ extension StageRunner {
             contents = try await session.plans.outcome(of: index).chainKey ?? Self.scratchIdentity
             step.stageInputs[Self.sourceRole] = index
         case .image(let word)?:
-            guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
+            let base = try self.base(word)
             kind = "image"
             contents = base.resolved.manifestDigest
         case .scratch?:
@@ -162,7 +162,7 @@ extension StageRunner {
         case .stage(let index)?:
             return try await session.board.outcome(of: index).layers
         case .image(let word)?:
-            guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
+            let base = try self.base(word)
             return StageOutcome.from(base).layers
         case .scratch?, nil:
             return []

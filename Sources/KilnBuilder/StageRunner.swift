@@ -70,6 +70,14 @@ struct StageRunner: Sendable {
         return StageOutcome(config: config.image, layers: [], chainKey: chainKey, records: [], baseImage: start.baseImage)
     }
 
+    /// The image `word` names, as resolved for this stage's platform.
+    func base(_ word: String) throws -> BaseImage {
+        guard let base = session.bases[BaseImageKey(word: word, platform: platform)] else {
+            throw BuildError.baseImage(word, "was not resolved for \(platform)")
+        }
+        return base
+    }
+
     /// `--no-cache`, or `--no-cache-filter` naming this stage (by name or index).
     var skipsLookups: Bool {
         let filter = session.request.noCacheFilter
@@ -86,8 +94,13 @@ struct StageRunner: Sendable {
             start = try await board.outcome(of: index)
             start.records = []
         case .image(let word):
-            guard let base = session.bases[word] else { throw BuildError.baseImage(word, "was not resolved") }
+            let base = try self.base(word)
             start = .from(base)
+            // The base matched this stage's platform (an older variant may have: amd64 for
+            // amd64/v2); the result is labelled with the platform it is built for, variant kept.
+            start.config.os = platform.os
+            start.config.architecture = platform.architecture
+            start.config.variant = platform.variant
         }
         // The triggers of the base ran (they were planned as this stage's first steps).
         start.config.config.onBuild = []

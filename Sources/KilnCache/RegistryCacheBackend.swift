@@ -136,8 +136,10 @@ public struct RegistryCacheBackend: CacheBackend {
         var layers: [Descriptor] = []
         var emptyDescriptor: Descriptor?
         for variant in variants {
-            if let layer = variant.layer {
-                if !layers.contains(layer.descriptor) { layers.append(layer.descriptor) }
+            if var layer = variant.layer?.descriptor {
+                // An OCI manifest lists OCI layer types only, whatever an entry recorded.
+                layer.mediaType = try MediaTypeFamily.oci.layer(layer.mediaType)
+                if !layers.contains(layer) { layers.append(layer) }
             } else if emptyDescriptor == nil {
                 let empty = try await client.pushBlob(data: Data("{}".utf8), to: repository)
                 emptyDescriptor = empty.descriptor(mediaType: .ociEmpty)

@@ -2,6 +2,8 @@
 public enum DistributionError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An index has no manifest for the platform asked for.
     case noMatchingPlatform(reference: String, platform: String, available: String)
+    /// A single-platform image is for another platform than the one asked for.
+    case wrongPlatform(reference: String, platform: String, has: String)
     /// A manifest, index or config does not decode or validate.
     case malformed(reference: String, what: String, reason: String)
     /// An image cannot be pushed as it is (a layer that cannot be read, a foreign layer).
@@ -14,12 +16,25 @@ public enum DistributionError: Error, Sendable, Hashable, CustomStringConvertibl
         switch self {
         case .noMatchingPlatform(let reference, let platform, let available):
             return "\(reference): no image for platform \(platform) (the index has: \(available.isEmpty ? "none" : available))"
+        case .wrongPlatform(let reference, let platform, let has):
+            return "\(reference): no image for platform \(platform) (the image is for \(has) only)"
         case .malformed(let reference, let what, let reason):
             return "\(reference): malformed \(what): \(reason)"
         case .unpushable(let reference, let reason):
             return "cannot push to \(reference): \(reason)"
         case .destinationNotEmpty(let path):
             return "\(path) is not empty: a rootfs is pulled into a new or empty directory"
+        }
+    }
+}
+
+extension DistributionError {
+    /// For an image without the platform asked for: the platforms it has, comma-separated.
+    public var platformsAvailable: String? {
+        switch self {
+        case .noMatchingPlatform(_, _, let available): return available
+        case .wrongPlatform(_, _, let has): return has
+        default: return nil
         }
     }
 }

@@ -99,7 +99,7 @@ public struct ImagePusher: Sendable {
         progress: @Sendable (TransferProgress) -> Void
     ) async throws {
         let descriptor = layer.descriptor
-        if !descriptor.urls.isEmpty || descriptor.mediaType.rawValue.contains("foreign") {
+        if !descriptor.urls.isEmpty || descriptor.mediaType.isNonDistributable {
             // Foreign layers stay where their URLs point; registries refuse to hold them.
             return
         }

@@ -1,20 +1,22 @@
 import KilnOCI
 
 extension Index {
-    /// The entry for `platform`, as containerd's matcher picks it: an exact match (OS,
-    /// architecture, variant after normalisation) first; else, for 32-bit ARM, the closest
-    /// older variant the CPU also runs (v7 runs v6 and v5 images). Entries without a platform
-    /// (attestations) never match.
+    /// The entry for `platform`, as ``PlatformMatcher`` ranks them: the platform itself first,
+    /// then the closest older variant of its architecture the CPU also runs (arm/v7 runs v6
+    /// and v5 images, amd64/v2 runs v1). Entries without a platform (attestations) never match.
     public func bestManifest(for platform: Platform) -> Descriptor? {
-        if let exact = manifest(for: platform) { return exact }
-        let wanted = platform.normalized
-        guard wanted.architecture == "arm", let variant = wanted.variant, variant.hasPrefix("v"),
-              let level = Int(variant.dropFirst()) else { return nil }
-        for older in stride(from: level - 1, through: 5, by: -1) {
-            var candidate = wanted
-            candidate.variant = "v\(older)"
-            if let match = manifest(for: candidate) { return match }
+        PlatformMatcher(platform).best(in: manifests)
+    }
+}
+
+extension ResolvedImage {
+    /// Throws unless the image's config declares a platform a request for `platform` can use
+    /// (``PlatformMatcher``): a single-platform image of another platform is refused rather than
+    /// labelled with the platform asked for.
+    public func requirePlatform(_ platform: Platform) throws(DistributionError) {
+        guard PlatformMatcher(platform).matches(config.platform) else {
+            throw .wrongPlatform(reference: reference.description, platform: platform.description,
+                                 has: config.platform.description)
         }
-        return nil
     }
 }

@@ -12,12 +12,23 @@ public struct AssembledImage: Image {
 
     /// Assembles `layers` (base first) under `config`, whose `rootfs.diff_ids` are replaced by
     /// the layers' diffIDs so the two can never disagree.
-    public init(config: ImageConfig, layers: [any Layer], annotations: [String: String] = [:]) throws {
+    ///
+    /// Every descriptor is written in `mediaTypes`, whatever family a layer came in (a base
+    /// image's Docker layers in an OCI image, say): the blobs stay the same, only their media
+    /// types change. Docker's schema 2 has no annotations, so `annotations` are dropped there.
+    /// Throws ``MediaTypeFamilyError`` for a layer the family cannot describe.
+    public init(config: ImageConfig, layers: [any Layer], annotations: [String: String] = [:],
+                mediaTypes: MediaTypeFamily = .oci) throws {
         var config = config
         config.rootfs = RootFS(diffIDs: layers.map(\.diffID))
         let configBlob = try CanonicalJSON.blob(config)
-        let manifest = Manifest(config: configBlob.descriptor(mediaType: .ociConfig), layers: layers.map(\.descriptor),
-                                annotations: annotations)
+        let layers = try layers.map { layer throws(MediaTypeFamilyError) -> any Layer in
+            var retyped = layer
+            retyped.descriptor.mediaType = try mediaTypes.layer(layer.descriptor.mediaType)
+            return retyped
+        }
+        let manifest = Manifest(mediaType: mediaTypes.manifest, config: configBlob.descriptor(mediaType: mediaTypes.config),
+                                layers: layers.map(\.descriptor), annotations: mediaTypes == .oci ? annotations : [:])
         try manifest.validate()
         self.configBlob = configBlob
         self.manifestBlob = try CanonicalJSON.blob(manifest)

@@ -45,7 +45,7 @@ public struct DockerArchive: Sendable {
 }
 
 /// One image of a ``DockerArchive``, presented with a Docker schema 2 manifest made up on
-/// reading (the archive stores none), as skopeo does: plain-tar layers are described by their
+/// reading (the archive stores none), as skopeo does (an OCI one when a layer is zstd): plain-tar layers are described by their
 /// diffID; compressed ones are hashed once when the image is opened.
 public struct DockerArchiveImage: Image {
     /// The `manifest.json` entry.
@@ -66,22 +66,26 @@ public struct DockerArchiveImage: Image {
             throw ImageError.malformed(path: archive.file.path,
                                        reason: "manifest.json lists \(entry.layers.count) layers, config \(config.rootfs.diffIDs.count)")
         }
-        layerList = try zip(entry.layers, config.rootfs.diffIDs).map { path, diffID in
+        let detected = try zip(entry.layers, config.rootfs.diffIDs).map { path, diffID in
             let region = try archive.region(path)
             var head = [UInt8](repeating: 0, count: 4)
             let count = try head.withUnsafeMutableBytes { try region.open().read(into: $0) }
-            let mediaType: MediaType
-            switch head.withUnsafeBytes({ LayerCompression.detect(UnsafeRawBufferPointer(rebasing: $0[..<count])) }) {
-            case .none: mediaType = .dockerLayer
-            case .zstd: mediaType = .ociLayerZstd
-            case .gzip, .parallelGzip: mediaType = .dockerLayerGzip
-            }
-            let digest = mediaType == .dockerLayer ? diffID : try region.open().measure().digest
-            return FileLayer(descriptor: Descriptor(mediaType: mediaType, digest: digest, size: region.length),
+            let compression = head.withUnsafeBytes { LayerCompression.detect(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            let digest = compression == .none ? diffID : try region.open().measure().digest
+            return FileLayer(descriptor: Descriptor(mediaType: compression.mediaType, digest: digest, size: region.length),
                              diffID: diffID, region: region)
         }
-        let manifest = Manifest(mediaType: .dockerManifest,
-                                config: Descriptor(mediaType: .dockerConfig, digest: .sha256(of: configBytes),
+        // Docker's schema 2, as skopeo makes it, unless a layer has no Docker type (zstd): then
+        // OCI's. One family throughout either way.
+        let family: MediaTypeFamily = detected.allSatisfy { (try? MediaTypeFamily.docker.layer($0.descriptor.mediaType)) != nil }
+            ? .docker : .oci
+        layerList = try detected.map { layer in
+            var layer = layer
+            layer.descriptor.mediaType = try family.layer(layer.descriptor.mediaType)
+            return layer
+        }
+        let manifest = Manifest(mediaType: family.manifest,
+                                config: Descriptor(mediaType: family.config, digest: .sha256(of: configBytes),
                                                    size: Int64(configBytes.count)),
                                 layers: layerList.map(\.descriptor))
         manifestBlob = try CanonicalJSON.blob(manifest)

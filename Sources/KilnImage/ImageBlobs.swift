@@ -23,7 +23,7 @@ struct ImageBlobs {
         for layer in try image.layers() where seen.insert(layer.descriptor.digest).inserted {
             blobs.append(Blob(descriptor: layer.descriptor, open: layer.openBlob))
         }
-        for (descriptor, bytes) in [(configDescriptor, config), (Descriptor(mediaType: .ociManifest, digest: .sha256(of: manifest), size: Int64(manifest.count)), manifest)]
+        for (descriptor, bytes) in [(configDescriptor, config), (try image.manifestDescriptor(), manifest)]
         where seen.insert(descriptor.digest).inserted {
             blobs.append(Blob(descriptor: descriptor, open: { DataStream(bytes) }))
         }

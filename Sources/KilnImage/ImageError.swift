@@ -13,6 +13,8 @@ public enum ImageError: Error, Sendable, Hashable, CustomStringConvertible {
     case notFound(path: String, reference: String)
     /// Several images in `path` could be meant; a reference must pick one.
     case ambiguous(path: String, candidates: [String])
+    /// An index in `path` has no image for `platform`; `available` lists the platforms it has.
+    case noMatchingPlatform(path: String, platform: String, available: String)
     /// A blob's bytes do not hash to the digest that named them.
     case digestMismatch(expected: Digest, actual: Digest)
     /// A layer could not be decompressed.
@@ -29,6 +31,8 @@ public enum ImageError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(path): no image named \"\(reference)\""
         case .ambiguous(let path, let candidates):
             return "\(path) holds \(candidates.count) images; name one of: \(candidates.joined(separator: ", "))"
+        case .noMatchingPlatform(let path, let platform, let available):
+            return "\(path): no image for platform \(platform) (the index has: \(available.isEmpty ? "none" : available))"
         case .digestMismatch(let expected, let actual):
             return "content digest mismatch: expected \(expected), got \(actual)"
         case .codec(let message):

@@ -6,8 +6,9 @@ import KilnStorage
 /// One layer of an image: what the manifest says about it, what the config says about it,
 /// and a way to read its bytes when (and only when) someone needs them.
 public protocol Layer: Sendable {
-    /// The manifest's descriptor of the blob as stored (compressed or not).
-    var descriptor: Descriptor { get }
+    /// The manifest's descriptor of the blob as stored (compressed or not). Settable so that an
+    /// image can describe the same blob in another media-type family (``MediaTypeFamily``).
+    var descriptor: Descriptor { get set }
     /// sha256 of the uncompressed tar: the config's `rootfs.diff_ids` entry.
     var diffID: Digest { get }
     /// Opens the blob as stored.
@@ -16,10 +17,7 @@ public protocol Layer: Sendable {
 
 extension Layer {
     /// Whether the stored blob is plain tar (its digest is then its diffID).
-    public var isUncompressed: Bool {
-        descriptor.mediaType == .ociLayer || descriptor.mediaType == .dockerLayer
-            || descriptor.mediaType == .ociLayerNonDistributable
-    }
+    public var isUncompressed: Bool { descriptor.mediaType.isUncompressedLayer }
 
     /// Opens the layer as a plain tar stream, decompressing gzip or zstd on the way (with
     /// KilnArchive's `LayerDecompressor`, the one layer decoder).

@@ -36,8 +36,9 @@ public struct OCILayout: Sendable {
     }
 
     /// The image tagged `reference` (an `org.opencontainers.image.ref.name`), or the only image
-    /// when `reference` is nil. An index entry that is itself an index resolves to the host's platform.
-    public func image(reference: String? = nil) throws -> LayoutImage {
+    /// when `reference` is nil. An index entry that is itself an index resolves to `platform`
+    /// (the host's by default), as ``PlatformMatcher`` ranks its entries.
+    public func image(reference: String? = nil, platform: Platform = .host) throws -> LayoutImage {
         let manifests = try index().manifests
         let chosen: Descriptor
         if let reference {
@@ -54,21 +55,23 @@ public struct OCILayout: Sendable {
             }
             chosen = only
         }
-        return try image(descriptor: chosen)
+        return try image(descriptor: chosen, platform: platform)
     }
 
-    /// The image whose manifest (or index, resolved to the host's platform) `descriptor` names.
-    public func image(descriptor: Descriptor) throws -> LayoutImage {
+    /// The image whose manifest (or index, resolved to `platform`) `descriptor` names.
+    public func image(descriptor: Descriptor, platform: Platform = .host) throws -> LayoutImage {
         guard descriptor.mediaType.isIndex else { return try LayoutImage(layout: self, descriptor: descriptor) }
         let data = try verified(descriptor)
         let nested: Index
         do { nested = try Index(validating: data) } catch {
             throw ImageError.malformed(path: location.path, reason: "index \(descriptor.digest): \(error)")
         }
-        guard let match = nested.manifest(for: .host) ?? (nested.manifests.count == 1 ? nested.manifests.first : nil) else {
-            throw ImageError.notFound(path: location.path, reference: "platform \(Platform.host)")
+        guard let match = PlatformMatcher(platform).best(in: nested.manifests)
+            ?? (nested.manifests.count == 1 ? nested.manifests.first : nil) else {
+            throw ImageError.noMatchingPlatform(path: location.path, platform: platform.description,
+                                                available: nested.manifests.compactMap { $0.platform?.description }.joined(separator: ", "))
         }
-        return try image(descriptor: match)
+        return try image(descriptor: match, platform: platform)
     }
 
     /// The bytes of the small blob `descriptor`, checked against its digest.

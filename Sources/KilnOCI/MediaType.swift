@@ -58,6 +58,8 @@ public struct MediaType: RawRepresentable, Sendable, Hashable, Codable, Expressi
     public static let dockerLayer: MediaType = "application/vnd.docker.image.rootfs.diff.tar"
     /// `application/vnd.docker.image.rootfs.foreign.diff.tar.gzip`: a Docker layer that registries do not serve (Windows base layers).
     public static let dockerForeignLayerGzip: MediaType = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+    /// `application/vnd.docker.image.rootfs.foreign.diff.tar`: an uncompressed foreign Docker layer.
+    public static let dockerForeignLayer: MediaType = "application/vnd.docker.image.rootfs.foreign.diff.tar"
 }
 
 extension MediaType {
@@ -75,12 +77,19 @@ extension MediaType {
         switch self {
         case .ociLayer, .ociLayerGzip, .ociLayerZstd,
              .ociLayerNonDistributable, .ociLayerNonDistributableGzip, .ociLayerNonDistributableZstd,
-             .dockerLayer, .dockerLayerGzip, .dockerForeignLayerGzip:
+             .dockerLayer, .dockerLayerGzip, .dockerForeignLayer, .dockerForeignLayerGzip:
             return true
         default:
             return false
         }
     }
+
+    /// Whether this names a layer registries do not serve (Docker's foreign layers, OCI's
+    /// non-distributable ones): a push leaves it where its URLs point.
+    public var isNonDistributable: Bool { LayerMediaType(self)?.distributable == false }
+
+    /// Whether this names a plain-tar layer (its digest is then its diffID).
+    public var isUncompressedLayer: Bool { LayerMediaType(self)?.compression == LayerMediaType.Compression.none }
 
     /// Whether the string is `type/subtype` with RFC 6838 restricted names, the pattern the OCI
     /// schemas enforce: each side starts with an alphanumeric and has at most 127 characters from

@@ -40,7 +40,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "The image's platform (default: this machine's); only the host's platform can run RUN steps.")
     var platform: String?
 
-    @Option(name: .shortAndLong, help: "type=oci,dest=DIR[,name=N] | type=docker,dest=FILE | type=registry[,name=REF] (repeatable).")
+    @Option(name: .shortAndLong, help: "type=oci,dest=DIR[,name=N] | type=docker,dest=FILE | type=registry[,name=REF] (repeatable); also oci-mediatypes=false (Docker media types), compression=gzip|zstd.")
     var output: [String] = []
 
     @Flag(help: "Push the -t references to their registries.")
@@ -236,6 +236,7 @@ struct BuildCommand: AsyncParsableCommand {
         request.entitlements = Set(allow.compactMap(Entitlement.init(rawValue:)))
         request.noCacheFilter = Set(cacheFlags.noCacheFilter)
         request.explainCache = cacheFlags.explainCache
+        try OutputImageOptions(outputs: output).apply(to: &request)
         return request
     }
 
@@ -244,7 +245,10 @@ struct BuildCommand: AsyncParsableCommand {
         var targets = try output.map { try OutputTarget(parsing: $0, tags: tag) }
         if push {
             guard !tag.isEmpty else { throw ValidationError("--push needs at least one -t") }
-            targets.append(try OutputTarget(parsing: "type=registry", tags: tag))
+            // As buildx: --push joins a registry output that already pushes the -t names
+            // (`--push --output type=image,oci-mediatypes=false`) instead of pushing twice.
+            let pushTarget = try OutputTarget(parsing: "type=registry", tags: tag)
+            if !targets.contains(pushTarget) { targets.append(pushTarget) }
         }
         if !targets.isEmpty { return (targets, nil) }
         let reference = try tag.first.map { try Reference(parsing: $0) }

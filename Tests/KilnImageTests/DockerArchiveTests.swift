@@ -39,6 +39,37 @@ struct DockerArchiveTests {
         #expect(scratch.entries().filter { $0.hasPrefix(".") }.isEmpty)
     }
 
+    @Test("compressed layers in an archive (docker save never writes them) get one media-type family: Docker's, OCI's with zstd",
+          arguments: [(LayerCompression.gzip(), MediaTypeFamily.docker), (.zstd(), .oci)])
+    func compressedLayersOneFamily(compression: LayerCompression, family: MediaTypeFamily) throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let gzipped = try ImageFixtures.image(trees: [try scratch.makeTree("a")], in: scratch, compression: .gzip())
+        let other = try ImageFixtures.image(trees: [try scratch.makeTree("b", seed: "b")], in: scratch, compression: compression)
+        let layers = try gzipped.layers() + other.layers()
+        let image = try AssembledImage(config: try gzipped.config(), layers: layers)
+        // An archive as another tool could write it: the blobs as they are, compressed.
+        let contents = scratch.path("contents")
+        try FileManager.default.createDirectory(at: contents, withIntermediateDirectories: true)
+        try image.rawConfig().write(to: contents.appendingPathComponent("config.json"))
+        for (index, layer) in layers.enumerated() {
+            var data = Data()
+            _ = try layer.openBlob().forEachChunk { data.append(contentsOf: $0) }
+            try data.write(to: contents.appendingPathComponent("\(index).tar"))
+        }
+        let entry = #"[{"Config":"config.json","RepoTags":["example.com/app:1"],"Layers":["0.tar","1.tar"]}]"#
+        try Data(entry.utf8).write(to: contents.appendingPathComponent("manifest.json"))
+        let file = scratch.path("image.tar")
+        _ = try ProcessRunner.checked(URL(fileURLWithPath: "/usr/bin/tar"), ["-C", contents.path, "-cf", file.path,
+                                                                            "manifest.json", "config.json", "0.tar", "1.tar"])
+
+        let manifest = try DockerArchive(file: file).image().manifest()
+        #expect(manifest.mediaType == family.manifest)
+        #expect(manifest.config.mediaType == family.config)
+        #expect(try manifest.layers.map(\.mediaType) == layers.map { try family.layer($0.descriptor.mediaType) })
+        #expect(manifest.layers.map(\.digest) == layers.map(\.descriptor.digest))
+    }
+
     @Test("a layer whose content does not hash to its diffID fails the write and leaves no file")
     func corruptLayer() throws {
         let scratch = try ScratchDirectory()

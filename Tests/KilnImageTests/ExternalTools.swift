@@ -28,17 +28,9 @@ enum ExternalTools {
         return object
     }
 
-    /// Validates documents against the OCI image-spec schemas with Python's `jsonschema`, through
-    /// the KilnOCI tests' validator script; returns the error messages of the invalid ones.
+    /// Validates documents against the OCI image-spec schemas; returns the error messages of the invalid ones.
     static func schemaErrors(_ documents: [(mediaType: String, file: URL)]) throws -> [String] {
-        let script = Conformance.packageRoot.appendingPathComponent("Tests/KilnOCITests/Fixtures/validate_oci_schema.py")
-        let schemas = Conformance.url("oci-image-spec/schema")
-        let result = try run("python3", [script.path, schemas.path] + documents.map { "\($0.mediaType)=\($0.file.path)" })
-        return try result.stdout.split(separator: "\n").flatMap { line -> [String] in
-            let report = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
-            if report["valid"] as? Bool == true { return [] }
-            return ["\(report["file"] ?? "?"): \(report["errors"] ?? "invalid")"]
-        }
+        try OCISchema.errors(documents)
     }
 
     struct ToolError: Error, CustomStringConvertible {

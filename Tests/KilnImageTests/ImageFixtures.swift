@@ -28,7 +28,7 @@ enum ImageFixtures {
 
 /// A layer whose bytes do not match its descriptor, to prove writers check before committing.
 struct CorruptLayer: Layer {
-    let descriptor: Descriptor
+    var descriptor: Descriptor
     let diffID: Digest
 
     init(claiming real: any Layer) {

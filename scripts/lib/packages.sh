@@ -8,7 +8,11 @@ KILN_BUILD_PACKAGES=(pkg-config libarchive-dev libzstd-dev zlib1g-dev)
 # slirp4netns and iproute2 give RUN steps the default (sandbox) network.
 KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci slirp4netns iproute2)
 # To run the test suite: tools no one here wrote that check Kiln's output, and real parts.
-KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 openssh-server openssh-client git)
+# docker.io and containerd: tests start private dockerd/containerd instances of their own and
+# never use a system daemon (ensure_packages forbids service starts while installing; with
+# systemd the packages enable docker.service, which the tests do not touch). openssh-server and
+# git: the ssh-forwarding tests run their own sshd on 127.0.0.1 serving a git repository.
+KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd openssh-server openssh-client git)
 
 # ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
 ensure_packages() {
