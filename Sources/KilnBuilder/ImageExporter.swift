@@ -1,4 +1,5 @@
 import Foundation
+import KilnArchive
 import KilnDistribution
 import KilnImage
 import KilnOCI
@@ -76,10 +77,13 @@ public struct ImageExporter: Sendable {
         try target.makeParentDirectories()
         switch target {
         case .ociLayout(let directory, let name):
-            _ = try await onOwnThread { try OCILayoutWriter().write(image, to: directory, refName: name) }
+            // Cancelling (SIGINT, SIGTERM) closes the gate: the copy stops within a chunk.
+            let gate = WriteGate()
+            _ = try await onOwnThread(closing: gate) { try OCILayoutWriter(gate: gate).write(image, to: directory, refName: name) }
             return "oci:\(directory.path)" + (name.map { ":" + $0 } ?? "")
         case .dockerArchive(let file, let tags):
-            try await onOwnThread { try DockerArchiveWriter().write(image, repoTags: tags, to: file) }
+            let gate = WriteGate()
+            try await onOwnThread(closing: gate) { try DockerArchiveWriter(gate: gate).write(image, repoTags: tags, to: file) }
             return "docker-archive:\(file.path)"
         case .registry(let references):
             guard let publisher else {

@@ -1,4 +1,5 @@
 import Foundation
+import KilnArchive
 import KilnStorage
 import KilnOCI
 
@@ -11,8 +12,14 @@ import KilnOCI
 ///
 /// Synchronous: call it from a thread of its own, not the cooperative pool.
 public struct DockerArchiveWriter: Sendable {
-    /// Creates a writer.
-    public init() {}
+    /// Passed per chunk of every layer written: closing it (a cancelled build) stops the write,
+    /// leaving no archive.
+    public let gate: WriteGate
+
+    /// Creates a writer that passes `gate` as it writes.
+    public init(gate: WriteGate = .unbounded) {
+        self.gate = gate
+    }
 
     /// Writes `image` to `file` (replacing it), tagged with `repoTags` (any reference form;
     /// written in Docker's familiar form, e.g. `busybox:latest`).
@@ -28,7 +35,7 @@ public struct DockerArchiveWriter: Sendable {
         let configDigest = Digest.sha256(of: config)
         let layers = try image.layers()
         let output = try StagedFile(destination: file)
-        let tar = TarArchiveWriter(output: output)
+        let tar = TarArchiveWriter(output: output, gate: gate)
         let configPath = "\(configDigest.encoded).json"
         try tar.addFile(configPath, data: config)
         var written: Set<Digest> = []
@@ -57,7 +64,10 @@ public struct DockerArchiveWriter: Sendable {
         }
         // Never committed: the scratch file removes itself when it goes out of scope.
         let scratch = try StagedFile(destination: file)
-        let (digest, size) = try layer.openUncompressed().forEachChunk { try scratch.write($0) }
+        let (digest, size) = try layer.openUncompressed().forEachChunk {
+            try gate.passBytes($0.count)
+            try scratch.write($0)
+        }
         guard digest == layer.diffID else { throw ImageError.digestMismatch(expected: layer.diffID, actual: digest) }
         try tar.addFile(path, size: size, from: FileRegion(file: scratch.temporary, offset: 0, length: size).open())
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnArchive
 import KilnStorage
 import KilnOCI
 #if canImport(Glibc)
@@ -14,8 +15,14 @@ import Glibc
 ///
 /// Synchronous: call it from a thread of its own, not the cooperative pool.
 public struct OCILayoutWriter: Sendable {
-    /// Creates a writer.
-    public init() {}
+    /// Passed per chunk of every blob copied: closing it (a cancelled build) stops the write,
+    /// leaving the previous layout (or nothing).
+    public let gate: WriteGate
+
+    /// Creates a writer that passes `gate` as it copies.
+    public init(gate: WriteGate = .unbounded) {
+        self.gate = gate
+    }
 
     /// Adds `image` to the layout directory `directory` under `refName`, replacing any image
     /// already listed under that name; creates the layout when `directory` does not exist or is
@@ -57,7 +64,7 @@ public struct OCILayoutWriter: Sendable {
         let blobs = try ImageBlobs(image)
         let entry = try indexEntry(for: image, refName: refName)
         let output = try StagedFile(destination: file)
-        let tar = TarArchiveWriter(output: output)
+        let tar = TarArchiveWriter(output: output, gate: gate)
         try tar.addFile(ImageLayout.fileName, data: try CanonicalJSON.encode(ImageLayout()))
         try tar.addFile(ImageLayout.indexFileName, data: try CanonicalJSON.encode(Index(manifests: [entry])))
         try tar.addDirectory(ImageLayout.blobsDirectoryName)
@@ -130,7 +137,10 @@ public struct OCILayoutWriter: Sendable {
             return
         }
         let file = try StagedFile(destination: destination)
-        let (digest, size) = try blob.open().forEachChunk { try file.write($0) }
+        let (digest, size) = try blob.open().forEachChunk {
+            try gate.passBytes($0.count)
+            try file.write($0)
+        }
         guard digest == blob.descriptor.digest, size == blob.descriptor.size else {
             throw ImageError.digestMismatch(expected: blob.descriptor.digest, actual: digest)
         }

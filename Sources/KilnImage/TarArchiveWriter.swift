@@ -1,4 +1,5 @@
 import Foundation
+import KilnArchive
 import KilnStorage
 import KilnOCI
 
@@ -13,7 +14,11 @@ final class TarArchiveWriter {
     private static let blockSize = 512
 
     /// Writes into `output`; every entry gets `modificationTime` (seconds since the epoch).
-    init(output: StagedFile, modificationTime: Int64 = 0) {
+    /// Passed per chunk of file data: closing it (a cancelled build) stops the archive.
+    private let gate: WriteGate
+
+    init(output: StagedFile, modificationTime: Int64 = 0, gate: WriteGate = .unbounded) {
+        self.gate = gate
         self.output = output
         self.modificationTime = modificationTime
     }
@@ -34,7 +39,10 @@ final class TarArchiveWriter {
     @discardableResult
     func addFile(_ path: String, size: Int64, from stream: any BlobStream) throws -> Digest {
         try writeHeader(path: path, size: size, mode: 0o644, type: UInt8(ascii: "0"))
-        let (digest, written) = try stream.forEachChunk { try output.write($0) }
+        let (digest, written) = try stream.forEachChunk {
+            try gate.passBytes($0.count)
+            try output.write($0)
+        }
         guard written == size else {
             throw ImageError.malformed(path: path, reason: "expected \(size) bytes, read \(written)")
         }

@@ -94,6 +94,27 @@ struct CancellationTests {
         }
     }
 
+    @Test("SIGTERM while a docker-archive is written (its 4 GiB layer decompressed beside it) leaves no archive and no temp file")
+    func duringExport() throws {
+        let bomb = try BoundsFixtures.bomb("bytes", 4096, in: harness.directory)
+        let outputs = harness.directory.appendingPathComponent("archive-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
+        let build = try start("FROM bomb\nLABEL exported=yes\n",
+                              bomb.contextFlag + ["--min-free-space", "0", "--output", "type=docker,dest=\(outputs.path)/image.tar"],
+                              output: false)
+        let exporting = poll(build) {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: outputs.path)) ?? []
+            return names.contains { name in
+                var info = stat()
+                return stat(outputs.appendingPathComponent(name).path, &info) == 0 && info.st_size > 64 << 20
+            }
+        }
+        try #require(exporting, "the build ended before it exported: \(build.finish().1)")
+        interrupt(build, during: "export")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: outputs.path)) ?? []
+        #expect(left.isEmpty, "the cancelled export left \(left)")
+    }
+
     @Test("kill -9 while a layer is unpacked: the next build removes the temp snapshot")
     func killedDuringUnpack() throws {
         let bomb = try BoundsFixtures.bomb("bytes", 4096, in: harness.directory)
