@@ -99,37 +99,19 @@ final class SandboxNetwork: Sendable {
         }
         let arguments = [slirp, "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox",
                          "--enable-seccomp", "--netns-type=path", "--ready-fd=3", "--exit-fd=4", namespacePath.path, "tap0"]
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_adddup2(&actions, ready[1], 3)
-        posix_spawn_file_actions_adddup2(&actions, exit[0], 4)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
         // Its own process group: a Ctrl-C on the terminal reaches Kiln, which tears the step
         // down in order, instead of pulling the network from under a step still running.
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
-        var argv = arguments.map { strdup($0) }
-        argv.append(nil)
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, slirp, &actions, &attributes, &argv, environ)
+        let spawned = Result { () throws(ChildProcessError) -> pid_t in
+            try ChildProcess.spawn(arguments, log: log, descriptors: [(ready[1], 3), (exit[0], 4)], ownProcessGroup: true)
+        }
         close(ready[1])
         close(exit[0])
-        guard spawned == 0 else {
+        let pid: pid_t
+        switch spawned {
+        case .success(let child): pid = child
+        case .failure(let error):
             close(ready[0]); close(exit[1])
-            throw ExecutorError.sandboxNetworkUnavailable("cannot start \(slirp): \(String(cString: strerror(spawned)))")
+            throw ExecutorError.sandboxNetworkUnavailable("\(error)")
         }
         let network = SandboxNetwork(namespacePath: namespacePath, slirpPID: pid, exitFD: exit[1])
         let readyFD = ready[0]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnExecutor
 
 /// `--ssh default|ID[=SOCKET|KEYFILE[,KEYFILE…]]` (BuildKit's form): the ssh agents RUN steps
 /// may reach through `--mount=type=ssh`. `default` alone is `$SSH_AUTH_SOCK`; a socket is used
@@ -40,48 +41,11 @@ final class SSHAgents {
         for agent in agents {
             // It holds nothing worth a clean exit; its socket directory goes below.
             kill(agent, SIGKILL)
-            var status: Int32 = 0
-            while waitpid(agent, &status, 0) < 0 && errno == EINTR {}
+            ChildProcess.wait(agent)
         }
         agents = []
         for directory in directories { try? FileManager.default.removeItem(at: directory) }
         directories = []
-    }
-
-    /// Starts `arguments` (looked up on PATH) with standard input and output on /dev/null,
-    /// standard error to `standardError` (else /dev/null), and `environment` added to ours.
-    private static func spawn(_ arguments: [String], environment: [String] = [], standardError: String = "/dev/null") throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let inherited = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
-        let names = Set(environment.compactMap { $0.split(separator: "=").first.map(String.init) })
-        let envp = inherited.filter { !names.contains(String($0.split(separator: "=").first ?? "")) } + environment
-        // Kiln blocks SIGTERM and SIGINT to receive them as events; a child must not inherit that.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let argv = arguments.map { strdup($0) } + [nil]
-        let env = envp.map { strdup($0) } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in env { free(pointer) }
-        }
-        let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, env)
-        guard result == 0 else { throw CommandFailure("\(arguments[0]): \(String(cString: strerror(result)))") }
-        return pid
     }
 
     private static func isSocket(_ path: String) -> Bool {
@@ -105,11 +69,9 @@ final class SSHAgents {
         let directory = URL(fileURLWithPath: String(cString: made))
         directories.append(directory)
         let socket = directory.appendingPathComponent("agent")
-        // posix_spawn, not Foundation's Process: its waitUntilExit spins forever on a task
-        // thread here, as nothing runs the run loop that would see the child exit.
         let agent: pid_t
         do {
-            agent = try Self.spawn(["setpriv", "--pdeathsig", "KILL", "--", "ssh-agent", "-D", "-a", socket.path])
+            agent = try ChildProcess.spawn(["setpriv", "--pdeathsig", "KILL", "--", "ssh-agent", "-D", "-a", socket.path])
         } catch {
             throw CommandFailure("--ssh \(id): cannot start ssh-agent (Debian package openssh-client; setpriv from util-linux): \(error)")
         }
@@ -124,11 +86,9 @@ final class SSHAgents {
             waited += 1
         }
         let errors = directory.appendingPathComponent("ssh-add.err")
-        let add = try Self.spawn(["ssh-add", "-q"] + keys, environment: ["SSH_AUTH_SOCK=\(socket.path)", "SSH_ASKPASS_REQUIRE=never"],
-                                 standardError: errors.path)
-        var status: Int32 = 0
-        while waitpid(add, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else {
+        let add = try ChildProcess.spawn(["ssh-add", "-q"] + keys, environment: ["SSH_AUTH_SOCK=\(socket.path)", "SSH_ASKPASS_REQUIRE=never"],
+                                         log: errors)
+        guard ChildProcess.wait(add) == 0 else {
             let message = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
             throw CommandFailure("--ssh \(id): ssh-add could not load \(keys.joined(separator: ", ")) (a key with a passphrase needs an agent: "
                 + "--ssh \(id)=$SSH_AUTH_SOCK): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
