@@ -43,7 +43,7 @@ struct DebugParse: ParsableCommand {
                 FileHandle.standardOutput.write(Data("\n".utf8))
             }
         } catch let error as DockerfileError {
-            FileHandle.standardError.write(Data((error.rendered(fileName: source.displayName) + "\n").utf8))
+            StandardError.write(TerminalText.escaped(error.rendered(fileName: source.displayName)) + "\n")
             throw ExitCode(1)
         }
     }
@@ -51,7 +51,7 @@ struct DebugParse: ParsableCommand {
     private func report(_ warnings: [DockerfileWarning], fileName: String) {
         for warning in warnings {
             let place = warning.location.map { "\(fileName):\($0.line):\($0.column)" } ?? fileName
-            FileHandle.standardError.write(Data("\(place): warning: \(warning.message)\n".utf8))
+            StandardError.write(TerminalText.escaped("\(place): warning: \(warning.message)") + "\n")
         }
     }
 }

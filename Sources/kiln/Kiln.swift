@@ -31,7 +31,8 @@ struct Kiln: AsyncParsableCommand {
             let message = fullMessage(for: error)
             if code == .success {
                 if !message.isEmpty { print(message) }
-            } else {
+            } else if !message.isEmpty {
+                // Empty for ExitCode: the command reported its failure itself.
                 StandardError.write(TerminalText.escaped(message) + "\n")
             }
             Foundation.exit(code.rawValue)
