@@ -63,9 +63,12 @@ struct CacheMountTests {
         #expect(result.stderr.contains(":4"), "\(result.stderr)")
     }
 
-    /// Build A holds cache `id` until the test creates `release` in it, then writes `a-done`;
-    /// build B, started while A holds it, lists the cache. Returns B's listing.
-    func contend(sharing: String) throws -> (listing: String, aStatus: Int32, bStatus: Int32) {
+    /// Build A holds cache `id` until the test creates `release` in it (or a minute passed),
+    /// then writes `a-done`; build B, started while A holds it, lists the cache. Returns B's
+    /// listing. `bFirst`: wait for B to end before releasing A (for sharing modes where B must
+    /// not wait: were it made to, A lets go after its minute and B sees `a-done`). Otherwise A
+    /// is released once B's step started and had 3 s to reach its mount.
+    func contend(sharing: String, bFirst: Bool) throws -> (listing: String, aStatus: Int32, bStatus: Int32) {
         let id = "contended-\(sharing)-\(UUID().uuidString)"
         let a = try BackgroundBuild(try arguments("""
             FROM busybox
@@ -77,12 +80,17 @@ struct CacheMountTests {
             FROM busybox
             RUN --mount=type=cache,target=/c,id=\(id),sharing=\(sharing) echo B-listing $(ls /c | tr '\\n' ' ') B-end
             """), root: harness.root.url)
-        // B's step has started; give it time to reach its mount before A lets go.
         #expect(b.wait(for: "RUN --mount"), "\(b.seen)")
-        Thread.sleep(forTimeInterval: 3)
+        var bEnd: (Int32, String)?
+        if bFirst {
+            bEnd = b.finish()
+        } else {
+            // B's step has started; give it time to reach its mount before A lets go.
+            Thread.sleep(forTimeInterval: 3)
+        }
         try Data().write(to: directory(of: id).appendingPathComponent("release"))
         let (aStatus, aText) = a.finish()
-        let (bStatus, bText) = b.finish()
+        let (bStatus, bText) = bEnd ?? b.finish()
         #expect(aStatus == 0, "\(aText)")
         let listing = bText.split(separator: "\n").first { $0.contains("B-listing") && $0.contains("B-end") && !$0.contains("RUN") }
         return (listing.map(String.init) ?? "(no listing)\n\(bText)", aStatus, bStatus)
@@ -90,21 +98,21 @@ struct CacheMountTests {
 
     @Test("sharing=locked: a second build waits until the first step released the cache")
     func locked() throws {
-        let (listing, _, bStatus) = try contend(sharing: "locked")
+        let (listing, _, bStatus) = try contend(sharing: "locked", bFirst: false)
         #expect(bStatus == 0)
         #expect(listing.contains("a-done"), "B ran while A held the cache: \(listing)")
     }
 
     @Test("sharing=shared: both use the cache at once (so the locked test can tell the difference)")
     func shared() throws {
-        let (listing, _, bStatus) = try contend(sharing: "shared")
+        let (listing, _, bStatus) = try contend(sharing: "shared", bFirst: true)
         #expect(bStatus == 0)
         #expect(listing.contains("a-in") && !listing.contains("a-done"), "B did not run beside A: \(listing)")
     }
 
     @Test("sharing=private: a build that finds the cache in use gets a fresh one, thrown away after")
     func privateCopy() throws {
-        let (listing, _, bStatus) = try contend(sharing: "private")
+        let (listing, _, bStatus) = try contend(sharing: "private", bFirst: true)
         #expect(bStatus == 0)
         #expect(!listing.contains("a-in"), "B saw A's cache: \(listing)")
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: harness.root.tmp.path)) ?? []
