@@ -66,14 +66,19 @@ struct BuildCacheTests {
             let blob = try await ContentStore(root: first).ingest(data: Data(repeating: 1, count: 100_000))
             let stored = entry("make", blob: blob)
             let remote = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "ci/cache")
-            let writer = BuildCache(local: LocalCacheBackend(root: first), remotes: [CacheSource(remote, mode: .readWrite)])
+            // Generous remote timeouts: with the whole suite in parallel on 2 cores, a lookup on
+            // this registry has taken longer than the 10 s default, which would make it a miss.
+            let patience = Duration.seconds(600)
+            let writer = BuildCache(local: LocalCacheBackend(root: first), remotes: [CacheSource(remote, mode: .readWrite)],
+                                    timeout: patience)
             try await writer.store(stored, blobsIn: ContentStore(root: first))
             // A bound finish needs, not a timing assertion: it returns once the store is done, and
             // with the whole suite running in parallel on 2 cores that has taken over 30 s.
-            #expect(await writer.finish(within: .seconds(600)) == 0)
+            #expect(await writer.finish(within: patience) == 0)
 
             let secondStore = ContentStore(root: second)
-            let reader = BuildCache(local: LocalCacheBackend(root: second), remotes: [CacheSource(remote, mode: .readOnly)])
+            let reader = BuildCache(local: LocalCacheBackend(root: second), remotes: [CacheSource(remote, mode: .readOnly)],
+                                    timeout: patience)
             let gets = registry.requestCount("GET", path: "/blobs/")
             let hits = await reader.lookup([stored.key], store: secondStore)
             #expect(hits[stored.key]?.first?.entry == stored)
@@ -93,12 +98,14 @@ struct BuildCacheTests {
             let blob = try await store.ingest(data: Data("layer".utf8))
             let stored = entry("x", blob: blob)
             let remote = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "ci/cache")
-            let readOnly = BuildCache(local: LocalCacheBackend(root: root), remotes: [CacheSource(remote, mode: .readOnly)])
+            let readOnly = BuildCache(local: LocalCacheBackend(root: root), remotes: [CacheSource(remote, mode: .readOnly)],
+                                      timeout: .seconds(600))
             try await readOnly.store(stored, blobsIn: store)
             await readOnly.finish(within: .seconds(600))
             #expect(try await remote.lookup([stored.key]).isEmpty)
 
-            let writeOnly = BuildCache(local: LocalCacheBackend(root: root), remotes: [CacheSource(remote, mode: .writeOnly)])
+            let writeOnly = BuildCache(local: LocalCacheBackend(root: root), remotes: [CacheSource(remote, mode: .writeOnly)],
+                                       timeout: .seconds(600))
             try await writeOnly.store(stored, blobsIn: store)
             await writeOnly.finish(within: .seconds(600))
             #expect(try await remote.lookup([stored.key]).count == 1)
