@@ -222,7 +222,8 @@ struct ReclaimTests {
 
         // The live build was not touched: let it finish.
         let mounts = harness.root.url.appendingPathComponent("cache-mounts")
-        let gateDirectory = try #require(try FileManager.default.contentsOfDirectory(atPath: mounts.path).first)
+        // The cache's directory (beside it are its id record and lock file).
+        let gateDirectory = try #require(try FileManager.default.contentsOfDirectory(atPath: mounts.path).first { !$0.contains(".") })
         FileManager.default.createFile(atPath: mounts.appendingPathComponent(gateDirectory).appendingPathComponent("go").path, contents: nil)
         let (status, output) = live.finish()
         #expect(status == 0, "\(output)")
