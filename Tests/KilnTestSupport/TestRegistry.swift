@@ -121,11 +121,17 @@ public final class TestRegistry: @unchecked Sendable {
         }.count
     }
 
-    /// Starts `executable` with stdin empty and stdout and stderr going to the file `log`.
-    static func launch(_ executable: URL, _ arguments: [String], log: URL) throws -> Process {
+    /// Starts `executable` with stdin empty and stdout and stderr going to the file `log`,
+    /// with this process's environment plus `environment`.
+    static func launch(
+        _ executable: URL, _ arguments: [String], log: URL, environment: [String: String] = [:]
+    ) throws -> Process {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         defer { try? handle.close() }
@@ -196,22 +202,30 @@ public final class TestRegistry: @unchecked Sendable {
         return socket
     }
 
-    /// A port nothing listens on right now, from the kernel's ephemeral range.
+    /// A loopback port nothing is bound to right now, never handed out before in this process.
+    ///
+    /// It comes from below the kernel's ephemeral range (32768 and up), so no client
+    /// connection's local port can take it between this probe and the server's bind, and two
+    /// servers of parallel tests never get the same one. Servers still bind it later, so
+    /// another process may take it first: starters check that their own process answers.
     public static func freePort() throws -> Int {
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20_000..<32_768)
+            guard PortLedger.shared.claim(candidate) else { continue }
+            if canBind(port: candidate) { return candidate }
+        }
+        throw TestRegistryError.noPort
+    }
+
+    private static func canBind(port: Int) -> Bool {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw TestRegistryError.noPort }
+        guard socket >= 0 else { return false }
         defer { close(socket) }
-        var address = loopbackAddress(port: 0)
+        var address = loopbackAddress(port: port)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw TestRegistryError.noPort }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
-        }
-        guard named == 0 else { throw TestRegistryError.noPort }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return bound == 0
     }
 
     private static func loopbackAddress(port: Int) -> sockaddr_in {
@@ -330,5 +344,17 @@ public func withStopping<Fixture, T>(
     } catch {
         await stop(fixture)
         throw error
+    }
+}
+
+/// The ports ``TestRegistry/freePort()`` has handed out in this process.
+private final class PortLedger: @unchecked Sendable {
+    static let shared = PortLedger()
+    private let lock = NSLock()
+    private var claimed: Set<Int> = []
+
+    /// Whether `port` was free to claim (and is now claimed).
+    func claim(_ port: Int) -> Bool {
+        lock.withLock { claimed.insert(port).inserted }
     }
 }

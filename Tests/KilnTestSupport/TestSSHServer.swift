@@ -68,26 +68,12 @@ public final class TestSSHServer: @unchecked Sendable {
         process = try SpawnedDaemon(["/usr/sbin/sshd", "-D", "-e", "-f", config.path], log: directory.appendingPathComponent("sshd.log"))
         // Ready once it accepts connections.
         for _ in 0..<100 {
-            if Self.accepts(port: port) { return }
+            if TestRegistry.isListening(port: port) { return }
             guard process.isRunning else { break }
             usleep(100_000)
         }
         stop()
         throw ProcessFailure(description: "sshd did not start on 127.0.0.1:\(port)")
-    }
-
-    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-    static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 
     /// Stops the server and removes its files.
