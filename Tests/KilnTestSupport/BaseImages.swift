@@ -92,7 +92,8 @@ public enum BaseImages {
                          digest: result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    private static let directory: URL = {
+    /// Where this run's base images are made; removed when the test process exits.
+    static let directory: URL = {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("kiln-base-images-\(ProcessInfo.processInfo.processIdentifier)")
         atexit {
