@@ -117,3 +117,56 @@ extension RegistryCacheBackend: CacheMountRemote {
         return indexBlob.digest
     }
 }
+
+/// What pruning a registry cache's cache mount states did.
+public struct CacheMountPruneReport: Sendable {
+    /// States deleted for their age.
+    public var deleted = 0
+    /// States over the size cap replaced by a smaller generation.
+    public var capped = 0
+    /// States that were due for deletion but the registry refuses deletes (HTTP 405 or
+    /// `UNSUPPORTED`): they stay, and imports still keep within the cap.
+    public var undeletable = 0
+}
+
+extension RegistryCacheBackend {
+    /// Deletes the cache mount states last exported before `cutoff` (their index and
+    /// manifests; the registry's garbage collector reclaims the blobs no manifest uses) and
+    /// replaces each state whose files exceed `maximumSize` by a new generation holding the
+    /// most recently modified files within it (which needs no delete). A registry that
+    /// refuses deletes is counted in ``CacheMountPruneReport/undeletable``, not an error.
+    public func pruneMounts(createdBefore cutoff: Date, maximumSize: Int64?) async throws -> CacheMountPruneReport {
+        var report = CacheMountPruneReport()
+        for tag in try await client.listTags(in: repository) where tag.hasPrefix("kiln-mount-") {
+            let fetched: FetchedManifest
+            do {
+                fetched = try await client.fetchManifest(.tag(tag), in: repository)
+            } catch let error as RegistryError where error.kind == .notFound {
+                continue
+            }
+            guard let head = try? fetched.index(), head.artifactType == Self.mountArtifactType,
+                  let id = head.annotations[Self.mountIDAnnotation]
+            else { continue }
+            let created = head.annotations[AnnotationKey.created].flatMap { ISO8601DateFormatter().date(from: $0) } ?? .distantPast
+            if created < cutoff {
+                do {
+                    try await client.deleteManifest(fetched.descriptor.digest, in: repository)
+                    for part in head.manifests { try? await client.deleteManifest(part.digest, in: repository) }
+                    report.deleted += 1
+                } catch let error as RegistryError where error.refusesDeletes {
+                    report.undeletable += 1
+                }
+                continue
+            }
+            guard let maximumSize, let (state, _) = try await fetchMountState(id, known: nil), state.contentSize > maximumSize
+            else { continue }
+            var smaller = state.capped(at: maximumSize)
+            smaller.generation += 1
+            _ = try await storeMountState(smaller, present: Set(state.blobs.map(\.digest))) { digest in
+                throw CacheError.missingBlob(digest)
+            }
+            report.capped += 1
+        }
+        return report
+    }
+}

@@ -155,4 +155,20 @@ struct CacheMountExportTests {
         #expect(unreachable.status == 0, "\(unreachable.stderr)")
         #expect(unreachable.stderr.contains("cache mount u: not imported from"), "\(unreachable.stderr)")
     }
+
+    @Test("--cache-mount-max-size keeps an id within its cap: the least recently used files go after the build")
+    func sizeCap() throws {
+        let write = """
+            FROM busybox
+            RUN --mount=type=cache,target=/c,id=capped for f in a b c d; do head -c 60000 /dev/urandom > /c/$f; done; \\
+                touch -d '2020-01-01' /c/a /c/b; touch -d '2030-01-01' /c/c /c/d
+            """
+        let root = machine("capped")
+        let result = try build(write, on: root, ["--cache-mount-max-size", "130K"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("cache mount capped: 2 least recently used files"), "\(result.stderr)")
+        let list = try build("FROM busybox\nARG N\nRUN --mount=type=cache,target=/c,id=capped echo $N; ls /c | sed 's/^/HA''S /'\n",
+                             on: root, ["--build-arg", "N=\(UUID().uuidString)"])
+        #expect(Self.lines(list.stderr, "HAS ") == ["c", "d"], "\(list.stderr)")
+    }
 }
