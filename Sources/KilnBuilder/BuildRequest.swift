@@ -1,5 +1,6 @@
 import Foundation
 import KilnArchive
+import KilnCache
 import KilnDistribution
 import KilnDockerfile
 import KilnExecutor
@@ -50,6 +51,10 @@ public struct BuildRequest: Sendable {
     /// `--ssh ID=…`: the ssh agent sockets RUN steps may reach through `--mount=type=ssh`, by id
     /// (`default` when the mount names none); never stored.
     public var sshAgents: [String: URL] = [:]
+    /// `--remote-cache-mounts`: which cache mount ids follow the registry caches.
+    public var remoteCacheMounts: CacheMountSelection = .all
+    /// `--cache-mount-max-size`: the bytes of files one cache mount id keeps (nil: no cap).
+    public var cacheMountMaximumSize: Int64?
     /// SOURCE_DATE_EPOCH: clamps layer mtimes and fixes `created`.
     public var sourceDateEpoch: Int64?
 

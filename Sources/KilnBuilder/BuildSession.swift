@@ -16,8 +16,9 @@ struct BuildSession: Sendable {
     /// `$KILN_ROOT/tmp/build-…`, removed when the build ends, whatever the outcome.
     let scratch: URL
     let events: BuildEventSink
-    /// `$KILN_ROOT/cache-mounts`: the directories of `RUN --mount=type=cache`, kept across builds.
-    let cacheMounts: URL
+    /// The directories of `RUN --mount=type=cache` (`$KILN_ROOT/cache-mounts`, kept across
+    /// builds) and the registry caches they follow.
+    let cacheMounts: CacheMountSync
     /// Base images by the word `FROM`/`COPY --from` wrote.
     let bases: [BaseImageKey: BaseImage]
     let board: StageBoard

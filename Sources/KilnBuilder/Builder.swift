@@ -91,9 +91,12 @@ public struct Builder: Sendable {
             events(.warning(message))
         }
         let created = RFC3339.string(from: request.sourceDateEpoch.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? Date())
+        let cacheMounts = CacheMountSync(
+            directory: root.url.appendingPathComponent("cache-mounts"), sources: cacheSources, selection: request.remoteCacheMounts,
+            maximumSize: request.cacheMountMaximumSize, info: { events(.info($0)) }, warning: { events(.warning($0)) })
         let session = BuildSession(
             request: request, store: ContentStore(root: root), snapshots: SnapshotStore(root: root), cache: cache,
-            scratch: scratch, events: events, cacheMounts: root.url.appendingPathComponent("cache-mounts"), bases: bases,
+            scratch: scratch, events: events, cacheMounts: cacheMounts, bases: bases,
             board: StageBoard(), plans: StageBoard(), runtime: RuntimeProvider(choice: request.runtime, ownership: ownership),
             runtimeState: runtimeState, fileOperations: fileOperations,
             created: created, sourceLines: dockerfile.sourceLines)
@@ -111,6 +114,8 @@ public struct Builder: Sendable {
         final.layers = try await session.outputLayers(final.layers)
         if final.layers.isEmpty { try await Self.addEmptyLayer(to: &final, session: session) }
         await cache.finish(within: cacheTimeout * 6)
+        // Only a build that succeeded shares its cache mounts.
+        await cacheMounts.finish(created: RFC3339.string(from: Date()))
         // Layers still elsewhere stay there: an output that needs their bytes fetches them.
         let layers = try session.imageLayers(final.layers)
         // Which image this one is built on, as the OCI annotations for it say.

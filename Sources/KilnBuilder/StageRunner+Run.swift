@@ -116,11 +116,19 @@ extension StageRunner {
     /// `uid`, `gid` and the files of `from`/`source` as its first contents.
     private func cacheMount(_ mount: MountDefinition, source: StageSource?, step: PlannedStep) async throws -> CacheMountStore.Lease {
         let options = mount.options
-        let store = CacheMountStore(directory: session.cacheMounts)
+        let sync = session.cacheMounts
+        let id = options.id ?? mount.target
         let sharing = options.sharing.flatMap { CacheMountStore.Sharing(rawValue: $0.rawValue) } ?? .shared
         let creation = CacheMountStore.Creation(mode: options.mode, uid: options.uid, gid: options.gid)
+        var fill: (@Sendable (URL) async -> Void)?
+        if await sync.claimImport(of: id) {
+            fill = { path in await sync.importState(of: id, into: path) }
+        }
+        let events = session.events
+        let skipped: @Sendable () -> Void = { events(.warning("cache mount \(id): in use by another build, so not imported this time")) }
         do {
-            return try await store.lease(id: options.id ?? mount.target, sharing: sharing, creation: creation, scratch: session.scratch) {
+            return try await sync.store.lease(id: id, sharing: sharing, creation: creation, scratch: session.scratch,
+                                              fill: fill, skipped: skipped) {
                 guard let source else { return nil }
                 let (path, relative) = try await self.sourcePath(options.source, in: source, step: step)
                 var info = stat()
@@ -134,7 +142,7 @@ extension StageRunner {
         } catch let error as CancellationError {
             throw error
         } catch {
-            throw mountError(step, "cache mount \(options.id ?? mount.target): \(error)")
+            throw mountError(step, "cache mount \(id): \(error)")
         }
     }
 

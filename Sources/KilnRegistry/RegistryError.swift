@@ -148,3 +148,11 @@ extension RegistryError {
         }
     }
 }
+
+extension RegistryError {
+    /// Whether the registry refuses deletes altogether (HTTP 405, `UNSUPPORTED`), as the
+    /// distribution registry does unless `storage.delete` is enabled.
+    public var refusesDeletes: Bool {
+        status == 405 || details.contains { $0.code == "UNSUPPORTED" }
+    }
+}

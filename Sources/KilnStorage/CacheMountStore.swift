@@ -2,22 +2,38 @@ import Foundation
 import Glibc
 import KilnOCI
 
-/// The directories behind `RUN --mount=type=cache`, one per cache id, kept across builds
-/// under `$KILN_ROOT/cache-mounts/`: `<hex>/` is the cache (hex = SHA-256 of the id),
-/// `<hex>.json` names its id (its mtime is when a step last used it) and `<hex>.lock` is
-/// what `sharing` locks. Never part of a layer or a cache key.
+/// The directories behind `RUN --mount=type=cache`, one per cache id and trust scope, kept
+/// across builds under `$KILN_ROOT/cache-mounts/`: `<hex>/` is the cache (hex = SHA-256 of
+/// the id and the scope), `<hex>.json` names its id (its mtime is when a step last used it),
+/// `<hex>.lock` is what `sharing` locks and `<hex>.sync.json` what it last exchanged with
+/// registry caches. Never part of a layer or a cache key.
+///
+/// The scope is the one place that keeps builds of different trust apart on one machine:
+/// a build that may write only a pull request's registry cache never shares a directory with
+/// one that reads and writes the release cache, so nothing the first puts into its cache
+/// mount can reach the second, locally or through a registry.
 public struct CacheMountStore: Sendable {
     /// `$KILN_ROOT/cache-mounts`.
     public let directory: URL
+    /// Which registry caches builds using these directories read and write (see
+    /// ``scope(reads:writes:)``); empty for builds with none.
+    public let scope: String
 
-    /// The store under `directory`.
-    public init(directory: URL) {
+    /// The store under `directory` for builds of `scope`.
+    public init(directory: URL, scope: String = "") {
         self.directory = directory
+        self.scope = scope
     }
 
-    /// The store of `root`.
+    /// The store of `root`, every scope (for `kiln cache du` and `prune`).
     public init(root: KilnRoot) {
         self.init(directory: root.url.appendingPathComponent("cache-mounts"))
+    }
+
+    /// The scope of a build that reads the registry caches `reads` and writes `writes`.
+    public static func scope(reads: [String], writes: [String]) -> String {
+        guard !reads.isEmpty || !writes.isEmpty else { return "" }
+        return "reads=" + Set(reads).sorted().joined(separator: ",") + ";writes=" + Set(writes).sorted().joined(separator: ",")
     }
 
     /// How concurrent steps (of this build or of others on the machine) share one id: BuildKit's
@@ -72,24 +88,42 @@ public struct CacheMountStore: Sendable {
         deinit { release() }
     }
 
-    /// The directory name of `id`.
-    static func name(of id: String) -> String {
-        Digest.sha256(of: Data(id.utf8)).encoded
+    /// The directory name of `id` in this scope.
+    func name(of id: String) -> String {
+        Digest.sha256(of: Data((scope.isEmpty ? id : id + "\0" + scope).utf8)).encoded
+    }
+
+    /// The directory of cache `id` in this scope (which may not exist yet).
+    public func path(of id: String) -> URL {
+        directory.appendingPathComponent(name(of: id))
     }
 
     /// Takes cache `id` for one step. A new cache is made from `creation` and the directory
     /// `seed` returns (called only then). Waiting for a lock (`locked`, or `shared` while a
     /// `locked` step holds it) polls, so cancelling the build ends the wait at once.
     /// `scratch` is where a `private` step's one-off directory goes when the cache is busy.
+    ///
+    /// `fill`, when given, brings the directory up to date (an import from a registry cache)
+    /// before the step gets it, while no other step holds it: the lease waits up to
+    /// `fillWait` for the others to let go, and skips `fill` (calling `skipped`) if they do not.
     public func lease(id: String, sharing: Sharing, creation: Creation, scratch: URL,
+                      fill: (@Sendable (URL) async -> Void)? = nil, fillWait: Duration = .seconds(10),
+                      skipped: @Sendable () -> Void = {},
                       seed: @Sendable () async throws -> URL?) async throws -> Lease {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let name = Self.name(of: id)
+        let name = self.name(of: id)
         let lockPath = directory.appendingPathComponent(name + ".lock").path
         let fd = try posix("open", lockPath) { open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        var fill = fill
         do {
             switch sharing {
-            case .shared: try await Self.waitForLock(fd, LOCK_SH)
+            case .shared:
+                if fill != nil, try await Self.waitForLock(fd, LOCK_EX, within: fillWait) {
+                    break
+                }
+                if fill != nil { skipped() }
+                fill = nil
+                try await Self.waitForLock(fd, LOCK_SH)
             case .locked: try await Self.waitForLock(fd, LOCK_EX)
             case .private:
                 if flock(fd, LOCK_EX | LOCK_NB) != 0 {
@@ -111,7 +145,12 @@ public struct CacheMountStore: Sendable {
                     throw error
                 }
             }
-            try Self.record(id: id, at: directory.appendingPathComponent(name + ".json"))
+            try Self.record(id: scope.isEmpty ? id : "\(id) (\(scope))", at: directory.appendingPathComponent(name + ".json"))
+            if let fill {
+                await fill(path)
+                // Filled under the exclusive lock; a shared step now shares it again.
+                if sharing == .shared { try await Self.waitForLock(fd, LOCK_SH) }
+            }
             return Lease(path: path, lock: fd, discard: false)
         } catch {
             close(fd)
@@ -134,13 +173,18 @@ public struct CacheMountStore: Sendable {
         _ = try posix("chmod", path.path) { chmod(path.path, mode_t(creation.mode & 0o7777)) }
     }
 
-    private static func waitForLock(_ fd: Int32, _ operation: Int32) async throws {
+    /// Waits for the lock; with `within`, gives up after that long and returns false.
+    @discardableResult
+    private static func waitForLock(_ fd: Int32, _ operation: Int32, within: Duration? = nil) async throws -> Bool {
+        let deadline = within.map { ContinuousClock.now + $0 }
         while flock(fd, operation | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
                 throw StorageError.system(operation: "flock", path: "cache mount lock", errno: errno)
             }
+            if let deadline, ContinuousClock.now >= deadline { return false }
             try await Task.sleep(for: .milliseconds(50))
         }
+        return true
     }
 
     /// Writes (or touches) the id record: its mtime is the last use.
@@ -189,6 +233,7 @@ extension CacheMountStore {
             let bytes = Self.allocatedBytes(under: path)
             guard (try? FileManager.default.removeItem(at: path)) != nil else { continue }
             unlink(record.path)
+            unlink(directory.appendingPathComponent(name + ".sync.json").path)
             removed.count += 1
             removed.bytes += bytes
         }

@@ -73,6 +73,12 @@ enum TreeCopier {
         defer { close(input) }
         let output = try posix("open", destination) { open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
         defer { close(output) }
+        try copyContent(from: input, to: output, source: source, destination: destination)
+    }
+
+    /// Copies what is left of `input` to `output` (open descriptors; `source` and
+    /// `destination` name them in errors).
+    static func copyContent(from input: Int32, to output: Int32, source: String, destination: String) throws(StorageError) {
         while true {
             let count = LinuxCalls.copyFileRange(input, output, 1 << 30)
             if count == 0 { return }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnArchive
 import KilnBuilder
+import KilnCache
 import KilnDistribution
 import KilnDockerfile
 import KilnExecutor
@@ -236,6 +237,8 @@ struct BuildCommand: AsyncParsableCommand {
         request.entitlements = Set(allow.compactMap(Entitlement.init(rawValue:)))
         request.noCacheFilter = Set(cacheFlags.noCacheFilter)
         request.explainCache = cacheFlags.explainCache
+        request.remoteCacheMounts = CacheMountSelection(parsing: cacheFlags.remoteCacheMounts)
+        request.cacheMountMaximumSize = cacheFlags.cacheMountMaxSize > 0 ? cacheFlags.cacheMountMaxSize : nil
         try OutputImageOptions(outputs: output).apply(to: &request)
         return request
     }

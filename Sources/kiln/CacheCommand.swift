@@ -4,6 +4,7 @@ import KilnBuilder
 import KilnCache
 import KilnDistribution
 import KilnOCI
+import KilnRegistry
 import KilnStorage
 
 /// `kiln cache`: look at and trim the build cache.
@@ -91,6 +92,11 @@ struct CacheCommand: AsyncParsableCommand {
                 help: "Also delete this registry cache's entries created before --keep-duration, REGISTRY/REPO (repeatable).")
         var cacheRepo: [String] = []
 
+        @Option(name: .customLong("cache-mount-max-size"),
+                help: "With --cache-repo: replace each exported cache mount state larger than this (10G, 512M) by one holding its most recently modified files within it.",
+                transform: CacheFlags.parseSize)
+        var cacheMountMaxSize: Int64?
+
         @OptionGroup var registry: RegistryFlags
 
         func run() async throws {
@@ -106,8 +112,18 @@ struct CacheCommand: AsyncParsableCommand {
             let pool = try registry.pool()
             for backend in try await cacheRepo.asyncMap { try await RegistryCacheBackend(repository: $0, pool: pool) } {
                 do {
-                    let deleted = try await backend.prune(createdBefore: cutoff)
-                    TerminalText.print("\(backend.name): removed \(deleted) entries (the registry's garbage collector reclaims their blobs)")
+                    do {
+                        let deleted = try await backend.prune(createdBefore: cutoff)
+                        TerminalText.print("\(backend.name): removed \(deleted) entries (the registry's garbage collector reclaims their blobs)")
+                    } catch let error as RegistryError where error.refusesDeletes {
+                        TerminalText.print("\(backend.name): the registry does not allow deletes, so its layer cache entries stay (enable storage.delete in its configuration)")
+                    }
+                    let mounts = try await backend.pruneMounts(createdBefore: cutoff, maximumSize: cacheMountMaxSize.flatMap { $0 > 0 ? $0 : nil })
+                    TerminalText.print("\(backend.name): removed \(mounts.deleted) cache mount states, made \(mounts.capped) smaller")
+                    if mounts.undeletable > 0 {
+                        TerminalText.print("\(backend.name): the registry does not allow deletes, so \(mounts.undeletable) cache mount states older than --keep-duration stay; "
+                            + "builds still import at most --cache-mount-max-size of each (enable storage.delete in the registry's configuration to remove them)")
+                    }
                 } catch {
                     throw CommandFailure("\(backend.name): \(error)")
                 }

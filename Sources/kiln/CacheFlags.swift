@@ -3,6 +3,7 @@ import Foundation
 import KilnCache
 import KilnDistribution
 import KilnOCI
+import KilnStorage
 
 /// The shared-cache flags of `kiln build` (`--no-cache` stays with the build's own flags).
 struct CacheFlags: ParsableArguments {
@@ -21,6 +22,15 @@ struct CacheFlags: ParsableArguments {
 
     @Option(name: .customLong("no-cache-filter"), help: "Do not use cached steps for this stage, by name or index (repeatable).")
     var noCacheFilter: [String] = []
+
+    @Option(name: .customLong("remote-cache-mounts"),
+            help: "Which RUN --mount=type=cache ids are imported from the readable registry caches and exported to the writable ones: all (default), none, or ID[,ID…].")
+    var remoteCacheMounts = "all"
+
+    @Option(name: .customLong("cache-mount-max-size"),
+            help: "The most one cache mount id keeps, on this machine and in a registry cache: 10G, 512M, or 0 for no cap (default 10G); least recently used files go first.",
+            transform: CacheFlags.parseSize)
+    var cacheMountMaxSize: Int64 = 10 << 30
 
     @Flag(name: .customLong("explain-cache"), help: "For every cache miss, say which input differs from the closest earlier entry.")
     var explainCache = false
@@ -46,6 +56,14 @@ struct CacheFlags: ParsableArguments {
     /// Repositories whose blobs a push may mount: every cache that was read.
     func mountSources() throws -> [Reference] {
         try repositories().filter { $0.mode != .writeOnly }.map(\.reference)
+    }
+
+    /// `10G`, `512M`, `1048576`.
+    static func parseSize(_ text: String) throws -> Int64 {
+        guard case .absolute(let value)? = DiskReserve.Amount(parsing: text, allowsSizeSuffix: true), value <= UInt64(Int64.max) else {
+            throw ValidationError("--cache-mount-max-size takes a size: 10G, 512M, 1048576, or 0 for no cap")
+        }
+        return Int64(value)
     }
 
     /// `10s`, `2m`, `1.5` (seconds).

@@ -55,6 +55,16 @@ struct CacheMountTests {
         #expect(second.stderr.contains("again=kept"), "\(second.stderr)")
     }
 
+    @Test("from= an image seeds a new cache with that directory of the image")
+    func seedFromImage() throws {
+        let result = try build("""
+            FROM busybox
+            RUN --mount=type=cache,target=/i,id=from-image-\(UUID().uuidString),from=busybox,source=/etc sed 's/^/image=/' /i/group | head -1
+            """)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("image=root:x:0:"), "\(result.stderr)")
+    }
+
     @Test("a cache source that is no directory of the stage fails naming it")
     func badSource() throws {
         let result = try build("FROM busybox AS seed\nRUN echo x > /file\nFROM busybox\nRUN --mount=type=cache,target=/c,from=seed,source=/file true\n")

@@ -71,7 +71,8 @@ public final class TestRegistry: @unchecked Sendable {
     }
 
     /// Starts a registry and waits until `/v2/` answers.
-    public static func start(auth: Auth = .open, tls: TLS? = nil) async throws -> TestRegistry {
+    /// `deletes: false` configures it as registries that refuse `DELETE` are (405 UNSUPPORTED).
+    public static func start(auth: Auth = .open, tls: TLS? = nil, deletes: Bool = true) async throws -> TestRegistry {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-registry-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         do {
@@ -79,7 +80,7 @@ public final class TestRegistry: @unchecked Sendable {
             var lastError: (any Error)?
             for _ in 0..<5 {
                 let port = try freePort()
-                try writeConfig(port: port, auth: auth, tls: tls, directory: directory)
+                try writeConfig(port: port, auth: auth, tls: tls, deletes: deletes, directory: directory)
                 let process = try launch(
                     binary, ["serve", directory.appendingPathComponent("config.yml").path],
                     log: directory.appendingPathComponent("registry.log"))
@@ -236,7 +237,7 @@ public final class TestRegistry: @unchecked Sendable {
         return address
     }
 
-    private static func writeConfig(port: Int, auth: Auth, tls: TLS?, directory: URL) throws {
+    private static func writeConfig(port: Int, auth: Auth, tls: TLS?, deletes: Bool, directory: URL) throws {
         let storage = directory.appendingPathComponent("storage")
         try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
         var config = """
@@ -250,7 +251,7 @@ public final class TestRegistry: @unchecked Sendable {
               filesystem:
                 rootdirectory: \(storage.path)
               delete:
-                enabled: true
+                enabled: \(deletes)
               maintenance:
                 uploadpurging:
                   enabled: false
@@ -328,9 +329,9 @@ public enum TestRegistryError: Error, CustomStringConvertible {
 
 /// Runs `body` with a fresh registry and stops it afterwards, whether `body` returns or throws.
 public func withTestRegistry<T>(
-    auth: TestRegistry.Auth = .open, tls: TestRegistry.TLS? = nil, _ body: (TestRegistry) async throws -> T
+    auth: TestRegistry.Auth = .open, tls: TestRegistry.TLS? = nil, deletes: Bool = true, _ body: (TestRegistry) async throws -> T
 ) async throws -> T {
-    try await withStopping(try await TestRegistry.start(auth: auth, tls: tls), stop: { await $0.stop() }, body)
+    try await withStopping(try await TestRegistry.start(auth: auth, tls: tls, deletes: deletes), stop: { await $0.stop() }, body)
 }
 
 /// Runs `body` with `fixture`, then `stop`s it whether `body` returns or throws.
