@@ -96,7 +96,7 @@ mkdir -p "$work/index/wheels"
 python3 "$work/package-index.py" "$index_port" "$work/index" /usr/share/maven-repo "$work/index/wheels" >"$work/index/log" 2>&1 &
 pids+=($!)
 wait_port "$index_port"
-downloads() { wc -l < "$work/index/downloads.log" 2>/dev/null || echo 0; }
+downloads() { if [ -f "$work/index/downloads.log" ]; then wc -l < "$work/index/downloads.log"; else echo 0; fi; }
 
 # --- the Debian base, made once, pulled by every tool from the registry ------------------------------
 packages=$(grep -o 'packageManagerPackages = \[[^]]*\]' Tests/KilnTestSupport/BaseImages+DebianPackageManagers.swift \
