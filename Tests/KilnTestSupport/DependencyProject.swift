@@ -131,7 +131,9 @@ public struct DependencyProject: Sendable {
         var state: [String] = []
         var seen = false
         for line in output.split(separator: "\n") {
-            if line.hasSuffix(" \(marker)-begin") { seen = true }
+            // The marker may follow what the package manager left without a newline (Maven's
+            // colour resets), so it is matched at the end of a line.
+            if line.hasSuffix("\(marker)-begin") { seen = true }
             guard let range = line.range(of: " \(marker) ") else { continue }
             state.append(String(line[range.upperBound...]))
         }
@@ -141,7 +143,7 @@ public struct DependencyProject: Sendable {
     private func resolveScript(index: TestPackageIndex) -> String {
         let resolve = switch kind {
         case .maven:
-            "mvn -B -q -s settings.xml compile"
+            "mvn -B -q -Dstyle.color=never -s settings.xml compile"
         case .pip:
             "python3 -m pip install -q --disable-pip-version-check --no-input --index-url \(index.pipIndexURL) "
                 + "--trusted-host 127.0.0.1 --target /opt/site -r requirements.txt"
@@ -150,7 +152,7 @@ public struct DependencyProject: Sendable {
             set -eu
             # One line per file of the cache mount: its content, before and after resolving.
             state() {
-                echo "$1-begin"
+                printf '\\n%s-begin\\n' "$1"
                 (cd \(cacheTarget) && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sed "s/^/$1 /")
             }
             state cache-before
