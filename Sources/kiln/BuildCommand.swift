@@ -65,6 +65,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Do not use cached steps (results are still cached).")
     var noCache = false
 
+    @Option(help: "How RUN steps are isolated: auto (default), root, rootless, userns-pod or chroot (env KILN_ISOLATION); see the README.")
+    var isolation: String?
+
     @Option(help: "OCI runtime: auto, runc, crun or a path.")
     var runtime: String = "auto"
 
@@ -121,6 +124,7 @@ struct BuildCommand: AsyncParsableCommand {
 
     /// The whole build: request, build, exports, files; returns what to print.
     private func build(root: KilnRoot, events: @escaping BuildEventSink) async throws -> String {
+        events(.info(try IsolationEntry.current().summary))
         try root.makePrivate()
         try checkDestinations()
         var temporary: [URL] = []
