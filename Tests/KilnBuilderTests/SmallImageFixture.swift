@@ -54,7 +54,7 @@ struct SmallImageFixture {
         let configSize: Int
         let config: [String: Any]
 
-        /// Manifest, config and layers, in bytes: what a registry stores for the image.
+        /// Config and layer blobs, in bytes: what a registry stores for the image besides its manifest.
         var size: Int { configSize + layers.reduce(0) { $0 + $1.size } }
         var history: [[String: Any]] { config["history"] as? [[String: Any]] ?? [] }
         var createdBy: [String] { history.map { $0["created_by"] as? String ?? "" } }

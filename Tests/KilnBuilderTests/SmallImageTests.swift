@@ -138,6 +138,27 @@ struct SmallImageTests {
         #expect(try fixture.image(second).layers.map(\.digest) == (try fixture.image(first)).layers.map(\.digest))
     }
 
+    @Test("--commit=explicit: a stage read by a step before the commit point is part of the commit point's basis")
+    func groupBasisHoldsEarlierStageInputs() throws {
+        let dockerfile = """
+            FROM busybox AS a
+            RUN cat /proc/sys/kernel/random/uuid > /f
+            FROM busybox
+            COPY --from=a /f /f
+            RUN cat /f > /g
+            """
+        let first = try fixture.build(dockerfile, ["--commit=explicit"])
+        #expect(first.result.status == 0, "\(first.result.stderr)")
+        // Stage a runs again and writes other bytes under the same key: the group reading it must miss.
+        let second = try fixture.build(dockerfile, ["--commit=explicit", "--no-cache-filter", "a"])
+        #expect(second.result.status == 0, "\(second.result.stderr)")
+        #expect(second.filesystemSteps.map { $0["cache"] as? String } == ["miss", nil, "miss"])
+        let (before, after) = (try fixture.unpack(first), try fixture.unpack(second))
+        let written = try String(contentsOf: after.appendingPathComponent("f"), encoding: .utf8)
+        #expect(written != (try String(contentsOf: before.appendingPathComponent("f"), encoding: .utf8)))
+        #expect(try String(contentsOf: after.appendingPathComponent("g"), encoding: .utf8) == written)
+    }
+
     @Test("without --commit=explicit, #!COMMIT is an ordinary shell comment: every step makes its layer, history keeps the text")
     func markerIsACommentOtherwise() throws {
         let base = try fixture.baseCounts()
