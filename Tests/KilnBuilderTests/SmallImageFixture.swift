@@ -24,8 +24,8 @@ struct SmallImageFixture {
         var filesystemSteps: [[String: Any]] { steps.filter { ($0["status"] as? String) != "metadata" } }
     }
 
-    /// Builds `dockerfile` with `flags` into a fresh OCI layout.
-    func build(_ dockerfile: String, _ flags: [String] = [], root: URL? = nil) throws -> Built {
+    /// Builds `dockerfile` with `flags` (and `environment` for `kiln`) into a fresh OCI layout.
+    func build(_ dockerfile: String, _ flags: [String] = [], root: URL? = nil, environment: [String: String] = [:]) throws -> Built {
         let id = UUID().uuidString.prefix(8)
         let file = harness.directory.appendingPathComponent("Dockerfile-\(id)")
         try Data(dockerfile.utf8).write(to: file)
@@ -34,7 +34,7 @@ struct SmallImageFixture {
         let result = try KilnBinary.run(
             ["build", "--progress", "plain", "-f", file.path, "--build-context", contextFlag, "--metadata-file", metadata.path,
              "--output", "type=oci,dest=\(layout.path),name=test"] + flags + [harness.context.path],
-            environment: ["KILN_ROOT": (root ?? harness.root.url).path])
+            environment: environment.merging(["KILN_ROOT": (root ?? harness.root.url).path]) { $1 })
         var steps: [[String: Any]] = []
         if let data = FileManager.default.contents(atPath: metadata.path),
            let document = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {

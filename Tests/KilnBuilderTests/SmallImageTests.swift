@@ -159,6 +159,21 @@ struct SmallImageTests {
         #expect(try String(contentsOf: after.appendingPathComponent("g"), encoding: .utf8) == written)
     }
 
+    @Test("KILN_ROOTFS=copy (snapshots instead of overlay uppers) gives the same squashed and explicit images")
+    func copiedRootfsMatchesOverlay() throws {
+        let cases = [(Self.squashable, ["--squash"]), (Self.explicit, ["--commit=explicit"]), (Self.explicit, ["--commit=explicit", "--squash"])]
+        for (dockerfile, flags) in cases {
+            var digests: [[String]] = []
+            for mode in ["overlay", "copy"] {
+                let built = try fixture.build(dockerfile, flags, root: fixture.harness.directory.appendingPathComponent("root-\(mode)"),
+                                              environment: ["KILN_ROOTFS": mode, "SOURCE_DATE_EPOCH": "1000"])
+                #expect(built.result.status == 0, "\(built.result.stderr)")
+                digests.append(try fixture.image(built).layers.map(\.digest))
+            }
+            #expect(digests[0] == digests[1], "\(flags)")
+        }
+    }
+
     @Test("without --commit=explicit, #!COMMIT is an ordinary shell comment: every step makes its layer, history keeps the text")
     func markerIsACommentOtherwise() throws {
         let base = try fixture.baseCounts()
