@@ -1,4 +1,6 @@
 import Foundation
+import KilnCache
+import KilnStorage
 import KilnTestSupport
 
 /// Builds with the `kiln` binary into OCI layouts and reads back what they hold, for the
@@ -82,6 +84,11 @@ struct SmallImageFixture {
     func baseCounts() throws -> (layers: Int, history: Int) {
         let documents = try ImageDocuments.layout(harness.base.layout, refName: harness.base.refName)
         return (documents.layers.count, (documents.config["history"] as? [Any])?.count ?? 0)
+    }
+
+    /// How many cache entries the Kiln root at `root` holds.
+    func cacheEntryCount(root: URL) -> Int {
+        (try? LocalCacheBackend(root: KilnRoot(url: root)).entries().count) ?? 0
     }
 
     /// The rootfs `umoci unpack` makes of the layout's image.

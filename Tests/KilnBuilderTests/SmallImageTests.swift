@@ -210,9 +210,10 @@ struct SmallImageTests {
     @Test("proof: installing build tools, building and removing them gives a smaller image with fewer layers with --squash and with --commit=explicit")
     func proof() throws {
         let base = try fixture.baseCounts()
-        let plain = try fixture.build(Self.toolchainWorkload(commitMarkers: false))
-        let squashed = try fixture.build(Self.toolchainWorkload(commitMarkers: false), ["--squash"])
-        let explicit = try fixture.build(Self.toolchainWorkload(commitMarkers: true), ["--commit=explicit"])
+        let roots = ["plain", "explicit"].map { fixture.harness.directory.appendingPathComponent("root-\($0)") }
+        let plain = try fixture.build(Self.toolchainWorkload(commitMarkers: false), root: roots[0])
+        let squashed = try fixture.build(Self.toolchainWorkload(commitMarkers: false), ["--squash"], root: roots[0])
+        let explicit = try fixture.build(Self.toolchainWorkload(commitMarkers: true), ["--commit=explicit"], root: roots[1])
         for built in [plain, squashed, explicit] { #expect(built.result.status == 0, "\(built.result.stderr)") }
         let (plainImage, squashedImage, explicitImage) = (try fixture.image(plain), try fixture.image(squashed), try fixture.image(explicit))
         #expect(plainImage.layers.count == base.layers + 4)
@@ -222,11 +223,15 @@ struct SmallImageTests {
         #expect(plainImage.size > 8_000_000)
         #expect(squashedImage.size < plainImage.size - 7_000_000)
         #expect(explicitImage.size < plainImage.size - 7_000_000)
+        // One cache entry per step (the squash adds its own), one per commit point.
+        let entries = roots.map(fixture.cacheEntryCount(root:))
+        #expect(entries == [4 + 1, 2])
         print("""
             toolchain workload (busybox base, \(base.layers) layer(s)): \
             plain \(plainImage.layers.count) layers \(plainImage.size) bytes; \
             --squash \(squashedImage.layers.count) layers \(squashedImage.size) bytes; \
-            --commit=explicit \(explicitImage.layers.count) layers \(explicitImage.size) bytes
+            --commit=explicit \(explicitImage.layers.count) layers \(explicitImage.size) bytes; \
+            cache entries: plain + squash \(entries[0]), explicit \(entries[1])
             """)
         for built in [squashed, explicit] {
             let rootfs = try fixture.unpack(built)
