@@ -159,6 +159,22 @@ struct SmallImageTests {
         #expect(try String(contentsOf: after.appendingPathComponent("g"), encoding: .utf8) == written)
     }
 
+    @Test("a registry cache carries commit points and the squash: a new machine builds the same image and runs nothing",
+          .enabled(if: TestRegistry.isAvailable, Comment(rawValue: TestRegistry.unavailableReason)))
+    func registryCacheOnANewMachine() async throws {
+        try await withTestRegistry { registry in
+            let flags = ["--commit=explicit", "--squash", "--cache-repo", "\(registry.host)/ci/cache"]
+            let machines = ["a", "b"].map { fixture.harness.directory.appendingPathComponent("machine-\($0)") }
+            let onA = try fixture.build(Self.explicit, flags, root: machines[0])
+            #expect(onA.result.status == 0, "\(onA.result.stderr)")
+            let onB = try fixture.build(Self.explicit, flags, root: machines[1])
+            #expect(onB.result.status == 0, "\(onB.result.stderr)")
+            #expect(onB.filesystemSteps.allSatisfy { $0["status"] as? String == "cached" }, "\(onB.filesystemSteps)")
+            #expect(onB.filesystemSteps.map { $0["cache"] as? String } == [nil, "hit", nil, "hit", "hit"])
+            #expect(try fixture.image(onB).layers.map(\.digest) == (try fixture.image(onA)).layers.map(\.digest))
+        }
+    }
+
     @Test("KILN_ROOTFS=copy (snapshots instead of overlay uppers) gives the same squashed and explicit images")
     func copiedRootfsMatchesOverlay() throws {
         let cases = [(Self.squashable, ["--squash"]), (Self.explicit, ["--commit=explicit"]), (Self.explicit, ["--commit=explicit", "--squash"])]
