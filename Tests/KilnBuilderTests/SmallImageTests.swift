@@ -115,6 +115,16 @@ struct SmallImageTests {
         #expect(try fixture.image(rebuilt).layers.map(\.digest) == image.layers.map(\.digest))
         // Entries at commit points only.
         #expect(fixture.harness.cacheEntryCount == 3)
+
+        // A change re-runs from the previous commit point: WORKDIR (no layer of its own) runs again with the COPY.
+        try fixture.writeContext("config", "setting=2\n")
+        let changed = try fixture.build(Self.explicit, ["--commit=explicit"])
+        #expect(changed.result.status == 0, "\(changed.result.stderr)")
+        #expect(changed.filesystemSteps.map { $0["status"] as? String } == ["cached", "cached", "executed", "executed", "executed"])
+        #expect(changed.filesystemSteps.map { $0["cache"] as? String } == [nil, "hit", nil, "miss", "miss"])
+        let changedImage = try fixture.image(changed)
+        #expect(changedImage.layers.prefix(base.layers + 1).map(\.digest) == image.layers.prefix(base.layers + 1).map(\.digest))
+        #expect(Set(try changedImage.entries(ofLayer: base.layers + 1)) == ["srv", "srv/config"])
     }
 
     @Test("the marker is in no key: the keys of an explicit build equal those of the same steps without markers, and moving only the marker hits")
