@@ -57,6 +57,10 @@ public struct BuildRequest: Sendable {
     public var cacheMountMaximumSize: Int64?
     /// SOURCE_DATE_EPOCH: clamps layer mtimes and fixes `created`.
     public var sourceDateEpoch: Int64?
+    /// `--commit`: which steps make layers (every filesystem step, or Makisu's explicit commit points).
+    public var commitMode: CommitMode = .all
+    /// `--squash`: the target stage's own layers become one layer on top of its base's.
+    public var squash = false
 
     /// Creates a request; only the context and the Dockerfile text are required.
     public init(contextDirectory: URL, dockerfileText: String, dockerfileName: String = "Dockerfile",

@@ -110,7 +110,8 @@ public struct Builder: Sendable {
         }
         guard var final = outcomes[buildPlan.target] else { throw BuildError.invalidOption("the target stage was not built") }
         for (key, value) in request.labels { final.config.config.labels[key] = value }
-        // Compression and the SOURCE_DATE_EPOCH clamp are output transforms, not step inputs.
+        // Squashing, compression and the SOURCE_DATE_EPOCH clamp are output transforms, not step inputs.
+        if request.squash { final = try await session.squashed(final) }
         final.layers = try await session.outputLayers(final.layers)
         if final.layers.isEmpty { try await Self.addEmptyLayer(to: &final, session: session) }
         await cache.finish(within: cacheTimeout * 6)
@@ -139,7 +140,9 @@ public struct Builder: Sendable {
 
     private func parse(_ request: BuildRequest) throws -> Dockerfile {
         do {
-            return try Dockerfile(parsing: request.dockerfileText)
+            let parsed = try DockerfileParser.parse(request.dockerfileText)
+            // The marker means something only when asked for; elsewhere it is what BuildKit makes of it.
+            return try Dockerfile(parsed: request.commitMode == .explicit ? parsed.recognisingCommitMarkers() : parsed)
         } catch {
             throw BuildError.dockerfile(error, fileName: request.dockerfileName)
         }
@@ -228,7 +231,8 @@ public struct Builder: Sendable {
             var parsed: [Instruction] = []
             for trigger in triggers {
                 do {
-                    parsed += try DockerfileParser.parse(String(repeating: "\n", count: max(0, line - 1)) + trigger).nodes
+                    let text = try DockerfileParser.parse(String(repeating: "\n", count: max(0, line - 1)) + trigger)
+                    parsed += try (request.commitMode == .explicit ? text.recognisingCommitMarkers() : text).nodes
                         .map { node throws(DockerfileError) in try Instruction(node: node) }
                 } catch {
                     throw BuildError.baseImage(word, "its ONBUILD trigger \"\(trigger)\" is invalid: \(error.summary)")

@@ -74,6 +74,12 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "Layer compression: gzip or zstd.")
     var compression: String = "gzip"
 
+    @Flag(help: "Squash the target stage's own layers into one layer on top of its base image's layers.")
+    var squash = false
+
+    @Option(help: "Which steps make layers: all (every RUN, COPY, ADD, WORKDIR) or explicit (only RUN/COPY/ADD lines ending with #!COMMIT, and each stage's last step).")
+    var commit: String = CommitMode.all.rawValue
+
     @Option(name: .customLong("build-context"), help: "A named context, NAME=oci-layout:///PATH[:TAG|@sha256:…] (repeatable).")
     var buildContext: [String] = []
 
@@ -98,6 +104,9 @@ struct BuildCommand: AsyncParsableCommand {
             throw ValidationError("--allow \(name): expected one of " + Entitlement.allCases.map(\.rawValue).joined(separator: ", "))
         }
         guard ["gzip", "zstd"].contains(compression) else { throw ValidationError("--compression must be gzip or zstd") }
+        guard CommitMode(rawValue: commit) != nil else {
+            throw ValidationError("--commit \(commit): expected " + CommitMode.allCases.map(\.rawValue).joined(separator: " or "))
+        }
         if context == "-" && file == "-" { throw ValidationError("the context and the Dockerfile cannot both come from standard input") }
         if let platform, BuildPlatform(platform) == nil { throw ValidationError("--platform \(platform): expected os/arch[/variant]") }
     }
@@ -243,6 +252,8 @@ struct BuildCommand: AsyncParsableCommand {
         request.explainCache = cacheFlags.explainCache
         request.remoteCacheMounts = CacheMountSelection(parsing: cacheFlags.remoteCacheMounts)
         request.cacheMountMaximumSize = cacheFlags.cacheMountMaxSize > 0 ? cacheFlags.cacheMountMaxSize : nil
+        request.commitMode = CommitMode(rawValue: commit) ?? .all
+        request.squash = squash
         try OutputImageOptions(outputs: output).apply(to: &request)
         return request
     }
