@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import KilnArchive
 
 /// How a build isolates its RUN steps from the machine, by what the process may do here.
 /// One place decides it (``Isolation/decide(_:facts:)``), from facts read once.
@@ -32,12 +33,9 @@ public enum Isolation: String, Sendable, CaseIterable {
         /// The facts of this process.
         public static func current() -> Facts {
             let euid = geteuid()
-            let map = (try? String(contentsOfFile: "/proc/self/uid_map", encoding: .utf8)) ?? ""
-            let fields = map.split(whereSeparator: \.isWhitespace)
-            let identity = fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295"
             let maximum = Int((try? String(contentsOfFile: "/proc/sys/user/max_user_namespaces", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? "0") ?? 0
-            return Facts(euid: euid, inUserNamespace: !identity, canCreateUserNamespace: maximum > 0,
+            return Facts(euid: euid, inUserNamespace: UserNamespace.isNested, canCreateUserNamespace: maximum > 0,
                          subordinateIDs: subordinateRanges(for: euid))
         }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import KilnArchive
 
 /// Mounting and unmounting overlayfs, and finding out once per process whether it may.
 public enum Overlay {
@@ -28,11 +29,7 @@ public enum Overlay {
     }
 
     /// Whether this process runs in a user namespace other than the host's.
-    static let inUserNamespace: Bool = {
-        let map = (try? String(contentsOfFile: "/proc/self/uid_map", encoding: .utf8)) ?? ""
-        let fields = map.split(whereSeparator: \.isWhitespace)
-        return !(fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295")
-    }()
+    static var inUserNamespace: Bool { UserNamespace.isNested }
 
     /// The xattr overlay marks `name` with (`opaque`, `redirect`, `metacopy`) as it may be
     /// found in an upper directory: `trusted.overlay.` as root mounts it, `user.overlay.` with

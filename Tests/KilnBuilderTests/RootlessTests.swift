@@ -76,4 +76,69 @@ struct RootlessTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("chown"), "\(result.stderr)")
     }
+
+    @Test("secrets, cache mounts and a forwarded ssh agent work rootless; the secret reaches no layer")
+    func mountsWorkRootless() throws {
+        let user = try TestUser.withSubordinateIDs()
+        let work = try user.directory("mounts")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let secret = work.appendingPathComponent("secret")
+        try Data("rootless-secret-value\n".utf8).write(to: secret)
+        let key = work.appendingPathComponent("id_ed25519")
+        _ = try ProcessRunner.checked("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key.path])
+        _ = try ProcessRunner.checked("/bin/chown", ["-R", "\(user.uid):\(user.gid)", work.path])
+        let file = harness.directory.appendingPathComponent("mounts.Dockerfile")
+        try Data("""
+            FROM busybox
+            RUN --mount=type=secret,id=s sed 's/^/SEEN /' /run/secrets/s
+            RUN --mount=type=cache,target=/c,uid=1000,gid=1000 touch /c/f && stat -c 'CACHE %u:%g' /c/f /c
+            RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo AGENT-THERE
+            """.utf8).write(to: file)
+        _ = try ProcessRunner.checked("/bin/chmod", ["a+r", file.path])
+        let output = work.appendingPathComponent("out")
+        let result = try user.runKiln(
+            ["build", "--progress", "plain", "--network", "none", "-f", file.path, "--secret", "id=s,src=\(secret.path)",
+             "--ssh", "default=\(key.path)",
+             "--build-context", "busybox=oci-layout://\(harness.base.layout.path):\(harness.base.refName)",
+             "--output", "type=oci,dest=\(output.path)", harness.context.path],
+            environment: ["KILN_ROOT": work.appendingPathComponent("root").path], in: work)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("SEEN rootless-secret-value"), "\(result.stderr)")
+        #expect(result.stderr.contains("CACHE 0:0") && result.stderr.contains("CACHE 1000:1000"), "\(result.stderr)")
+        #expect(result.stderr.contains("AGENT-THERE"), "\(result.stderr)")
+        let blobs = output.appendingPathComponent("blobs/sha256")
+        for name in try FileManager.default.contentsOfDirectory(atPath: blobs.path) {
+            let listing = try ProcessRunner.run(URL(fileURLWithPath: "/bin/sh"), ["-c", "tar -xzOf '\(blobs.path)/\(name)' 2>/dev/null || cat '\(blobs.path)/\(name)'"])
+            #expect(!listing.stdout.contains("rootless-secret-value"), "blob \(name) holds the secret")
+        }
+    }
+
+    @Test("a base layer with a device node builds rootless: the step's tree goes without the node, the image keeps the layer byte for byte")
+    func deviceNodesInBase() throws {
+        let rootfs = harness.directory.appendingPathComponent("device-rootfs")
+        _ = try ProcessRunner.checked("/bin/cp", ["-a", harness.base.rootfs.path, rootfs.path])
+        try FileManager.default.createDirectory(at: rootfs.appendingPathComponent("devices"), withIntermediateDirectories: true)
+        _ = try ProcessRunner.checked("/bin/mknod", [rootfs.appendingPathComponent("devices/null").path, "c", "1", "3"])
+        let layout = harness.directory.appendingPathComponent("device-layout")
+        let imported = try KilnBinary.run(["import", rootfs.path, "--output", "type=oci,dest=\(layout.path)", "--tag", "dev:1"],
+                                          environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        _ = try ProcessRunner.checked("/bin/chmod", ["-R", "a+rX", layout.path])
+        let file = harness.directory.appendingPathComponent("device.Dockerfile")
+        try Data("FROM dev\nRUN test ! -e /devices/null && echo NODE-ABSENT && echo x > /made\n".utf8).write(to: file)
+        _ = try ProcessRunner.checked("/bin/chmod", ["a+r", file.path])
+        let user = try TestUser.withSubordinateIDs()
+        let work = try user.directory("devices")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let output = work.appendingPathComponent("out")
+        let result = try user.runKiln(
+            ["build", "--progress", "plain", "--network", "none", "-f", file.path,
+             "--build-context", "dev=oci-layout://\(layout.path):1", "--output", "type=oci,dest=\(output.path)", harness.context.path],
+            environment: ["KILN_ROOT": work.appendingPathComponent("root").path], in: work)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("NODE-ABSENT"), "\(result.stderr)")
+        let baseLayers = try OCILayoutSummary(layout: layout).layers
+        let builtLayers = try OCILayoutSummary(layout: output).layers
+        #expect(builtLayers.count == baseLayers.count + 1 && Array(builtLayers.prefix(baseLayers.count)) == baseLayers)
+    }
 }
