@@ -12,7 +12,7 @@ KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci slirp4netns iproute2)
 # never use a system daemon (ensure_packages forbids service starts while installing; with
 # systemd the packages enable docker.service, which the tests do not touch). openssh-server and
 # git: the ssh-forwarding tests run their own sshd on 127.0.0.1 serving a git repository.
-KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd openssh-server openssh-client git)
+KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd openssh-server openssh-client git uidmap util-linux)
 
 # ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
 ensure_packages() {
