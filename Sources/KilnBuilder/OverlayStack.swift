@@ -49,12 +49,12 @@ struct OverlayStack: Sendable {
         let upper = directory.appendingPathComponent("u\(index)")
         let work = directory.appendingPathComponent("w\(index)")
         for path in [upper, work] { try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true) }
-        guard let options = try? Overlay.options(lowers: lowers, upper: upper.path, work: work.path),
-              mount("overlay", merged.path, "overlay", 0, options) == 0 else {
-            let code = errno
+        do {
+            try Overlay.mount(lowers: lowers, upper: upper.path, work: work.path, at: merged.path)
+        } catch {
             try? FileManager.default.removeItem(at: upper)
             try? FileManager.default.removeItem(at: work)
-            throw BuildError.invalidOption("overlay mount failed: \(String(cString: strerror(code)))")
+            throw BuildError.invalidOption("overlay mount failed: \(error)")
         }
         current = upper
     }
@@ -106,9 +106,7 @@ struct OverlayStack: Sendable {
     }
 
     private func unmount() {
-        if umount2(merged.path, 0) != 0 && errno != EINVAL && errno != ENOENT {
-            _ = umount2(merged.path, Int32(MNT_DETACH))
-        }
+        try? Overlay.unmount(merged.path)
     }
 
     private static func status(_ path: String) -> stat? {

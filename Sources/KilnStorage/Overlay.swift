@@ -10,14 +10,19 @@ public enum Overlay {
     /// files and renamed directories are copied up rather than redirected, which the upper
     /// diff can turn into layer changes.
     static func mount(lower: String, upper: String, work: String, at target: String) throws(StorageError) {
-        let options = try options(lowers: [lower], upper: upper, work: work)
+        try mount(lowers: [lower], upper: upper, work: work, at: target)
+    }
+
+    /// Mounts an overlay of `lowers` (topmost first) with `upper`/`work` at `target`.
+    public static func mount(lowers: [String], upper: String, work: String, at target: String) throws(StorageError) {
+        let options = try options(lowers: lowers, upper: upper, work: work)
         try posix("mount overlay", target) { LinuxCalls.mount(source: "overlay", target: target, type: "overlay", data: options) }
     }
 
     /// The one set of mount options every overlay Kiln mounts gets: `lowers` (topmost first)
     /// under `upper`, and in a user namespace `userxattr` (overlay keeps its markers in
     /// `user.overlay.*`, since `trusted.*` needs the host's root).
-    public static func options(lowers: [String], upper: String, work: String) throws(StorageError) -> String {
+    static func options(lowers: [String], upper: String, work: String) throws(StorageError) -> String {
         for path in lowers + [upper, work] where path.contains(",") || path.contains(":") {
             throw StorageError.system(operation: "overlay mount (path has ',' or ':')", path: path, errno: EINVAL)
         }
@@ -39,7 +44,7 @@ public enum Overlay {
     }
 
     /// Unmounts `target`; if it is busy, detaches it so that it goes away once unused.
-    static func unmount(_ target: String) throws(StorageError) {
+    public static func unmount(_ target: String) throws(StorageError) {
         if LinuxCalls.umount2(target, 0) == 0 { return }
         if errno == EINVAL || errno == ENOENT { return }  // not mounted (any more)
         try posix("umount", target) { LinuxCalls.umount2(target, LinuxCalls.detach) }
