@@ -51,6 +51,9 @@ public struct BuildRequest: Sendable {
     /// `--ssh ID=…`: the ssh agent sockets RUN steps may reach through `--mount=type=ssh`, by id
     /// (`default` when the mount names none); never stored.
     public var sshAgents: [String: URL] = [:]
+    /// How RUN steps are isolated here (``Isolation``); in `chroot`, which cannot run RUN yet,
+    /// a build with RUN is refused before anything is pulled.
+    public var isolation: Isolation = .root
     /// `--remote-cache-mounts`: which cache mount ids follow the registry caches.
     public var remoteCacheMounts: CacheMountSelection = .all
     /// `--cache-mount-max-size`: the bytes of files one cache mount id keeps (nil: no cap).

@@ -24,8 +24,10 @@ public enum Isolation: String, Sendable, CaseIterable {
         /// Whether the process already runs in a user namespace other than the host's
         /// (its `uid_map` is not the identity over all ids).
         public var inUserNamespace: Bool
-        /// Whether an unprivileged user namespace can be created here.
-        public var canCreateUserNamespace: Bool
+        /// Whether the namespaces a RUN step needs can be created here: as root, a mount, pid,
+        /// IPC and UTS namespace; as another user, a user namespace (a seccomp profile, a
+        /// missing capability or an AppArmor rule can each refuse them).
+        public var canCreateNamespaces: Bool
         /// The user's subordinate id ranges (`/etc/subuid` count, `/etc/subgid` count), nil
         /// when it has none or `newuidmap`/`newgidmap` are missing.
         public var subordinateIDs: (uids: Int, gids: Int)?
@@ -33,10 +35,17 @@ public enum Isolation: String, Sendable, CaseIterable {
         /// The facts of this process.
         public static func current() -> Facts {
             let euid = geteuid()
-            let maximum = Int((try? String(contentsOfFile: "/proc/sys/user/max_user_namespaces", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "0") ?? 0
-            return Facts(euid: euid, inUserNamespace: UserNamespace.isNested, canCreateUserNamespace: maximum > 0,
+            return Facts(euid: euid, inUserNamespace: UserNamespace.isNested, canCreateNamespaces: namespacesWork(asRoot: euid == 0),
                          subordinateIDs: subordinateRanges(for: euid))
+        }
+
+        /// Tries it: util-linux's `unshare` with the namespaces a step needs runs `true`.
+        static func namespacesWork(asRoot: Bool) -> Bool {
+            let flags = asRoot ? ["--mount", "--pid", "--fork", "--ipc", "--uts"] : ["--user", "--map-root-user", "--mount"]
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"),
+                  let pid = try? ChildProcess.spawn(["/usr/bin/unshare"] + flags + ["/bin/true"])
+            else { return false }
+            return ChildProcess.wait(pid) == 0
         }
 
         /// The sizes of the user's first `/etc/subuid` and `/etc/subgid` ranges, when both
@@ -69,15 +78,16 @@ public enum Isolation: String, Sendable, CaseIterable {
 
     /// The mode for `requested` (nil: detect) on a machine with `facts`.
     ///
-    /// Detection order: root of the host → `root`; root inside a user namespace → `userns-pod`;
-    /// any other user who may create a user namespace → `rootless`; else `chroot`. A forced
-    /// mode the facts rule out is refused, naming what is missing.
+    /// Detection order: root who may create namespaces → `root` (`userns-pod` when that root is
+    /// itself in a user namespace); any other user who may create a user namespace →
+    /// `rootless`; else `chroot`. A forced mode the facts rule out is refused, naming what is
+    /// missing.
     public static func decide(_ requested: Isolation?, facts: Facts) throws -> Isolation {
         let detected: Isolation
         if facts.euid == 0 {
-            detected = facts.inUserNamespace ? .usernsPod : .root
+            detected = !facts.canCreateNamespaces ? .chroot : facts.inUserNamespace ? .usernsPod : .root
         } else {
-            detected = facts.canCreateUserNamespace ? .rootless : .chroot
+            detected = facts.canCreateNamespaces ? .rootless : .chroot
         }
         guard let requested, requested != detected else { return detected }
         switch requested {
@@ -86,8 +96,8 @@ public enum Isolation: String, Sendable, CaseIterable {
                 ? "--isolation root needs root; as uid \(facts.euid) use --isolation rootless"
                 : "--isolation root needs the host's user namespace; Kiln runs in a user namespace of its own here: use --isolation userns-pod")
         case .rootless:
-            guard facts.canCreateUserNamespace else {
-                throw Refusal(description: "--isolation rootless needs user namespaces (/proc/sys/user/max_user_namespaces is 0)")
+            guard facts.canCreateNamespaces else {
+                throw Refusal(description: "--isolation rootless needs user namespaces, which this machine refuses (see /proc/sys/user/max_user_namespaces, seccomp and AppArmor)")
             }
             return .rootless
         case .usernsPod:
@@ -109,7 +119,7 @@ public enum Isolation: String, Sendable, CaseIterable {
         switch self {
         case .root: return "isolation: root (runc with namespaces of its own)"
         case .usernsPod: return "isolation: userns-pod (root inside a user namespace of the container; runc rootless)"
-        case .chroot: return "isolation: chroot (no namespaces: for trusted Dockerfiles only)"
+        case .chroot: return "isolation: chroot (no namespace can be made here: RUN is not available yet, builds without RUN work)"
         case .rootless:
             if let ids = facts.subordinateIDs {
                 return "isolation: rootless (uid \(facts.euid) is root of a user namespace with \(ids.uids) subordinate uids and \(ids.gids) gids; runc rootless)"

@@ -133,7 +133,8 @@ struct BuildCommand: AsyncParsableCommand {
 
     /// The whole build: request, build, exports, files; returns what to print.
     private func build(root: KilnRoot, events: @escaping BuildEventSink) async throws -> String {
-        events(.info(try IsolationEntry.current().summary))
+        let isolation = try IsolationEntry.current()
+        events(.info(isolation.summary))
         try root.makePrivate()
         try checkDestinations()
         var temporary: [URL] = []
@@ -162,6 +163,7 @@ struct BuildCommand: AsyncParsableCommand {
         let agents = try SSHAgents(ssh)
         defer { agents.stop() }
         request.sshAgents = agents.sockets
+        request.isolation = isolation.mode
         request.dockerfile = dockerfile.url
         let targets = try outputTargets(contextDirectory: contextDirectory)
 

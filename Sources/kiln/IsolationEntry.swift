@@ -28,7 +28,7 @@ enum IsolationEntry {
         return mode
     }
 
-    /// The mode this process runs in and its summary line.
+    /// The mode this process runs in and its summary line (probing namespaces once).
     static func current() throws -> (mode: Isolation, summary: String) {
         if let summary = ProcessInfo.processInfo.environment[enteredVariable] { return (.rootless, summary) }
         let facts = Isolation.Facts.current()
@@ -55,7 +55,13 @@ enum IsolationEntry {
         case .root, .usernsPod:
             return
         case .chroot:
-            throw CommandFailure("no user namespace can be made here, and chroot isolation is not available yet: run Kiln as root, or allow user namespaces")
+            // Root without namespaces still builds what has no RUN (the build refuses RUN
+            // before it pulls anything); another user could not even write the image's owners.
+            guard facts.euid == 0 else {
+                throw CommandFailure("no user namespace can be made here (see /proc/sys/user/max_user_namespaces, seccomp and AppArmor), "
+                    + "and without one uid \(facts.euid) cannot write files of other owners: run Kiln as root, or allow user namespaces")
+            }
+            return
         case .rootless:
             break
         }

@@ -141,4 +141,23 @@ struct RootlessTests {
         let builtLayers = try OCILayoutSummary(layout: output).layers
         #expect(builtLayers.count == baseLayers.count + 1 && Array(builtLayers.prefix(baseLayers.count)) == baseLayers)
     }
+
+    @Test("where no namespace can be made (forced here with --isolation chroot): a build without RUN works, one with RUN is refused at its line before anything is pulled")
+    func chrootRefusesRun() throws {
+        let file = harness.directory.appendingPathComponent("chroot.Dockerfile")
+        try Data("FROM busybox\nCOPY . /ctx\n".utf8).write(to: file)
+        try Data("x".utf8).write(to: harness.context.appendingPathComponent("x"))
+        let base = ["build", "--progress", "plain", "--isolation", "chroot", "-f", file.path,
+                    "--build-context", "busybox=oci-layout://\(harness.base.layout.path):\(harness.base.refName)",
+                    "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("chroot-out").path)", harness.context.path]
+        let copyOnly = try KilnBinary.run(base, environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(copyOnly.status == 0, "\(copyOnly.stderr)")
+        #expect(copyOnly.stderr.contains("isolation: chroot"), "\(copyOnly.stderr)")
+
+        try Data("FROM 127.0.0.1:1/never/pulled:1\nCOPY . /ctx\nRUN true\n".utf8).write(to: file)
+        let withRun = try KilnBinary.run(base, environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(withRun.status != 0)
+        #expect(withRun.stderr.contains(":3:1") && withRun.stderr.contains("RUN needs namespaces"), "\(withRun.stderr)")
+        #expect(!withRun.stderr.contains("127.0.0.1:1/never/pulled:1:"), "nothing is pulled first: \(withRun.stderr)")
+    }
 }
