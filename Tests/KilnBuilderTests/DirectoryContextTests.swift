@@ -94,6 +94,19 @@ struct DirectoryContextTests {
         #expect(afterA.file("a.txt") == "alpha two\n")
     }
 
+    @Test("the key holds what is read, not where: the same files in another directory, or in the main context, hit")
+    func keysAreByContent() throws {
+        let dockerfile = "FROM busybox\nCOPY --from=deps sub /sub\nRUN --mount=type=bind,from=deps,source=sub,target=/m cat /m/c.txt > /seen\n"
+        #expect(try build(dockerfile).statuses == ["executed", "executed"])
+        let moved = harness.directory.appendingPathComponent("elsewhere/deps-copy")
+        try FileManager.default.createDirectory(at: moved.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: deps, to: moved)
+        #expect(try build(dockerfile, contexts: ["--build-context", "deps=\(moved.path)"]).statuses == ["cached", "cached"])
+        // The main context holding the same files gives the same COPY.
+        try FileManager.default.copyItem(at: deps.appendingPathComponent("sub"), to: harness.context.appendingPathComponent("sub"))
+        #expect(try build("FROM busybox\nCOPY sub /sub\n").statuses == ["cached"])
+    }
+
     @Test("RUN --mount=type=bind,from=<dir>: read-only by default; the key holds the mounted files' content")
     func bindMount() throws {
         let dockerfile = """
