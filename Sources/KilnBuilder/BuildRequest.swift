@@ -108,7 +108,7 @@ extension BuildRequest {
         var stage = plan.stages.first { $0.index == plan.target }
         while let current = stage {
             switch current.base {
-            case .scratch:
+            case .scratch, .context:
                 return
             case .stage(let index):
                 stage = plan.stages.first { $0.index == index }

@@ -54,8 +54,10 @@ public struct Builder: Sendable {
     public func build(_ request: BuildRequest, events: @escaping BuildEventSink = { _ in }) async throws -> BuildResult {
         try root.makePrivate()
         try request.checkMediaTypes()
+        try request.checkNamedContexts()
         var dockerfile = try parse(request)
-        var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform)
+        var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform,
+                                   directoryContexts: request.namedContexts.directoryNames)
         let firstPlan = try plan(dockerfile, options, request)
         try firstPlan.checkRunRequirements(request, sourceLines: dockerfile.sourceLines)
         for warning in firstPlan.warnings { events(.warning(warning)) }
@@ -177,15 +179,18 @@ public struct Builder: Sendable {
         let ordered = wanted.sorted { ($0.key.word, $0.key.platform.description) < ($1.key.word, $1.key.platform.description) }
         for (key, (instructionSource, place)) in ordered {
             let (word, platform) = (key.word, key.platform)
+            let context = request.namedContexts.named(word)
+            // A docker-image:// context is an alias: its image is resolved in the word's place.
+            let imageName = if case .image(let alias)? = context?.value { alias } else { word }
             let reference: Reference
             do {
-                reference = try Reference(parsing: word)
+                reference = try Reference(parsing: imageName)
             } catch {
                 throw BuildError.baseImage(word, "\(error)")
             }
             let source: any ImageSource
-            if let context = request.namedContexts.last(where: { $0.matches(word) }) {
-                source = LayoutImageSource(context: context)
+            if case .ociLayout(let layout)? = context?.value {
+                source = LayoutImageSource(name: word, layout: layout)
             } else if let imageSource {
                 source = imageSource
             } else {

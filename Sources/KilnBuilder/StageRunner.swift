@@ -112,6 +112,9 @@ struct StageRunner: Sendable {
         case .stage(let index):
             start = try await board.outcome(of: index)
             start.records = []
+        case .context(let name):
+            // The plan refuses FROM of a directory context at its line; never reached.
+            throw BuildError.namedContext(name, "a local directory cannot be a FROM base")
         case .image(let word):
             let base = try self.base(word)
             start = .from(base)

@@ -80,7 +80,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "Which steps make layers: all (every RUN, COPY, ADD, WORKDIR) or explicit (only RUN/COPY/ADD lines ending with #!COMMIT, and each stage's last step).")
     var commit: String = CommitMode.all.rawValue
 
-    @Option(name: .customLong("build-context"), help: "A named context, NAME=oci-layout:///PATH[:TAG|@sha256:…] (repeatable).")
+    @Option(name: .customLong("build-context"), help: "A named context, NAME=PATH (a local directory), NAME=docker-image://REF or NAME=oci-layout:///PATH[:TAG|@sha256:…] (repeatable).")
     var buildContext: [String] = []
 
     @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE (repeatable).")
@@ -248,7 +248,7 @@ struct BuildCommand: AsyncParsableCommand {
             platform: platform.flatMap(BuildPlatform.init) ?? .current, noCache: noCache,
             runtime: RuntimeChoice(argument: runtime), network: NetworkMode(rawValue: network) ?? .default,
             compression: compression == "zstd" ? .zstd() : .parallelGzip(),
-            namedContexts: try buildContext.map(NamedContext.init(parsing:)), secrets: secrets, sourceDateEpoch: epoch)
+            namedContexts: try buildContext.map { text throws(BuildError) in try NamedContext(parsing: text) }, secrets: secrets, sourceDateEpoch: epoch)
         request.entitlements = Set(allow.compactMap(Entitlement.init(rawValue:)))
         request.noCacheFilter = Set(cacheFlags.noCacheFilter)
         request.explainCache = cacheFlags.explainCache
