@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "KilnExecutor",
             dependencies: [
-                "KilnOCI", "KilnStorage",
+                "KilnOCI", "KilnArchive", "KilnStorage",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

@@ -182,6 +182,9 @@ final class LayerApplication {
             guard privileged else {
                 throw ArchiveError.refused(entry: entry, reason: "device nodes can only be created when running as root")
             }
+            // Root of a user namespace may not make device nodes: the tree goes without it (a
+            // RUN gets its /dev from the runtime); the layer itself stays as it is.
+            guard UserNamespace.canMakeDevices else { return existingIsStructural }
             let type = header.kind == .characterDevice(device: device) ? S_IFCHR : S_IFBLK
             guard mknodat(parentFD, name, type | permissions, dev_t(device)) == 0 else {
                 throw ArchiveError.lastSystemError("mknod", entry)

@@ -51,12 +51,19 @@ public struct BuildRequest: Sendable {
     /// `--ssh ID=…`: the ssh agent sockets RUN steps may reach through `--mount=type=ssh`, by id
     /// (`default` when the mount names none); never stored.
     public var sshAgents: [String: URL] = [:]
+    /// How RUN steps are isolated here (``Isolation``); in `chroot`, which cannot run RUN yet,
+    /// a build with RUN is refused before anything is pulled.
+    public var isolation: Isolation = .root
     /// `--remote-cache-mounts`: which cache mount ids follow the registry caches.
     public var remoteCacheMounts: CacheMountSelection = .all
     /// `--cache-mount-max-size`: the bytes of files one cache mount id keeps (nil: no cap).
     public var cacheMountMaximumSize: Int64?
     /// SOURCE_DATE_EPOCH: clamps layer mtimes and fixes `created`.
     public var sourceDateEpoch: Int64?
+    /// `--commit`: which steps make layers (every filesystem step, or Makisu's explicit commit points).
+    public var commitMode: CommitMode = .all
+    /// `--squash`: the target stage's own layers become one layer on top of its base's.
+    public var squash = false
 
     /// Creates a request; only the context and the Dockerfile text are required.
     public init(contextDirectory: URL, dockerfileText: String, dockerfileName: String = "Dockerfile",
@@ -101,7 +108,7 @@ extension BuildRequest {
         var stage = plan.stages.first { $0.index == plan.target }
         while let current = stage {
             switch current.base {
-            case .scratch:
+            case .scratch, .context:
                 return
             case .stage(let index):
                 stage = plan.stages.first { $0.index == index }

@@ -54,8 +54,10 @@ public struct Builder: Sendable {
     public func build(_ request: BuildRequest, events: @escaping BuildEventSink = { _ in }) async throws -> BuildResult {
         try root.makePrivate()
         try request.checkMediaTypes()
+        try request.checkNamedContexts()
         var dockerfile = try parse(request)
-        var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform)
+        var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform,
+                                   directoryContexts: request.namedContexts.directoryNames)
         let firstPlan = try plan(dockerfile, options, request)
         try firstPlan.checkRunRequirements(request, sourceLines: dockerfile.sourceLines)
         for warning in firstPlan.warnings { events(.warning(warning)) }
@@ -110,7 +112,8 @@ public struct Builder: Sendable {
         }
         guard var final = outcomes[buildPlan.target] else { throw BuildError.invalidOption("the target stage was not built") }
         for (key, value) in request.labels { final.config.config.labels[key] = value }
-        // Compression and the SOURCE_DATE_EPOCH clamp are output transforms, not step inputs.
+        // Squashing, compression and the SOURCE_DATE_EPOCH clamp are output transforms, not step inputs.
+        if request.squash { final = try await session.squashed(final) }
         final.layers = try await session.outputLayers(final.layers)
         if final.layers.isEmpty { try await Self.addEmptyLayer(to: &final, session: session) }
         await cache.finish(within: cacheTimeout * 6)
@@ -139,7 +142,9 @@ public struct Builder: Sendable {
 
     private func parse(_ request: BuildRequest) throws -> Dockerfile {
         do {
-            return try Dockerfile(parsing: request.dockerfileText)
+            let parsed = try DockerfileParser.parse(request.dockerfileText)
+            // The marker means something only when asked for; elsewhere it is what BuildKit makes of it.
+            return try Dockerfile(parsed: request.commitMode == .explicit ? parsed.recognisingCommitMarkers() : parsed)
         } catch {
             throw BuildError.dockerfile(error, fileName: request.dockerfileName)
         }
@@ -174,15 +179,18 @@ public struct Builder: Sendable {
         let ordered = wanted.sorted { ($0.key.word, $0.key.platform.description) < ($1.key.word, $1.key.platform.description) }
         for (key, (instructionSource, place)) in ordered {
             let (word, platform) = (key.word, key.platform)
+            let context = request.namedContexts.named(word)
+            // A docker-image:// context is an alias: its image is resolved in the word's place.
+            let imageName = if case .image(let alias)? = context?.value { alias } else { word }
             let reference: Reference
             do {
-                reference = try Reference(parsing: word)
+                reference = try Reference(parsing: imageName)
             } catch {
                 throw BuildError.baseImage(word, "\(error)")
             }
             let source: any ImageSource
-            if let context = request.namedContexts.last(where: { $0.matches(word) }) {
-                source = LayoutImageSource(context: context)
+            if case .ociLayout(let layout)? = context?.value {
+                source = LayoutImageSource(name: word, layout: layout)
             } else if let imageSource {
                 source = imageSource
             } else {
@@ -228,7 +236,8 @@ public struct Builder: Sendable {
             var parsed: [Instruction] = []
             for trigger in triggers {
                 do {
-                    parsed += try DockerfileParser.parse(String(repeating: "\n", count: max(0, line - 1)) + trigger).nodes
+                    let text = try DockerfileParser.parse(String(repeating: "\n", count: max(0, line - 1)) + trigger)
+                    parsed += try (request.commitMode == .explicit ? text.recognisingCommitMarkers() : text).nodes
                         .map { node throws(DockerfileError) in try Instruction(node: node) }
                 } catch {
                     throw BuildError.baseImage(word, "its ONBUILD trigger \"\(trigger)\" is invalid: \(error.summary)")

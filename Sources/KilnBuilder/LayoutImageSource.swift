@@ -7,26 +7,29 @@ import KilnStorage
 /// Base images from an OCI image layout on disk (a named build context): nothing is
 /// downloaded, blobs are copied into the content store, each verified against its digest.
 public struct LayoutImageSource: ImageSource {
-    /// The context this source serves.
-    public let context: NamedContext
+    /// The name of the context this source serves.
+    public let name: String
+    /// The layout and the image in it.
+    public let layout: NamedContext.Layout
 
-    /// A source for `context`.
-    public init(context: NamedContext) {
-        self.context = context
+    /// A source for the context `name`, an image in `layout`.
+    public init(name: String, layout: NamedContext.Layout) {
+        self.name = name
+        self.layout = layout
     }
 
     /// The layout's image named by the context's tag or digest, whatever `reference` says
     /// (the reference only names the context); an index is narrowed to `platform`. Whether a
     /// single-platform image fits is the builder's check, as for registry images.
     public func resolve(_ reference: Reference, platform: Platform) async throws -> ResolvedImage {
-        let context = context
+        let (name, context) = (name, layout)
         return try await onOwnThread {
-            let layout = try OCILayout(at: context.layout)
+            let layout = try OCILayout(at: context.directory)
             let image: LayoutImage
             do {
                 if let digest = context.digest {
                     guard let entry = try layout.index().manifests.first(where: { $0.digest == digest }) else {
-                        throw BuildError.namedContext(context.name, "no image \(digest) in \(context.layout.path)")
+                        throw BuildError.namedContext(name, "no image \(digest) in \(context.directory.path)")
                     }
                     image = try layout.image(descriptor: entry, platform: platform)
                 } else {
@@ -34,7 +37,7 @@ public struct LayoutImageSource: ImageSource {
                 }
             } catch ImageError.noMatchingPlatform(_, let platform, let available) {
                 // The same error a registry index gives, so the build reports both alike.
-                throw DistributionError.noMatchingPlatform(reference: context.name, platform: platform, available: available)
+                throw DistributionError.noMatchingPlatform(reference: name, platform: platform, available: available)
             }
             let rawManifest = try image.rawManifest()
             let rawConfig = try image.rawConfig()
@@ -47,7 +50,7 @@ public struct LayoutImageSource: ImageSource {
     /// Copies the blobs missing from `store` out of the layout.
     public func fetch(_ blobs: [Descriptor], of image: ResolvedImage, into store: ContentStore,
                       progress: @escaping @Sendable (TransferProgress) -> Void) async throws {
-        let layout = try OCILayout(at: context.layout)
+        let layout = try OCILayout(at: self.layout.directory)
         for blob in blobs {
             try Task.checkCancellation()
             if store.size(of: blob.digest) == blob.size {

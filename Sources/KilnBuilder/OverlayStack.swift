@@ -20,10 +20,11 @@ struct OverlayStack: Sendable {
     private(set) var current: URL?
 
     /// Overlay's mount options must fit in a page; beyond this the stage starts a new rootfs.
-    var isFull: Bool { lowerOption.utf8.count > 3000 }
+    var isFull: Bool { lowers.joined(separator: ":").utf8.count > 3000 }
 
-    private var lowerOption: String {
-        (finished.reversed().map(\.path) + [chain.path]).joined(separator: ":")
+    /// The finished steps' uppers, newest first, over the chain.
+    private var lowers: [String] {
+        finished.reversed().map(\.path) + [chain.path]
     }
 
     /// A stack on `chain` in a new directory below `scratch`, with the first step mounted;
@@ -48,14 +49,12 @@ struct OverlayStack: Sendable {
         let upper = directory.appendingPathComponent("u\(index)")
         let work = directory.appendingPathComponent("w\(index)")
         for path in [upper, work] { try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true) }
-        let options = "lowerdir=\(lowerOption),upperdir=\(upper.path),workdir=\(work.path),redirect_dir=off,metacopy=off,index=off"
-        let paths = [upper.path, work.path, chain.path] + finished.map(\.path)
-        guard paths.allSatisfy({ !$0.contains(",") && !$0.contains(":") }),
-              mount("overlay", merged.path, "overlay", 0, options) == 0 else {
-            let code = errno
+        do {
+            try Overlay.mount(lowers: lowers, upper: upper.path, work: work.path, at: merged.path)
+        } catch {
             try? FileManager.default.removeItem(at: upper)
             try? FileManager.default.removeItem(at: work)
-            throw BuildError.invalidOption("overlay mount failed: \(String(cString: strerror(code)))")
+            throw BuildError.invalidOption("overlay mount failed: \(error)")
         }
         current = upper
     }
@@ -107,9 +106,7 @@ struct OverlayStack: Sendable {
     }
 
     private func unmount() {
-        if umount2(merged.path, 0) != 0 && errno != EINVAL && errno != ENOENT {
-            _ = umount2(merged.path, Int32(MNT_DETACH))
-        }
+        try? Overlay.unmount(merged.path)
     }
 
     private static func status(_ path: String) -> stat? {

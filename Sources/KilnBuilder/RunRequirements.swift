@@ -72,6 +72,13 @@ extension BuildPlan {
         for stage in stages {
             for resolved in stage.instructions {
                 guard case .run(let run) = resolved.instruction else { continue }
+                if request.isolation == .chroot {
+                    throw refuse(
+                        "RUN needs namespaces, which this container may not create (a seccomp profile or a missing CAP_SYS_ADMIN "
+                            + "refuses unshare), and chroot isolation is not available yet: run the pod with a user namespace "
+                            + "(hostUsers: false) or unconfined seccomp, or build without RUN",
+                        at: run.source.location)
+                }
                 var needed: [(Entitlement, String)] = []
                 if run.networkMode(default: request.network) == .host { needed.append((.networkHost, "network")) }
                 if run.securityMode == .insecure { needed.append((.securityInsecure, "security")) }

@@ -97,6 +97,9 @@ struct StageOutcome: Sendable {
     var records: [StepRecord]
     /// The image at the bottom of the stage's chain (through `FROM stage`), if any.
     var baseImage: ResolvedImage? = nil
+    /// How many of ``layers`` and of the config's history entries the stage started with (its
+    /// `FROM`'s): what `--squash` keeps as they are.
+    var inherited = (layers: 0, history: 0)
 
     /// The starting point of a stage `FROM base`.
     static func from(_ base: BaseImage) -> StageOutcome {

@@ -56,9 +56,11 @@ extension StageRunner {
                 definition.target = target
                 guard mount.type == .bind || mount.from != nil || mount.source != nil else { break }
                 switch source {
-                case nil where mount.type == .bind:
+                case nil where mount.type == .bind, .context?:
+                    // A bind mount of a context, or a cache seeded from a directory context:
+                    // exactly the files hashed here are mounted or seeded.
                     let request = CopyRequest(sources: [mount.source ?? "."], destination: Self.mountCopyDestination)
-                    let planned = try await planContextCopy(request, step: step)
+                    let planned = try await planContextCopy(request, from: source, step: step)
                     step.mountOperations[index] = planned
                     definition.contents = planned.contentDigest
                 case nil:
@@ -113,20 +115,24 @@ extension StageRunner {
         case .scratch?:
             kind = "stage"
             contents = Self.scratchIdentity
-        case nil:
+        case nil, .context?:
             kind = "context"
-            let planned = try await planContextCopy(request, step: step)
+            let planned = try await planContextCopy(request, from: step.resolved.sources.first, step: step)
             step.fileOperation = planned
             contents = planned.contentDigest
         }
         return CopyDefinition(instruction: step.identity.text, request: request, sourceKind: kind, contents: contents)
     }
 
-    /// Plans a copy from the build context (after `.dockerignore`): the one view of the
-    /// context that COPY, ADD and bind mounts read.
-    private func planContextCopy(_ request: CopyRequest, step: PlannedStep) async throws -> PlannedFileOperation {
-        try await planFileOperation(request, source: .context(directory: session.request.contextDirectory,
-                                                              dockerfile: session.request.dockerfile), step: step)
+    /// Plans a copy from the build context (`source` nil) or a directory context
+    /// (`.context(name)`), after its `.dockerignore`: the one view of a context that COPY, ADD,
+    /// bind mounts and cache seeds read.
+    private func planContextCopy(_ request: CopyRequest, from source: StageSource?, step: PlannedStep) async throws -> PlannedFileOperation {
+        let files: FileOperationSource = switch source {
+        case .context(let name)?: try session.request.contextSource(named: name)
+        default: .context(directory: session.request.contextDirectory, dockerfile: session.request.dockerfile)
+        }
+        return try await planFileOperation(request, source: files, step: step)
     }
 
     /// Plans `request` reading from `source` through the file operations.
@@ -166,6 +172,9 @@ extension StageRunner {
             return StageOutcome.from(base).layers
         case .scratch?, nil:
             return []
+        case .context(let name)?:
+            // Directory contexts are read through their planned copies, never as layers.
+            throw BuildError.namedContext(name, "a local directory has no layers")
         }
     }
 

@@ -24,7 +24,7 @@ extension StageRunner {
         for (index, mount) in run.mounts.enumerated() {
             let source = mount.options.from == nil ? nil : fromSources.next()
             if mount.options.type == .cache {
-                let lease = try await cacheMount(mount, source: source, step: step)
+                let lease = try await cacheMount(mount, index: index, source: source, step: step)
                 leases.append(lease)
                 mounts.append(.bind(source: lease.path, destination: mount.target, readOnly: mount.options.readOnly))
                 continue
@@ -111,10 +111,26 @@ extension StageRunner {
         return (URL(fileURLWithPath: ContainedPath.join(root.path, resolved)), relative)
     }
 
+    /// Writes a context mount's planned files (``PlannedStep/mountOperations``) into
+    /// `directory`, verified while copied, and returns where they are; nothing is left on failure.
+    private func privateCopy(of operation: PlannedFileOperation, in directory: URL, step: PlannedStep,
+                             what: String) async throws -> URL {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try await operation.apply(directory)
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw mountError(step, "\(what): \(error)")
+        }
+        return directory.appendingPathComponent(String(Self.mountCopyDestination.dropFirst()))
+    }
+
     /// Takes the cache directory of a `RUN --mount=type=cache` for this step (see
     /// ``CacheMountStore``): `id` (default: the target), `sharing`, and for a new cache `mode`,
-    /// `uid`, `gid` and the files of `from`/`source` as its first contents.
-    private func cacheMount(_ mount: MountDefinition, source: StageSource?, step: PlannedStep) async throws -> CacheMountStore.Lease {
+    /// `uid`, `gid` and the files of `from`/`source` as its first contents (of a directory
+    /// context: the files planned with the key, copied privately first).
+    private func cacheMount(_ mount: MountDefinition, index: Int, source: StageSource?,
+                            step: PlannedStep) async throws -> CacheMountStore.Lease {
         let options = mount.options
         let sync = session.cacheMounts
         let id = options.id ?? mount.target
@@ -126,11 +142,18 @@ extension StageRunner {
         }
         let events = session.events
         let skipped: @Sendable () -> Void = { events(.warning("cache mount \(id): in use by another build, so not imported this time")) }
+        let seedCopy = session.scratch.appendingPathComponent("seed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: seedCopy) }
         do {
             return try await sync.store.lease(id: id, sharing: sharing, creation: creation, scratch: session.scratch,
                                               fill: fill, skipped: skipped) {
                 guard let source else { return nil }
-                let (path, relative) = try await self.sourcePath(options.source, in: source, step: step)
+                let (path, relative) = if let operation = step.mountOperations[index] {
+                    (try await self.privateCopy(of: operation, in: seedCopy, step: step, what: "cache mount source \(options.source ?? "/")"),
+                     options.source ?? "/")
+                } else {
+                    try await self.sourcePath(options.source, in: source, step: step)
+                }
                 var info = stat()
                 guard stat(path.path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
                     throw self.mountError(step, "cache mount source \(relative) is not a directory in \(options.from ?? "its source")")
@@ -187,21 +210,14 @@ extension StageRunner {
         case .cache:
             preconditionFailure("cache mounts are leased by cacheMount(_:source:step:)")
         case .bind:
-            guard let source else {
-                // The context: a private copy of exactly the files hashed for the key (after
-                // .dockerignore), verified while copied; writes to it are discarded.
-                guard let operation = step.mountOperations[index] else { throw mountError(step, "bind mount was not planned") }
+            if let operation = step.mountOperations[index] {
+                // A context (the build's or a directory context): a private copy of exactly the
+                // files hashed for the key (after .dockerignore); writes to it are discarded.
                 let directory = session.scratch.appendingPathComponent("mount-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                do {
-                    try await operation.apply(directory)
-                } catch {
-                    try? FileManager.default.removeItem(at: directory)
-                    throw mountError(step, "bind mount source \(options.source ?? "."): \(error)")
-                }
-                let path = directory.appendingPathComponent(String(Self.mountCopyDestination.dropFirst()))
+                let path = try await privateCopy(of: operation, in: directory, step: step, what: "bind mount source \(options.source ?? ".")")
                 return ([.bind(source: path, destination: target, readOnly: options.readOnly)], [directory])
             }
+            guard let source else { throw mountError(step, "bind mount was not planned") }
             let (path, relative) = try await sourcePath(options.source, in: source, step: step)
             var info = stat()
             guard lstat(path.path, &info) == 0 else {

@@ -24,8 +24,26 @@ struct PlannedStep: Sendable {
     /// Stages the step reads besides its parent, by basis role: their content is part of
     /// the basis a cache entry must match.
     var stageInputs: [String: Int] = [:]
+    /// Whether the step makes a layer and has a cache entry of its own (``CommitMode/commits(_:at:)``
+    /// decides); the changes of a filesystem step that does not go into the next one that does.
+    var isCommitPoint = false
 
     var key: CacheKey? { document.map(CacheKey.init(document:)) }
+}
+
+/// The next commit point of a stage being built, decided at the first filesystem step after the
+/// previous one: whether the cache holds its layer, and the layers below the steps it covers.
+private struct PendingCommit {
+    /// Index of the commit point.
+    var commit: Int
+    /// The chain ID below the first step whose changes the commit's layer holds.
+    var chain: Digest?
+    /// The variant replayed for the commit point; nil runs every step up to it.
+    var hit: CacheHit?
+    /// Whether the working rootfs was made ready for these steps.
+    var begun = false
+    /// `--explain-cache`'s account of the miss.
+    var explanation: String?
 }
 
 /// Builds one stage: computes every step's key first, looks them all up at once, then
@@ -51,7 +69,8 @@ struct StageRunner: Sendable {
         session.events(.stepFinished(fromIdentity, status: .metadata, seconds: 0, layerSize: nil))
         let steps = try await plan(from: planned)
         await session.plans.publish(stage.index, .success(plannedOutcome(of: steps, from: planned)))
-        let keys = steps.compactMap(\.key)
+        // Only commit points have entries.
+        let keys = steps.filter(\.isCommitPoint).compactMap(\.key)
         let hits = skipsLookups ? [:] : await session.cache.lookup(keys, store: session.store)
         var start = planned
         if case .stage = stage.base { start = try await startingPoint(from: session.board) }
@@ -93,6 +112,9 @@ struct StageRunner: Sendable {
         case .stage(let index):
             start = try await board.outcome(of: index)
             start.records = []
+        case .context(let name):
+            // The plan refuses FROM of a directory context at its line; never reached.
+            throw BuildError.namedContext(name, "a local directory cannot be a FROM base")
         case .image(let word):
             let base = try self.base(word)
             start = .from(base)
@@ -104,6 +126,7 @@ struct StageRunner: Sendable {
         }
         // The triggers of the base ran (they were planned as this stage's first steps).
         start.config.config.onBuild = []
+        start.inherited = (start.layers.count, start.config.history.count)
         return start
     }
 
@@ -133,6 +156,7 @@ struct StageRunner: Sendable {
             if let key = step.key { parent = key.digest }
             steps.append(step)
         }
+        for index in steps.indices { steps[index].isCommitPoint = session.request.commitMode.commits(steps, at: index) }
         return steps
     }
 
@@ -146,6 +170,7 @@ struct StageRunner: Sendable {
         defer { working?.release() }
         var chain = ChainID.of(start.layers.map(\.diffID))
         var chooser = VariantChooser(runner: self, steps: steps, hits: hits)
+        var pending: PendingCommit?
         // History times come from the cache for cached steps, so an unchanged rebuild gives the
         // same config, hence the same image digest; metadata steps take the time of the
         // filesystem state they annotate. SOURCE_DATE_EPOCH overrides all of them.
@@ -157,56 +182,68 @@ struct StageRunner: Sendable {
             let began = ContinuousClock.now
             var record = StepRecord(step: step.identity, status: .metadata, seconds: 0)
             var emptyLayer = true
-            if let key = step.key, let document = step.document {
+            if let key = step.key {
                 record.cacheKey = key.description
-                let layer: CachedLayer?
-                var origin: LayerOrigin?
-                if let hit = try await chooser.choose(at: index, chain: chain) {
-                    // The working rootfs no longer matches the chain; the next miss starts afresh.
-                    working?.release()
-                    working = nil
-                    layer = hit.entry.layer
-                    // Not downloaded here: only a later miss, a COPY --from or an output that
-                    // needs the bytes fetches it.
-                    if !hit.isLocal { origin = .cache(hit) }
-                    await session.cache.share(hit, blobsIn: session.store)
-                    record.status = .cached
-                    record.cache = "hit"
-                    if !fixedTime { time = hit.entry.created }
-                } else {
-                    record.cache = "miss"
-                    if session.request.explainCache {
-                        var candidates = await session.cache.explanationCandidates()
-                        candidates += (hits[key] ?? []).map(\.entry)
-                        let explanation = CacheMissExplanation(miss: document, sourceFiles: step.fileOperation?.sourceFiles,
-                                                               candidates: candidates)
-                        record.explain = explanation.description
-                        session.events(.info("#\(step.identity.number) cache miss: \(explanation)"))
+                // The first filesystem step after a commit point looks up the next commit point:
+                // its entry holds what every step up to it changed (one step in --commit=all).
+                if pending == nil {
+                    let commit = steps[index...].firstIndex(where: \.isCommitPoint) ?? index
+                    pending = PendingCommit(commit: commit, chain: chain, hit: try await chooser.choose(at: commit, chain: chain))
+                    if pending?.hit == nil, session.request.explainCache {
+                        pending?.explanation = await explainMiss(of: steps[commit], hits: hits)
                     }
-                    if working?.isFull == true {
+                }
+                let isCommit = index == pending?.commit
+                var layer: CachedLayer?
+                var origin: LayerOrigin?
+                if let hit = pending?.hit {
+                    record.status = .cached
+                    if isCommit {
+                        // The working rootfs no longer matches the chain; the next miss starts afresh.
                         working?.release()
                         working = nil
+                        layer = hit.entry.layer
+                        // Not downloaded here: only a later miss, a COPY --from or an output that
+                        // needs the bytes fetches it.
+                        if !hit.isLocal { origin = .cache(hit) }
+                        await session.cache.share(hit, blobsIn: session.store)
+                        record.cache = "hit"
+                        if !fixedTime { time = hit.entry.created }
+                    }
+                } else {
+                    if isCommit {
+                        record.cache = "miss"
+                        record.explain = pending?.explanation
                     }
                     let preparing = ContinuousClock.now
-                    if working == nil {
-                        try await session.ensureBlobs(outcome.layers, for: step.identity)
-                        working = try await WorkingRootfs.open(outcome.layers, for: step.identity, session: session)
+                    if pending?.begun == false {
+                        if working?.isFull == true {
+                            working?.release()
+                            working = nil
+                        }
+                        if working == nil {
+                            try await session.ensureBlobs(outcome.layers, for: step.identity)
+                            working = try await WorkingRootfs.open(outcome.layers, for: step.identity, session: session)
+                        }
+                        try working!.beginStep()
+                        pending?.begun = true
                     }
-                    try working!.beginStep()
                     let performing = ContinuousClock.now
                     try await perform(step, in: working!)
                     let committing = ContinuousClock.now
-                    layer = try await working!.commit(session: session)
+                    if isCommit, let document = step.document, let below = pending.map(\.chain) {
+                        layer = try await working!.commit(session: session)
+                        // What the steps were built on: the layers below the first of them (before
+                        // the layer) and the stages they read.
+                        let basis = try await self.basis(ofCommitAt: index, in: steps, on: below)
+                        try await session.cache.store(CacheEntry(key: key, layer: layer, definition: document, basis: basis,
+                                                                 created: session.created, sourceFiles: step.fileOperation?.sourceFiles,
+                                                                 instruction: step.identity.text),
+                                                      blobsIn: session.store)
+                    }
                     record.timing = StepTiming(rootfsSeconds: (performing - preparing).seconds,
                                                commandSeconds: (committing - performing).seconds,
                                                layerSeconds: (ContinuousClock.now - committing).seconds)
-                    // What the step was built on: the layers below it (before its own) and the
-                    // stages it read.
-                    let basis = try await self.basis(of: step, on: chain)
-                    try await session.cache.store(CacheEntry(key: key, layer: layer, definition: document, basis: basis,
-                                                             created: session.created, sourceFiles: step.fileOperation?.sourceFiles,
-                                                             instruction: step.identity.text),
-                                                  blobsIn: session.store)
                     record.status = .executed
                     time = session.created
                 }
@@ -217,6 +254,7 @@ struct StageRunner: Sendable {
                     record.layer = layer.descriptor.digest.description
                     emptyLayer = false
                 }
+                if isCommit { pending = nil }
                 outcome.chainKey = key.digest
             }
             try? config.apply(step.resolved.instruction)
@@ -234,15 +272,32 @@ struct StageRunner: Sendable {
         return outcome
     }
 
-    /// The content identities `step` reads when the layers below it have chain ID `chain`:
-    /// that chain, and the result of every stage it copies or mounts from.
-    func basis(of step: PlannedStep, on chain: Digest?) async throws -> [String: Digest] {
+    /// The content identities the commit point `steps[index]` reads when the layers below the
+    /// first step its layer holds have chain ID `chain`: that chain, and the result of every
+    /// stage those steps copy or mount from (the commit point's own under their role, an earlier
+    /// step's as `ROLE of step N`). In `--commit=all` the layer holds the step alone.
+    func basis(ofCommitAt index: Int, in steps: [PlannedStep], on chain: Digest?) async throws -> [String: Digest] {
         var basis = ["parent": chain ?? Self.scratchIdentity]
-        for (role, index) in step.stageInputs {
-            let layers = try await session.board.outcome(of: index).layers
-            basis[role] = ChainID.of(layers.map(\.diffID)) ?? Self.scratchIdentity
-        }
+        var position = index
+        repeat {
+            for (role, stage) in steps[position].stageInputs {
+                let layers = try await session.board.outcome(of: stage).layers
+                let name = position == index ? role : "\(role) of step \(steps[position].identity.position)"
+                basis[name] = ChainID.of(layers.map(\.diffID)) ?? Self.scratchIdentity
+            }
+            position -= 1
+        } while position >= 0 && !steps[position].isCommitPoint
         return basis
+    }
+
+    /// `--explain-cache`: says which input of `step`'s definition differs from the closest entry.
+    private func explainMiss(of step: PlannedStep, hits: [CacheKey: [CacheHit]]) async -> String? {
+        guard let key = step.key, let document = step.document else { return nil }
+        var candidates = await session.cache.explanationCandidates()
+        candidates += (hits[key] ?? []).map(\.entry)
+        let explanation = CacheMissExplanation(miss: document, sourceFiles: step.fileOperation?.sourceFiles, candidates: candidates)
+        session.events(.info("#\(step.identity.number) cache miss: \(explanation)"))
+        return explanation.description
     }
 
     /// The chain ID of `chain` with one more layer on top.

@@ -26,13 +26,14 @@ struct VariantChooser {
         self.hits = hits
     }
 
-    /// The variant to replay for step `index` on layers with chain ID `chain`; nil is a miss.
+    /// The variant to replay for commit point `index` on layers with chain ID `chain` (below the
+    /// first step its layer holds); nil is a miss.
     mutating func choose(at index: Int, chain: Digest?) async throws -> CacheHit? {
         var candidates = try await fitting(at: index, chain: chain)
         if candidates.isEmpty, let key = steps[index].key, hits[key]?.isEmpty == false {
             // The key is known but none of its listed variants fits: a shared store may have
             // lost this build's variant from the list to a concurrent writer; ask for it by basis.
-            let basis = try await runner.basis(of: steps[index], on: chain)
+            let basis = try await runner.basis(ofCommitAt: index, in: steps, on: chain)
             candidates = await runner.session.cache.lookup(key, basis: basis, store: runner.session.store)
         }
         guard candidates.count > 1 else { return candidates.first }
@@ -50,14 +51,14 @@ struct VariantChooser {
     /// The variants of step `index` whose basis is what this build has there.
     private func fitting(at index: Int, chain: Digest?) async throws -> [CacheHit] {
         guard let key = steps[index].key, let variants = hits[key], !variants.isEmpty else { return [] }
-        let basis = try await runner.basis(of: steps[index], on: chain)
+        let basis = try await runner.basis(ofCommitAt: index, in: steps, on: chain)
         return variants.filter { $0.entry.basis == basis }
     }
 
-    /// How many filesystem steps from `index` on would hit, starting on `chain`.
+    /// How many commit points from `index` on would hit, starting on `chain`.
     private mutating func hitRun(from index: Int, chain: Digest?) async throws -> Int {
         var index = index
-        while index < steps.count && steps[index].key == nil { index += 1 }
+        while index < steps.count && !steps[index].isCommitPoint { index += 1 }
         guard index < steps.count else { return 0 }
         let position = Position(index: index, chain: chain)
         if let known = runs[position] { return known }

@@ -122,8 +122,14 @@ public struct OCIRuntime: Sendable, Hashable {
         guard status == 0 else {
             throw ExecutorError.runtimeCommandFailed(command: "\(name) list", status: status, message: output)
         }
-        // runc prints `null` for an empty list.
-        return (try? JSONDecoder().decode([Container]?.self, from: Data(output.utf8))) ?? nil ?? []
+        // runc prints `null` for an empty list. Only the first line is the list: a warning on
+        // standard error (a container vanishing while listed) comes after it.
+        let list = output.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+        do {
+            return try JSONDecoder().decode([Container]?.self, from: Data(list.utf8)) ?? []
+        } catch {
+            throw ExecutorError.runtimeCommandFailed(command: "\(name) list", status: status, message: output)
+        }
     }
 
     /// Runs a short runtime command; returns its status and combined output.

@@ -110,7 +110,9 @@ public actor RuntimeDetector {
             let step = ExecutionStep(
                 rootfs: rootfs, arguments: ["/bin/true"], network: .none,
                 mounts: hostDirectories.map { .bind(source: URL(fileURLWithPath: $0), destination: $0, readOnly: true) })
-            let executor = Executor(runtime: runtime, bundleParent: scratch.appendingPathComponent("bundles"), tailLineCount: 5)
+            // A state directory of its own: the runtime's default (/run/runc) is root's alone.
+            let executor = Executor(runtime: runtime.withStateDirectory(scratch.appendingPathComponent("state")),
+                                    bundleParent: scratch.appendingPathComponent("bundles"), tailLineCount: 5)
             let result = try await executor.run(step)
             if result.succeeded { return nil }
             let message = result.lastLines.map(\.text).joined(separator: " ")

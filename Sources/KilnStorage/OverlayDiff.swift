@@ -3,7 +3,7 @@ import KilnArchive
 
 extension Snapshot {
     /// The layer changes recorded in an overlayfs upper directory: a whiteout (a 0/0 character
-    /// device) is a `.delete`, a directory marked `trusted.overlay.opaque=y` is `.write` +
+    /// device) is a `.delete`, a directory marked `trusted.overlay.opaque=y` (or `user.overlay.opaque=y` under `userxattr`) is `.write` +
     /// `.opaque`, anything else is a `.write`. Only the upper directory is walked, so the cost
     /// is that of the change, not of the tree.
     ///
@@ -18,14 +18,14 @@ extension Snapshot {
                 changes.append(.delete(path: path))
                 continue
             }
-            if metadata.xattrs.keys.contains(where: { $0.hasPrefix("trusted.overlay.redirect") }) {
+            if Overlay.marker("redirect", in: metadata.xattrs) != nil {
                 throw StorageError.unsupportedOverlayEntry(path: path, reason: "renamed directory (redirect_dir)")
             }
-            if metadata.xattrs["trusted.overlay.metacopy"] != nil {
+            if Overlay.marker("metacopy", in: metadata.xattrs) != nil {
                 throw StorageError.unsupportedOverlayEntry(path: path, reason: "metadata-only copy-up (metacopy)")
             }
             changes.append(.write(path: path))
-            if metadata.kind == .directory, metadata.xattrs["trusted.overlay.opaque"] == Array("y".utf8) {
+            if metadata.kind == .directory, Overlay.marker("opaque", in: metadata.xattrs) == Array("y".utf8) {
                 changes.append(.opaque(directory: path))
             }
         }

@@ -53,7 +53,7 @@ enum TreeCopier {
                 try posix("symlink", to) { symlink(metadata.symlinkTarget ?? "", to) }
             case .fifo, .characterDevice, .blockDevice, .socket:
                 if mknod(to, metadata.kind.modeBits | 0o600, dev_t(metadata.rdev)) != 0 {
-                    if errno == EPERM && !privileged { continue }
+                    if errno == EPERM && !UserNamespace.canMakeDevices { continue }
                     throw StorageError.system(operation: "mknod", path: to, errno: errno)
                 }
             }

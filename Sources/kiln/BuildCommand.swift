@@ -65,13 +65,22 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Do not use cached steps (results are still cached).")
     var noCache = false
 
+    @Option(help: "How RUN steps are isolated: auto (default), root, rootless, userns-pod or chroot (env KILN_ISOLATION); see the README.")
+    var isolation: String?
+
     @Option(help: "OCI runtime: auto, runc, crun or a path.")
     var runtime: String = "auto"
 
     @Option(help: "Layer compression: gzip or zstd.")
     var compression: String = "gzip"
 
-    @Option(name: .customLong("build-context"), help: "A named context, NAME=oci-layout:///PATH[:TAG|@sha256:…] (repeatable).")
+    @Flag(help: "Squash the target stage's own layers into one layer on top of its base image's layers.")
+    var squash = false
+
+    @Option(help: "Which steps make layers: all (every RUN, COPY, ADD, WORKDIR) or explicit (only RUN/COPY/ADD lines ending with #!COMMIT, and each stage's last step).")
+    var commit: String = CommitMode.all.rawValue
+
+    @Option(name: .customLong("build-context"), help: "A named context, NAME=PATH (a local directory), NAME=docker-image://REF or NAME=oci-layout:///PATH[:TAG|@sha256:…] (repeatable).")
     var buildContext: [String] = []
 
     @Option(help: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE (repeatable).")
@@ -95,6 +104,9 @@ struct BuildCommand: AsyncParsableCommand {
             throw ValidationError("--allow \(name): expected one of " + Entitlement.allCases.map(\.rawValue).joined(separator: ", "))
         }
         guard ["gzip", "zstd"].contains(compression) else { throw ValidationError("--compression must be gzip or zstd") }
+        guard CommitMode(rawValue: commit) != nil else {
+            throw ValidationError("--commit \(commit): expected " + CommitMode.allCases.map(\.rawValue).joined(separator: " or "))
+        }
         if context == "-" && file == "-" { throw ValidationError("the context and the Dockerfile cannot both come from standard input") }
         if let platform, BuildPlatform(platform) == nil { throw ValidationError("--platform \(platform): expected os/arch[/variant]") }
     }
@@ -121,6 +133,8 @@ struct BuildCommand: AsyncParsableCommand {
 
     /// The whole build: request, build, exports, files; returns what to print.
     private func build(root: KilnRoot, events: @escaping BuildEventSink) async throws -> String {
+        let isolation = try IsolationEntry.current()
+        events(.info(isolation.summary))
         try root.makePrivate()
         try checkDestinations()
         var temporary: [URL] = []
@@ -149,6 +163,7 @@ struct BuildCommand: AsyncParsableCommand {
         let agents = try SSHAgents(ssh)
         defer { agents.stop() }
         request.sshAgents = agents.sockets
+        request.isolation = isolation.mode
         request.dockerfile = dockerfile.url
         let targets = try outputTargets(contextDirectory: contextDirectory)
 
@@ -233,12 +248,14 @@ struct BuildCommand: AsyncParsableCommand {
             platform: platform.flatMap(BuildPlatform.init) ?? .current, noCache: noCache,
             runtime: RuntimeChoice(argument: runtime), network: NetworkMode(rawValue: network) ?? .default,
             compression: compression == "zstd" ? .zstd() : .parallelGzip(),
-            namedContexts: try buildContext.map(NamedContext.init(parsing:)), secrets: secrets, sourceDateEpoch: epoch)
+            namedContexts: try buildContext.map { text throws(BuildError) in try NamedContext(parsing: text) }, secrets: secrets, sourceDateEpoch: epoch)
         request.entitlements = Set(allow.compactMap(Entitlement.init(rawValue:)))
         request.noCacheFilter = Set(cacheFlags.noCacheFilter)
         request.explainCache = cacheFlags.explainCache
         request.remoteCacheMounts = CacheMountSelection(parsing: cacheFlags.remoteCacheMounts)
         request.cacheMountMaximumSize = cacheFlags.cacheMountMaxSize > 0 ? cacheFlags.cacheMountMaxSize : nil
+        request.commitMode = CommitMode(rawValue: commit) ?? .all
+        request.squash = squash
         try OutputImageOptions(outputs: output).apply(to: &request)
         return request
     }

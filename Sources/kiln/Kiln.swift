@@ -19,6 +19,7 @@ struct Kiln: AsyncParsableCommand {
     /// of a Dockerfile, a registry's answer) that may hold control characters.
     static func main() async {
         do {
+            try IsolationEntry.enterIfNeeded()
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()

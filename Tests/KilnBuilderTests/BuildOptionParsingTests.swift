@@ -8,16 +8,27 @@ struct BuildOptionParsingTests {
     @Test("named contexts: tag, digest, neither; bad spellings are rejected with the flag named")
     func namedContexts() throws {
         let tagged = try NamedContext(parsing: "base=oci-layout:///srv/layouts/base:v2")
-        #expect(tagged.name == "base" && tagged.layout.path == "/srv/layouts/base" && tagged.tag == "v2" && tagged.digest == nil)
+        #expect(tagged.name == "base"
+            && tagged.value == .ociLayout(.init(directory: URL(fileURLWithPath: "/srv/layouts/base"), tag: "v2")))
         let digest = "sha256:" + String(repeating: "ab", count: 32)
         let pinned = try NamedContext(parsing: "docker.io/library/alpine:3=oci-layout:///l@\(digest)")
-        #expect(pinned.name == "docker.io/library/alpine:3" && pinned.layout.path == "/l" && pinned.tag == nil)
-        #expect(pinned.digest?.description == digest)
+        #expect(pinned.name == "docker.io/library/alpine:3"
+            && pinned.value == .ociLayout(.init(directory: URL(fileURLWithPath: "/l"), digest: Digest(digest))))
         let plain = try NamedContext(parsing: "x=oci-layout:///a/b.c")
-        #expect(plain.layout.path == "/a/b.c" && plain.tag == nil)
-        for bad in ["noequals", "=oci-layout:///x", "x=docker-image://alpine", "x=oci-layout://relative/path", "x=oci-layout:///l@sha256:short"] {
+        #expect(plain.value == .ociLayout(.init(directory: URL(fileURLWithPath: "/a/b.c"))))
+        for bad in ["noequals", "=oci-layout:///x", "x=oci-layout://relative/path", "x=oci-layout:///l@sha256:short",
+                    "x=https://example.com/ctx.tar", "x=git://example.com/r.git", "x=target:other", "x=", "x=docker-image://"] {
             #expect(throws: BuildError.self, "\(bad)") { try NamedContext(parsing: bad) }
         }
+    }
+
+    @Test("named contexts: a directory, absolute or relative to the current directory; docker-image:// aliases")
+    func directoryAndImageContexts() throws {
+        let here = URL(fileURLWithPath: "/work/here")
+        #expect(try NamedContext(parsing: "deps=/srv/deps", currentDirectory: here).value == .directory(URL(fileURLWithPath: "/srv/deps")))
+        #expect(try NamedContext(parsing: "deps=../deps/./x", currentDirectory: here).value == .directory(URL(fileURLWithPath: "/work/deps/x")))
+        #expect(try NamedContext(parsing: "deps=.", currentDirectory: here).value == .directory(here))
+        #expect(try NamedContext(parsing: "base=docker-image://alpine:3.20").value == .image("alpine:3.20"))
     }
 
     @Test("outputs: oci, docker and registry, with -t names as the default")

@@ -153,4 +153,48 @@ struct CacheMountSyncTests {
             #expect(big.index.generation == 2)
         }
     }
+
+    /// Collects a sync's info lines.
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func add(_ line: String) { lock.withLock { lines.append(line) } }
+        var all: [String] { lock.withLock { lines } }
+    }
+
+    @Test("a file another cache id of the machine already has is copied, not downloaded: blobs are shared across ids")
+    func sharedAcrossIDs() async throws {
+        try await withTestRegistry { registry in
+            let folder = try Self.folder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let backend = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "ci/cache")
+            let sources = [CacheSource(backend, mode: .readWrite)]
+            let lines = Lines()
+            func sync(_ machine: String) -> CacheMountSync {
+                CacheMountSync(directory: folder.appendingPathComponent("\(machine)/cache-mounts"), sources: sources,
+                               selection: .all, maximumSize: nil, info: { lines.add($0) }, warning: { Issue.record("warning: \($0)") })
+            }
+            let first = sync("first")
+            for (id, files) in [("maven", ["shared.jar": "the same jar\n", "only-maven.pom": "maven\n"]),
+                                ("gradle", ["shared.jar": "the same jar\n", "only-gradle.txt": "gradle\n"])] {
+                let directory = first.store.path(of: id)
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                for (name, text) in files { try Data(text.utf8).write(to: directory.appendingPathComponent(name)) }
+                _ = await first.claimImport(of: id)
+            }
+            await first.finish(created: "2026-01-01T00:00:00Z")
+
+            let second = sync("second")
+            for id in ["maven", "gradle"] {
+                #expect(await second.claimImport(of: id))
+                let target = second.store.path(of: id)
+                try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+                await second.importState(of: id, into: target)
+            }
+            let imports = lines.all.filter { $0.contains("imported") }
+            #expect(imports.count == 2, "\(lines.all)")
+            #expect(imports.last?.contains("1 blobs") == true && imports.last?.contains("1 copied on this machine") == true, "\(imports)")
+            #expect(try String(contentsOf: second.store.path(of: "gradle").appendingPathComponent("shared.jar"), encoding: .utf8) == "the same jar\n")
+        }
+    }
 }

@@ -15,7 +15,7 @@ KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci slirp4netns iproute2)
 # The exported-cache-mount proofs: debootstrap makes their Debian base (Maven, a JDK, pip); the
 # stand-in package index serves Debian's Maven repository, /usr/share/maven-repo, which maven,
 # the compiler and resources plugins and junit5 (a BOM the plugins import) fill.
-KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd openssh-server openssh-client git debootstrap maven libmaven-compiler-plugin-java libmaven-resources-plugin-java junit5)
+KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd openssh-server openssh-client git uidmap util-linux debootstrap maven libmaven-compiler-plugin-java libmaven-resources-plugin-java junit5)
 
 # ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
 ensure_packages() {

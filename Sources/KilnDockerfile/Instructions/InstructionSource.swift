@@ -17,6 +17,10 @@ public struct InstructionSource: Sendable, Hashable, Encodable {
     /// The logical line, keyword included, after continuations are joined.
     public var original: String { node.original }
 
+    /// Whether the line ended with Makisu's `#!COMMIT` (recognised and removed only for a build
+    /// with explicit commits; see ``ParsedDockerfile/recognisingCommitMarkers()``).
+    public var endsWithCommitMarker: Bool { node.endsWithCommitMarker }
+
     /// Where the flag named `name` (without dashes) is written, or the keyword when absent.
     public func location(ofFlag name: String) -> SourceLocation {
         location(ofFlag: name, occurrence: 0)

@@ -53,6 +53,10 @@ public struct Node: Sendable, Hashable {
     /// (BuildKit's `Node.Original`); used by history entries and error messages.
     public var original: String
     private var nestedStorage: [Node]
+    /// Kiln's extension, not BuildKit's: the line ended with Makisu's explicit commit marker
+    /// (`#!COMMIT`), which was stripped from it. Set only by
+    /// ``ParsedDockerfile/recognisingCommitMarkers()``: a build asked for explicit commits.
+    public var endsWithCommitMarker = false
     /// The exact bytes of ``arguments`` when one of them is not valid UTF-8 (a `String` cannot
     /// hold such bytes); the dump quotes these so that it matches the reference byte for byte.
     /// Ignored once `arguments` no longer matches them.

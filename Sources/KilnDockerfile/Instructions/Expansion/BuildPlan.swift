@@ -111,7 +111,7 @@ extension Dockerfile {
                 evaluator = StageEvaluator(scope: scope, options: options, state: OrderedEnvironment(),
                                            image: OrderedEnvironment(imageConfigEnv: options.imageEnvironment[reference] ?? []),
                                            escapeToken: directives.escapeToken)
-            case .scratch:
+            case .scratch, .context:
                 evaluator = StageEvaluator(scope: scope, options: options, state: OrderedEnvironment(), image: OrderedEnvironment(),
                                            escapeToken: directives.escapeToken)
             }
@@ -138,11 +138,13 @@ extension Dockerfile {
         case .copy(let copy):
             guard let from = copy.from else { return [] }
             let location = copy.source.location(ofFlag: "from")
-            return [try source(named: try scope.expand(from, at: location), at: location)]
+            return [try source(named: try scope.expand(from, at: location), at: location, directoryContexts: scope.directoryContexts)]
         case .run(let run):
             var found: [StageSource] = []
             for mount in run.mounts {
-                if let from = mount.from { found.append(try source(named: from, at: run.source.location(ofFlag: "mount"))) }
+                if let from = mount.from {
+                    found.append(try source(named: from, at: run.source.location(ofFlag: "mount"), directoryContexts: scope.directoryContexts))
+                }
             }
             return found
         default:

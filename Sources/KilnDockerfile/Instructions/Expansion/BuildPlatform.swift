@@ -78,17 +78,22 @@ public struct BuildOptions: Sendable, Hashable {
     /// `FROM` reference, so that `ENV PATH=/x:$PATH` sees the image's `PATH`. Images not listed
     /// start with an empty environment (plus the default `PATH`).
     public var imageEnvironment: [String: [String]]
+    /// Names of the named build contexts that are local directories (`--build-context
+    /// NAME=DIR`): a `COPY --from`/mount `from=` naming one exactly reads it (``StageSource/context(_:)``)
+    /// unless a stage has that name; a `FROM` naming one is an error.
+    public var directoryContexts: Set<String>
 
     /// Creates options.
     public init(
         buildArgs: [String: String] = [:], target: String? = nil,
         targetPlatform: BuildPlatform = .current, buildPlatform: BuildPlatform = .current,
-        imageEnvironment: [String: [String]] = [:]
+        imageEnvironment: [String: [String]] = [:], directoryContexts: Set<String> = []
     ) {
         self.buildArgs = buildArgs
         self.target = target
         self.targetPlatform = targetPlatform
         self.buildPlatform = buildPlatform
         self.imageEnvironment = imageEnvironment
+        self.directoryContexts = directoryContexts
     }
 }

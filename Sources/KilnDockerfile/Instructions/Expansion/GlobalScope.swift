@@ -7,9 +7,12 @@ struct GlobalScope: Sendable {
     var declared: Set<String>
     /// The escape token of the file.
     var escapeToken: Character
+    /// Names of the named contexts that are local directories.
+    var directoryContexts: Set<String>
 
     init(dockerfile: Dockerfile, options: BuildOptions) throws(DockerfileError) {
         escapeToken = dockerfile.directives.escapeToken
+        directoryContexts = options.directoryContexts
         variables = PredefinedArgs.platformArgs(target: options.targetPlatform, build: options.buildPlatform)
         declared = []
         for arg in dockerfile.globalArgs {
@@ -35,15 +38,22 @@ struct GlobalScope: Sendable {
     }
 
     /// The stage's base after expansion: `scratch`, an earlier stage (by name), or an image.
+    /// A directory context is not an image: `FROM` naming one is an error here.
     func base(of stage: Stage, in dockerfile: Dockerfile) throws(DockerfileError) -> StageSource {
-        let name = try expand(stage.from.base, at: stage.from.source.location(ofArgument: 0))
+        let location = stage.from.source.location(ofArgument: 0)
+        let name = try expand(stage.from.base, at: location)
         guard !name.isEmpty else {
-            throw DockerfileError("base name (\(stage.from.base)) should not be blank", at: stage.from.source.location(ofArgument: 0))
+            throw DockerfileError("base name (\(stage.from.base)) should not be blank", at: location)
         }
         if name == "scratch" { return .scratch }
         let lowered = name.lowercased()
         if let earlier = dockerfile.stages[..<stage.index].last(where: { $0.name == lowered }) {
             return .stage(earlier.index)
+        }
+        if directoryContexts.contains(name) {
+            throw DockerfileError(
+                "build context \"\(name)\" is a local directory, and FROM needs an image: start FROM scratch and COPY --from=\(name) / / instead",
+                at: location)
         }
         return .image(name)
     }
@@ -64,8 +74,9 @@ struct GlobalScope: Sendable {
 }
 
 extension Dockerfile {
-    /// Resolves a `COPY --from` / mount `from=` value: a stage index, a stage name, else an image.
-    func source(named text: String, at location: SourceLocation) throws(DockerfileError) -> StageSource {
+    /// Resolves a `COPY --from` / mount `from=` value: a stage index, a stage name, a
+    /// directory context (one of `directoryContexts`), else an image.
+    func source(named text: String, at location: SourceLocation, directoryContexts: Set<String>) throws(DockerfileError) -> StageSource {
         if let index = Int(text) {
             guard stages.indices.contains(index) else {
                 throw DockerfileError("invalid stage index \(index): the Dockerfile has \(stages.count) stage\(stages.count == 1 ? "" : "s")",
@@ -74,6 +85,7 @@ extension Dockerfile {
             return .stage(index)
         }
         if let stage = stage(named: text) { return .stage(stage.index) }
+        if directoryContexts.contains(text) { return .context(text) }
         return .image(text)
     }
 }

@@ -18,7 +18,7 @@ public struct Stage: Sendable, Hashable, Encodable {
 
 /// What a stage starts from, or where `COPY --from`/`RUN --mount from=` reads.
 ///
-/// Encodes as `{"scratch": true}`, `{"image": "alpine:3.20"}` or `{"stage": 0}`.
+/// Encodes as `{"scratch": true}`, `{"image": "alpine:3.20"}`, `{"stage": 0}` or `{"context": "deps"}`.
 public enum StageSource: Sendable, Hashable, Encodable {
     /// The empty filesystem (`FROM scratch`).
     case scratch
@@ -26,6 +26,9 @@ public enum StageSource: Sendable, Hashable, Encodable {
     case image(String)
     /// A stage of this Dockerfile, by index.
     case stage(Int)
+    /// A named build context that is a local directory (``BuildOptions/directoryContexts``),
+    /// by name: read like the main context (its own `.dockerignore`), never an image.
+    case context(String)
 
     /// The stage index, when this is a stage.
     public var stageIndex: Int? {
@@ -33,7 +36,7 @@ public enum StageSource: Sendable, Hashable, Encodable {
         return nil
     }
 
-    private enum CodingKeys: String, CodingKey { case scratch, image, stage }
+    private enum CodingKeys: String, CodingKey { case scratch, image, stage, context }
 
     /// Encodes the shape documented on the type.
     public func encode(to encoder: any Encoder) throws {
@@ -42,6 +45,7 @@ public enum StageSource: Sendable, Hashable, Encodable {
         case .scratch: try container.encode(true, forKey: .scratch)
         case .image(let reference): try container.encode(reference, forKey: .image)
         case .stage(let index): try container.encode(index, forKey: .stage)
+        case .context(let name): try container.encode(name, forKey: .context)
         }
     }
 }

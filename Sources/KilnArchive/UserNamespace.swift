@@ -1,0 +1,17 @@
+import Foundation
+
+/// The user namespace this process runs in: the one fact that decides what being root here
+/// allows (overlayfs needs `userxattr`, device nodes cannot be made, `trusted.*` xattrs
+/// cannot be set).
+public enum UserNamespace {
+    /// Whether the process runs in a user namespace other than the host's: its `uid_map` is
+    /// not the identity over every id.
+    public static let isNested: Bool = {
+        let map = (try? String(contentsOfFile: "/proc/self/uid_map", encoding: .utf8)) ?? ""
+        let fields = map.split(whereSeparator: \.isWhitespace)
+        return !(fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295")
+    }()
+
+    /// Whether this process may make device nodes: root of the host's user namespace.
+    public static var canMakeDevices: Bool { geteuid() == 0 && !isNested }
+}
