@@ -83,17 +83,24 @@ struct CacheMountSyncTests {
         }
     }
 
+    /// The backend of `registry`'s `ci/cache` and a maker of one machine's cache mount sync
+    /// (its own folder under `folder`) reading and writing it.
+    static func machines(_ registry: TestRegistry, in folder: URL, info: @escaping @Sendable (String) -> Void = { _ in })
+        -> (backend: RegistryCacheBackend, sync: (String) -> CacheMountSync) {
+        let backend = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "ci/cache")
+        let sources = [CacheSource(backend, mode: .readWrite)]
+        return (backend, { machine in
+            CacheMountSync(directory: folder.appendingPathComponent("\(machine)/cache-mounts"), sources: sources,
+                           selection: .all, maximumSize: nil, info: info, warning: { Issue.record("warning: \($0)") })
+        })
+    }
+
     @Test("two builders exporting one id at once: a third imports one complete state")
     func concurrentExports() async throws {
         try await withTestRegistry { registry in
             let folder = try Self.folder()
             defer { try? FileManager.default.removeItem(at: folder) }
-            let backend = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "ci/cache")
-            let sources = [CacheSource(backend, mode: .readWrite)]
-            func sync(_ machine: String) -> CacheMountSync {
-                CacheMountSync(directory: folder.appendingPathComponent("\(machine)/cache-mounts"), sources: sources,
-                               selection: .all, maximumSize: nil, info: { _ in }, warning: { Issue.record("warning: \($0)") })
-            }
+            let sync = Self.machines(registry, in: folder).sync
             let x = sync("x")
             let y = sync("y")
             try Self.fill(x.store.path(of: "m2"), prefix: "x", count: 40)
@@ -167,13 +174,8 @@ struct CacheMountSyncTests {
         try await withTestRegistry { registry in
             let folder = try Self.folder()
             defer { try? FileManager.default.removeItem(at: folder) }
-            let backend = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "ci/cache")
-            let sources = [CacheSource(backend, mode: .readWrite)]
             let lines = Lines()
-            func sync(_ machine: String) -> CacheMountSync {
-                CacheMountSync(directory: folder.appendingPathComponent("\(machine)/cache-mounts"), sources: sources,
-                               selection: .all, maximumSize: nil, info: { lines.add($0) }, warning: { Issue.record("warning: \($0)") })
-            }
+            let sync = Self.machines(registry, in: folder, info: { lines.add($0) }).sync
             let first = sync("first")
             for (id, files) in [("maven", ["shared.jar": "the same jar\n", "only-maven.pom": "maven\n"]),
                                 ("gradle", ["shared.jar": "the same jar\n", "only-gradle.txt": "gradle\n"])] {
