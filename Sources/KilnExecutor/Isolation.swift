@@ -32,12 +32,15 @@ public enum Isolation: String, Sendable, CaseIterable {
         /// when it has none or `newuidmap`/`newgidmap` are missing.
         public var subordinateIDs: (uids: Int, gids: Int)?
 
-        /// The facts of this process.
-        public static func current() -> Facts {
+        /// The facts of this process, read (and the namespaces tried) once: the entry point
+        /// and the build both ask.
+        public static func current() -> Facts { measured }
+
+        private static let measured: Facts = {
             let euid = geteuid()
             return Facts(euid: euid, inUserNamespace: UserNamespace.isNested, canCreateNamespaces: namespacesWork(asRoot: euid == 0),
                          subordinateIDs: subordinateRanges(for: euid))
-        }
+        }()
 
         /// Tries it: util-linux's `unshare` with the namespaces a step needs runs `true`.
         static func namespacesWork(asRoot: Bool) -> Bool {

@@ -28,13 +28,11 @@ public enum Overlay {
         }
         // Redirects are never created (renamed directories are copied up whole); as root
         // "off" says so, while userxattr refuses "off" where the kernel reads it as "follow".
-        let redirect = inUserNamespace ? "nofollow" : "off"
+        let redirect = UserNamespace.isNested ? "nofollow" : "off"
         let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work),redirect_dir=\(redirect),metacopy=off,index=off"
-        return inUserNamespace ? options + ",userxattr" : options
+        return UserNamespace.isNested ? options + ",userxattr" : options
     }
 
-    /// Whether this process runs in a user namespace other than the host's.
-    static var inUserNamespace: Bool { UserNamespace.isNested }
 
     /// The xattr overlay marks `name` with (`opaque`, `redirect`, `metacopy`) as it may be
     /// found in an upper directory: `trusted.overlay.` as root mounts it, `user.overlay.` with
