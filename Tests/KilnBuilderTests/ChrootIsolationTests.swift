@@ -1,0 +1,167 @@
+import Foundation
+import Glibc
+import KilnTestSupport
+import Testing
+
+/// `kiln build --isolation chroot`: RUN chrooted into the step's rootfs with no namespace of its
+/// own (forced here, on a host where root could have namespaces), giving the image root gives,
+/// digest for digest; mounts and secrets placed and taken out again; the step without
+/// descriptors of Kiln's and without CAP_SYS_CHROOT.
+@Suite("kiln build: chroot isolation", .serialized,
+       .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/bin/busybox"), "needs root and busybox"))
+struct ChrootIsolationTests {
+    let harness: BuildHarness
+
+    init() throws {
+        harness = try BuildHarness()
+    }
+
+    /// Owners, a set-id bit, a hard link, a symbolic link, a whiteout, an opaque directory, an
+    /// image /etc/hosts the step's generated one is placed over, a heredoc, a non-root step.
+    static let dockerfile = """
+        FROM busybox
+        COPY hosts /etc/hosts
+        RUN mkdir -p /app /old && echo hi > /app/a && ln /app/a /app/hard && ln -s a /app/link && chown 1000:1001 /app/a && \\
+            chmod 4755 /app/a && touch /old/x /old/y && mkdir /home && chown 65534:65534 /home && grep -q localhost /etc/hosts
+        RUN rm -rf /old && mkdir /old && touch /old/new && rm /app/hard && id -u > /app/uid && test -c /dev/null && echo x > /dev/null
+        RUN <<EOF
+        set -e
+        echo heredoc > /app/heredoc
+        chmod 2755 /app/heredoc
+        EOF
+        USER nobody
+        RUN echo from-nobody > /tmp/n && id -u > /tmp/uid && ls /etc > /tmp/etc
+        """
+
+    func build(_ dockerfile: String, isolation: String, root: URL, extra: [String] = [], name: String) throws -> KilnBinary.Result {
+        let file = harness.directory.appendingPathComponent("\(name).Dockerfile")
+        try Data(dockerfile.utf8).write(to: file)
+        return try KilnBinary.run(
+            ["build", "--progress", "plain", "--isolation", isolation, "-f", file.path,
+             "--build-context", "busybox=oci-layout://\(harness.base.layout.path):\(harness.base.refName)",
+             "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("\(name)-out").path)"]
+                + extra + [harness.context.path],
+            environment: ["SOURCE_DATE_EPOCH": "0", "KILN_ROOT": root.path])
+    }
+
+    static func digest(_ result: KilnBinary.Result) -> Substring? {
+        result.stdout.split(separator: "\n").last { $0.hasPrefix("image sha256:") }
+    }
+
+    @Test("RUN steps chrooted give the image root isolation gives (same digest with SOURCE_DATE_EPOCH), and the mode is said once")
+    func sameImageAsRoot() throws {
+        try Data("10.1.2.3\timage-host\n".utf8).write(to: harness.context.appendingPathComponent("hosts"))
+        let chroot = try build(Self.dockerfile, isolation: "chroot", root: harness.root.url, name: "chroot")
+        #expect(chroot.status == 0, "\(chroot.stderr)")
+        #expect(chroot.stderr.components(separatedBy: "isolation: chroot").count == 2, "\(chroot.stderr)")
+        #expect(chroot.stderr.contains("/proc as far as it can be given"), "\(chroot.stderr)")
+        // Runc's default network needs slirp4netns; the layers do not depend on the network.
+        let root = try build(Self.dockerfile, isolation: "root", root: harness.directory.appendingPathComponent("root-b"),
+                             extra: ["--network", "none"], name: "root")
+        #expect(root.status == 0, "\(root.stderr)")
+        #expect(Self.digest(chroot) != nil && Self.digest(chroot) == Self.digest(root), "chroot: \(chroot.stdout) root: \(root.stdout)")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: harness.root.tmp.path)) ?? []
+        #expect(leftovers.isEmpty, "left in tmp: \(leftovers)")
+    }
+
+    @Test("a secret mount and a cache mount work chrooted; the secret's bytes reach no layer, config or cache, the cache's files persist")
+    func secretAndCacheMounts() throws {
+        let secret = harness.directory.appendingPathComponent("secret")
+        let value = "chroot-secret-\(UUID().uuidString.lowercased())"
+        try Data((value + "\n").utf8).write(to: secret)
+        let first = try build("""
+            FROM busybox
+            RUN --mount=type=secret,id=s tr a-z A-Z < /run/secrets/s | sed 's/^/SEEN /' && test ! -e /run/secrets/s.copy
+            RUN --mount=type=cache,target=/c,id=kept echo one > /c/kept && stat -c 'CACHE %u' /c/kept
+            RUN test ! -e /c && test ! -e /run/secrets && echo MOUNTS-GONE
+            """, isolation: "chroot", root: harness.root.url, extra: ["--secret", "id=s,src=\(secret.path)"], name: "mounts")
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("SEEN " + value.uppercased()), "\(first.stderr)")
+        #expect(first.stderr.contains("CACHE 0") && first.stderr.contains("MOUNTS-GONE"), "\(first.stderr)")
+        let second = try build("""
+            FROM busybox
+            RUN --mount=type=cache,target=/c,id=kept sed 's/^/CACHED /' /c/kept
+            """, isolation: "chroot", root: harness.root.url, name: "mounts-again")
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("CACHED one"), "\(second.stderr)")
+        for directory in [harness.root.url, harness.directory.appendingPathComponent("mounts-out")] {
+            let holders = try Self.files(in: directory, containing: Data(value.utf8))
+            #expect(holders.isEmpty, "the secret is in \(holders)")
+        }
+    }
+
+    @Test("the step gets no descriptor above 2, and cannot chroot its way out to a file of the host")
+    func noDescriptorsNoEscape() throws {
+        let marker = harness.directory.appendingPathComponent("host-marker")
+        try Data("HOST-MARKER-CONTENT\n".utf8).write(to: marker)
+        let source = harness.directory.appendingPathComponent("escape.c")
+        try Data("""
+            #include <errno.h>
+            #include <stdio.h>
+            #include <string.h>
+            #include <sys/stat.h>
+            #include <unistd.h>
+            int main(int argc, char **argv) {
+                mkdir("/escape-dir", 0755);
+                if (chroot("/escape-dir") != 0) { printf("ESCAPE-REFUSED %s\\n", strerror(errno)); return 0; }
+                for (int i = 0; i < 256; i++) chdir("..");
+                if (chroot(".") != 0) { printf("ESCAPE-REFUSED at the second chroot\\n"); return 0; }
+                FILE *file = fopen(argv[1], "r");
+                char line[256] = "";
+                if (file && fgets(line, sizeof line, file)) printf("ESCAPED %s", line); else printf("ESCAPE-NO-MARKER\\n");
+                return 0;
+            }
+            """.utf8).write(to: source)
+        _ = try ProcessRunner.checked("/usr/bin/gcc", ["-static", "-O1", "-o", harness.context.appendingPathComponent("escape").path, source.path])
+        let result = try build("""
+            FROM busybox
+            COPY escape /escape
+            RUN test -d /proc/self/fd || echo NO"-"PROC; i=3; while [ $i -lt 1024 ]; do [ -e /proc/self/fd/$i ] && echo "OPEN""-FD $i"; \\
+                i=$((i+1)); done; echo FD"-"CHECK-DONE
+            RUN chroot / /bin/true 2>&1 || echo CHROOT"-"COMMAND-REFUSED; /escape \(marker.path)
+            """, isolation: "chroot", root: harness.root.url, name: "escape")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("FD-CHECK-DONE") && !result.stderr.contains("NO-PROC"), "\(result.stderr)")
+        #expect(!result.stderr.contains("OPEN-FD"), "\(result.stderr)")
+        #expect(result.stderr.contains("ESCAPE-REFUSED Operation not permitted"), "\(result.stderr)")
+        #expect(result.stderr.contains("CHROOT-COMMAND-REFUSED"), "\(result.stderr)")
+        #expect(!result.stderr.contains("HOST-MARKER-CONTENT"), "\(result.stderr)")
+    }
+
+    @Test("what chroot isolation cannot honour is refused at its line before anything is pulled: RUN --network=none, a missing capability")
+    func refusals() throws {
+        let never = "FROM 127.0.0.1:1/never/pulled:1\nRUN true\nRUN --network=none true\n"
+        let network = try build(never, isolation: "chroot", root: harness.root.url, name: "network-none")
+        #expect(network.status != 0)
+        #expect(network.stderr.contains(":3:") && network.stderr.contains("RUN --network=none cannot be honoured in chroot isolation"),
+                "\(network.stderr)")
+        #expect(!network.stderr.contains("127.0.0.1:1/never/pulled:1:"), "nothing is pulled first: \(network.stderr)")
+
+        // Without CAP_MKNOD in its bounding set, Kiln (root) has it neither effective.
+        let file = harness.directory.appendingPathComponent("mknod.Dockerfile")
+        try Data("FROM 127.0.0.1:1/never/pulled:1\nCOPY . /ctx\nRUN true\n".utf8).write(to: file)
+        let withoutMknod = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/setpriv"),
+            ["--bounding-set", "-mknod", "--", KilnBinary.url.path, "build", "--progress", "plain", "--isolation", "chroot",
+             "-f", file.path, "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("mknod-out").path)",
+             harness.context.path],
+            environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(withoutMknod.status != 0)
+        #expect(withoutMknod.stderr.contains(":3:") && withoutMknod.stderr.contains("lacks CAP_MKNOD")
+                    && withoutMknod.stderr.contains("builds without RUN still work"), "\(withoutMknod.stderr)")
+    }
+
+    /// Files below `directory` whose bytes (gzip blobs decompressed) contain `needle`.
+    static func files(in directory: URL, containing needle: Data) throws -> [String] {
+        var holders: [String] = []
+        guard let walker = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey]) else { return [] }
+        for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true {
+            var data = (try? Data(contentsOf: url)) ?? Data()
+            if data.starts(with: [0x1f, 0x8b]) {
+                data = (try? ProcessRunner.run(URL(fileURLWithPath: "/bin/gzip"), ["-dc", url.path]))?.stdoutData ?? data
+            }
+            if data.range(of: needle) != nil { holders.append(url.path) }
+        }
+        return holders
+    }
+}
