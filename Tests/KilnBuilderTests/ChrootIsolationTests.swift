@@ -151,6 +151,56 @@ struct ChrootIsolationTests {
                     && withoutMknod.stderr.contains("builds without RUN still work"), "\(withoutMknod.stderr)")
     }
 
+    /// The pids of processes whose command line is `sleep SECONDS`.
+    static func sleepers(_ seconds: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { name in
+            guard Int(name) != nil, let line = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(name)/cmdline")) else { return false }
+            return String(decoding: line, as: UTF8.self).split(separator: "\0").suffix(2) == ["sleep", Substring(seconds)]
+        }
+    }
+
+    @Test("what a step leaves running is killed when it ends: its session, and a process that started a session of its own")
+    func leftoversKilled() throws {
+        let result = try build("""
+            FROM busybox
+            RUN (sleep 3003 &); busybox setsid sleep 3004 & while ! grep -qs 'sleep.300[4]' /proc/*/cmdline; do sleep 0.1; done; \\
+                echo LEFT"-"RUNNING
+            """, isolation: "chroot", root: harness.root.url, name: "leftovers")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("LEFT-RUNNING"), "\(result.stderr)")
+        #expect(Self.sleepers("3003").isEmpty && Self.sleepers("3004").isEmpty, "still running: \(Self.sleepers("3003") + Self.sleepers("3004"))")
+    }
+
+    @Test("a cancelled build kills the chrooted step and leaves nothing in its scratch")
+    func cancelled() throws {
+        let file = harness.directory.appendingPathComponent("cancel.Dockerfile")
+        try Data("FROM busybox\nRUN echo STAR\"\"TED; sleep 3005\n".utf8).write(to: file)
+        let log = harness.directory.appendingPathComponent("cancel.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = KilnBinary.url
+        process.arguments = ["build", "--progress", "plain", "--isolation", "chroot", "-f", file.path,
+                             "--build-context", "busybox=oci-layout://\(harness.base.layout.path):\(harness.base.refName)",
+                             "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("cancel-out").path)", harness.context.path]
+        process.environment = ProcessInfo.processInfo.environment.merging(["KILN_ROOT": harness.root.url.path]) { $1 }
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardError = handle
+        process.standardOutput = handle
+        try process.run()
+        var started = false
+        for _ in 0..<600 where !started {
+            started = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("STARTED")
+            if !started { usleep(100_000) }
+        }
+        #expect(started, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(Self.sleepers("3005").isEmpty, "still running: \(Self.sleepers("3005"))")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: harness.root.tmp.path)) ?? []
+        #expect(leftovers.isEmpty, "left in tmp: \(leftovers)")
+    }
+
     /// Files below `directory` whose bytes (gzip blobs decompressed) contain `needle`.
     static func files(in directory: URL, containing needle: Data) throws -> [String] {
         var holders: [String] = []
