@@ -64,9 +64,10 @@ extension BuildPlan {
     /// again, but by then earlier steps would have run (and been cached).
     ///
     /// In chroot isolation (``Isolation/chroot``) it also refuses what a chrooted step cannot
-    /// be given (see ``checkChroot(_:facts:refuse:)``); `chrootFacts` are this process's.
+    /// be given (see ``checkChroot(_:buildNetwork:facts:refuse:)``); `chrootFacts` default to
+    /// this process's, read only then.
     func checkRunRequirements(_ request: BuildRequest, sourceLines: [String],
-                              chrootFacts: Isolation.Facts = .current()) throws {
+                              chrootFacts: Isolation.Facts? = nil) throws {
         if request.network == .host && !request.entitlements.contains(.networkHost) {
             throw BuildError.invalidOption("--network host needs the network.host entitlement: add --allow network.host")
         }
@@ -77,7 +78,7 @@ extension BuildPlan {
             for resolved in stage.instructions {
                 guard case .run(let run) = resolved.instruction else { continue }
                 if request.isolation == .chroot {
-                    try checkChroot(run, buildNetwork: request.network, facts: chrootFacts, refuse: refuse)
+                    try checkChroot(run, buildNetwork: request.network, facts: chrootFacts ?? .current(), refuse: refuse)
                 }
                 var needed: [(Entitlement, String)] = []
                 if run.networkMode(default: request.network) == .host { needed.append((.networkHost, "network")) }

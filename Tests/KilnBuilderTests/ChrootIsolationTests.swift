@@ -64,20 +64,32 @@ struct ChrootIsolationTests {
         #expect(leftovers.isEmpty, "left in tmp: \(leftovers)")
     }
 
-    @Test("a secret mount and a cache mount work chrooted; the secret's bytes reach no layer, config or cache, the cache's files persist")
+    @Test("secret, cache, bind, tmpfs and ssh mounts work chrooted; the secret's bytes reach no layer, config or cache, the cache's files persist")
     func secretAndCacheMounts() throws {
         let secret = harness.directory.appendingPathComponent("secret")
         let value = "chroot-secret-\(UUID().uuidString.lowercased())"
         try Data((value + "\n").utf8).write(to: secret)
+        try Data("from-the-context\n".utf8).write(to: harness.context.appendingPathComponent("ctx-file"))
+        let key = harness.directory.appendingPathComponent("id_ed25519")
+        _ = try ProcessRunner.checked("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key.path])
         let first = try build("""
             FROM busybox
-            RUN --mount=type=secret,id=s tr a-z A-Z < /run/secrets/s | sed 's/^/SEEN /' && test ! -e /run/secrets/s.copy
+            RUN --mount=type=secret,id=s tr a-z A-Z < /run/secrets/s | sed 's/^/SEEN /'
             RUN --mount=type=cache,target=/c,id=kept echo one > /c/kept && stat -c 'CACHE %u' /c/kept
-            RUN test ! -e /c && test ! -e /run/secrets && echo MOUNTS-GONE
-            """, isolation: "chroot", root: harness.root.url, extra: ["--secret", "id=s,src=\(secret.path)"], name: "mounts")
+            RUN --mount=type=bind,target=/src sed 's/^/BOUND /' /src/ctx-file && \\
+                (echo x > /src/ctx-file 2>/dev/null; true)
+            RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/t && stat -c 'TMPFS %a' /scratch
+            RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo AGENT"-"THERE
+            RUN test ! -e /c && test ! -e /run/secrets && test ! -e /src && test ! -e /scratch && test ! -e /run/buildkit && \\
+                echo MOUNTS"-"GONE
+            """, isolation: "chroot", root: harness.root.url,
+            extra: ["--secret", "id=s,src=\(secret.path)", "--ssh", "default=\(key.path)"], name: "mounts")
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stderr.contains("SEEN " + value.uppercased()), "\(first.stderr)")
         #expect(first.stderr.contains("CACHE 0") && first.stderr.contains("MOUNTS-GONE"), "\(first.stderr)")
+        #expect(first.stderr.contains("BOUND from-the-context") && first.stderr.contains("TMPFS 1777"), "\(first.stderr)")
+        #expect(first.stderr.contains("AGENT-THERE"), "\(first.stderr)")
+        #expect(try String(contentsOf: harness.context.appendingPathComponent("ctx-file"), encoding: .utf8) == "from-the-context\n")
         let second = try build("""
             FROM busybox
             RUN --mount=type=cache,target=/c,id=kept sed 's/^/CACHED /' /c/kept
