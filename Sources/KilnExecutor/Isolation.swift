@@ -248,6 +248,10 @@ public enum Isolation: String, Sendable, CaseIterable {
             line += facts.capabilities?.contains(.sysAdmin) == false
                 ? "; /proc as far as it can be given: an empty directory (mounting procfs needs CAP_SYS_ADMIN)"
                 : "; /proc as far as it can be given: procfs of this machine's processes where it can be mounted, else an empty directory"
+            if facts.containerEvidence == nil {
+                line += "; forced outside a container: no device cgroup or container boundary holds a root step, which can "
+                    + "make and open device nodes of this machine"
+            }
             if let refusal = facts.chrootRunRefusal { line += "; " + refusal }
             if facts.noNewPrivileges {
                 line += "; no_new_privs is set, so set-id binaries of the image gain no privileges in RUN"
