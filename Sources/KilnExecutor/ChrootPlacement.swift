@@ -32,8 +32,10 @@ final class ChrootPlacement {
         var path: String
         /// Its name in the stash when the image had an entry there, and that entry's mtime.
         var stashed: (name: String, mtime: timespec)?
-        /// The source moved in (or copied in, `copied`), to go back out after the step.
+        /// The source moved in (or copied in, `copied`), to go back out after the step, and
+        /// its file type (`S_IFDIR`, `S_IFSOCK`, …): only an entry of that type goes back.
         var movedFrom: URL?
+        var sourceType: mode_t = 0
         var copied = false
         /// A mount Kiln made at the target, detached after the step.
         var mounted = false
@@ -161,6 +163,9 @@ final class ChrootPlacement {
         case .step(.tmpfs):
             try makeDirectory(entry, mode: 0o1777)
         case .step(.bind(let source, _, let readOnly)):
+            var sourceInfo = stat()
+            guard lstat(source.path, &sourceInfo) == 0 else { throw Self.failure("cannot read \(source.path)", errno) }
+            placed[index].sourceType = sourceInfo.st_mode & S_IFMT
             if readOnly {
                 try await copy(source, to: hostPath)
             } else if renameat(AT_FDCWD, source.path, entry.parent, name) == 0 {
@@ -293,7 +298,9 @@ final class ChrootPlacement {
     /// there of another kind than the source is not taken back (the source is made again empty).
     private func moveBack(_ entry: Placed, to source: URL) async {
         var now = stat()
-        let present = fstatat(entry.parent, entry.name, &now, AT_SYMLINK_NOFOLLOW) == 0
+        // A symlink (or anything else) the step left in the source's place is not taken back:
+        // a cache directory must stay a directory Kiln made.
+        let present = fstatat(entry.parent, entry.name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_mode & S_IFMT == entry.sourceType
         if entry.copied {
             guard present else { return }
             let previous = source.deletingLastPathComponent().appendingPathComponent(".\(source.lastPathComponent).before-step")
@@ -309,7 +316,7 @@ final class ChrootPlacement {
             return
         }
         if present && renameat(entry.parent, entry.name, AT_FDCWD, source.path) == 0 { return }
-        // The step removed it (or it cannot go back): an empty directory keeps a cache usable.
-        mkdir(source.path, 0o755)
+        // The step removed or replaced it: an empty directory keeps a cache usable.
+        if entry.sourceType == S_IFDIR { mkdir(source.path, 0o755) }
     }
 }

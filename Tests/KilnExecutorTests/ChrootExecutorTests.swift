@@ -73,3 +73,23 @@ struct ChrootExecutorTests {
         }
     }
 }
+
+extension ChrootExecutorTests {
+    @Test("a step that replaces a cache mount with a symlink leaves the cache a directory, never the link")
+    func cacheReplacedBySymlink() async throws {
+        let rootfs = try BusyboxRootfs.make()
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-chroot-cache-\(UUID().uuidString)")
+        defer {
+            try? FileManager.default.removeItem(at: rootfs)
+            try? FileManager.default.removeItem(at: cache)
+        }
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        let step = ExecutionStep(rootfs: rootfs, arguments: ["/bin/sh", "-c", "rm -rf /c && ln -s / /c"],
+                                 mounts: [.bind(source: cache, destination: "/c", readOnly: false)])
+        let result = try await Executor(backend: .chroot).run(step)
+        #expect(result.exitStatus == 0)
+        var info = stat()
+        #expect(lstat(cache.path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR)
+        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("c").path))
+    }
+}
