@@ -91,6 +91,21 @@ struct ChrootIsolationTests {
         #expect(digest(pod.stdout) != nil && digest(pod.stdout) == digest(root.stdout), "pod: \(pod.stdout) root: \(root.stdout)")
     }
 
+    @Test("with no_new_privs set (allowPrivilegeEscalation: false) RUN still works chrooted, and the start of the build says what it takes away")
+    func noNewPrivileges() throws {
+        let file = harness.directory.appendingPathComponent("nnp.Dockerfile")
+        try Data("FROM busybox\nRUN grep NoNewPrivs /proc/self/status | tr -d '\\t' && echo made > /made\n".utf8).write(to: file)
+        let result = try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/setpriv"),
+            ["--no-new-privs", "--", KilnBinary.url.path, "build", "--progress", "plain", "--isolation", "chroot", "-f", file.path,
+             "--build-context", "busybox=oci-layout://\(harness.base.layout.path):\(harness.base.refName)",
+             "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("nnp-out").path)", harness.context.path],
+            environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("NoNewPrivs:1"), "\(result.stderr)")
+        #expect(result.stderr.contains("no_new_privs is set, so set-id binaries of the image gain no privileges in RUN"), "\(result.stderr)")
+    }
+
     @Test("secret, cache, bind, tmpfs and ssh mounts work chrooted; the secret's bytes reach no layer, config or cache, the cache's files persist")
     func secretAndCacheMounts() throws {
         let secret = harness.directory.appendingPathComponent("secret")
