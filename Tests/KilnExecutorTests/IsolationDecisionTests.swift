@@ -1,4 +1,4 @@
-import KilnExecutor
+@testable import KilnExecutor
 import Testing
 
 /// `Isolation.decide`: which mode the facts of a machine give, and what each refusal names.
@@ -35,5 +35,25 @@ struct IsolationDecisionTests {
         let refusal = facts.chrootRunRefusal ?? ""
         #expect(refusal.contains("lacks CAP_SETPCAP, CAP_MKNOD") && refusal.contains("builds without RUN still work"), "\(refusal)")
         #expect(Isolation.chroot.summary(facts: facts).contains("set-id binaries of the image gain no privileges"))
+    }
+}
+
+/// What counts as being in a container, for choosing chroot isolation only there.
+@Suite("isolation: container evidence")
+struct ContainerEvidenceTests {
+    @Test("each engine's mark is evidence; a plain host has none", arguments: [
+        ("/.dockerenv", nil, nil, nil, "/.dockerenv"),
+        ("/run/.containerenv", nil, nil, nil, "/run/.containerenv"),
+        (nil, "PATH=/bin\0container=podman\0", nil, nil, "container=podman (PID 1's environment)"),
+        (nil, nil, "10.0.0.1", nil, "KUBERNETES_SERVICE_HOST"),
+        (nil, nil, nil, "12:pids:/kubepods/burstable/pod1/abc\n", "kubepods in /proc/1/cgroup"),
+        (nil, "PATH=/bin\0HOME=/root\0", nil, "0::/init.scope\n", nil),
+    ] as [(String?, String?, String?, String?, String?)])
+    func evidence(marker: String?, environ: String?, kubernetes: String?, cgroup: String?, expected: String?) {
+        let found = ContainerEvidence.read(
+            environment: kubernetes.map { ["KUBERNETES_SERVICE_HOST": $0] } ?? [:],
+            file: { path in path == "/proc/1/environ" ? environ : path == "/proc/1/cgroup" ? cgroup : nil },
+            exists: { $0 == marker })
+        #expect(found == expected)
     }
 }
