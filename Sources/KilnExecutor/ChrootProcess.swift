@@ -182,6 +182,24 @@ enum ChrootProcess {
         }
     }
 
+    /// Kills every process whose root directory lies below `directory` (where `/proc/PID/root`
+    /// may be read): the chrooted steps of a build that died without stopping them.
+    static func killRooted(below directory: String) {
+        let prefix = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path + "/"
+        for _ in 0..<100 {
+            var found: [pid_t] = []
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = pid_t(name), pid != getpid(), processState(of: pid) != "Z",
+                      let root = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(name)/root"),
+                      root.hasPrefix(prefix) else { continue }
+                found.append(pid)
+            }
+            if found.isEmpty { return }
+            for pid in found { _ = Glibc.kill(pid, SIGKILL) }
+            usleep(10_000)
+        }
+    }
+
     /// Field 6 of `/proc/PID/stat` (after the parenthesised command name): the session id.
     private static func sessionID(of pid: pid_t) -> pid_t? {
         statFields(of: pid).flatMap { $0.count > 3 ? pid_t($0[3]) : nil }

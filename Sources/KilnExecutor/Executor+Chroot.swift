@@ -38,4 +38,12 @@ extension Executor {
         return ExecutionResult(exitStatus: try outcome.get(), lastLines: await tail.snapshot,
                                createdMountTargets: placement.created, movedEntries: placement.moved, containerID: containerID)
     }
+
+    /// Kills the chrooted steps of a build that died without stopping them: every process
+    /// whose root directory lies below `scratch`, the dead build's scratch directory (as far
+    /// as `/proc/PID/root` may be read: a step that took another user than Kiln's needs
+    /// CAP_SYS_PTRACE to be seen).
+    public static func killChrootedSteps(below scratch: String) {
+        ChrootProcess.killRooted(below: scratch)
+    }
 }

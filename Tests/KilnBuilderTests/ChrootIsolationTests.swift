@@ -227,15 +227,39 @@ struct ChrootIsolationTests {
 
     @Test("a cancelled build kills the chrooted step and leaves nothing in its scratch")
     func cancelled() throws {
-        let file = harness.directory.appendingPathComponent("cancel.Dockerfile")
-        try Data("FROM busybox\nRUN echo STAR\"\"TED; sleep 3005\n".utf8).write(to: file)
-        let log = harness.directory.appendingPathComponent("cancel.log")
+        let process = try startBuild(sleeping: "3005")
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(Self.sleepers("3005").isEmpty, "still running: \(Self.sleepers("3005"))")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: harness.root.tmp.path)) ?? []
+        #expect(leftovers.isEmpty, "left in tmp: \(leftovers)")
+    }
+
+    @Test("the chrooted step of a SIGKILLed build is killed by the next reclaim (kiln cache prune), and its scratch removed")
+    func killedBuildReclaimed() throws {
+        let process = try startBuild(sleeping: "3006")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(!Self.sleepers("3006").isEmpty, "the step outlives a SIGKILLed kiln until reclaimed")
+        let prune = try KilnBinary.run(["cache", "prune"], environment: ["KILN_ROOT": harness.root.url.path])
+        #expect(prune.status == 0, "\(prune.stderr)")
+        #expect(Self.sleepers("3006").isEmpty, "still running: \(Self.sleepers("3006"))")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: harness.root.tmp.path)) ?? []
+        #expect(leftovers.isEmpty, "left in tmp: \(leftovers)")
+    }
+
+    /// A chroot build whose RUN prints STARTED and sleeps `seconds`, running once STARTED was printed.
+    func startBuild(sleeping seconds: String) throws -> Process {
+        let file = harness.directory.appendingPathComponent("sleep-\(seconds).Dockerfile")
+        try Data("FROM busybox\nRUN echo STAR\"\"TED; sleep \(seconds)\n".utf8).write(to: file)
+        let log = harness.directory.appendingPathComponent("sleep-\(seconds).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = KilnBinary.url
         process.arguments = ["build", "--progress", "plain", "--isolation", "chroot", "-f", file.path,
                              "--build-context", "busybox=oci-layout://\(harness.base.layout.path):\(harness.base.refName)",
-                             "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("cancel-out").path)", harness.context.path]
+                             "--output", "type=oci,dest=\(harness.directory.appendingPathComponent("sleep-\(seconds)-out").path)", harness.context.path]
         process.environment = ProcessInfo.processInfo.environment.merging(["KILN_ROOT": harness.root.url.path]) { $1 }
         let handle = try FileHandle(forWritingTo: log)
         process.standardError = handle
@@ -247,12 +271,7 @@ struct ChrootIsolationTests {
             if !started { usleep(100_000) }
         }
         #expect(started, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-        process.terminate()
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(Self.sleepers("3005").isEmpty, "still running: \(Self.sleepers("3005"))")
-        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: harness.root.tmp.path)) ?? []
-        #expect(leftovers.isEmpty, "left in tmp: \(leftovers)")
+        return process
     }
 
     /// Files below `directory` whose bytes (gzip blobs decompressed) contain `needle`.
