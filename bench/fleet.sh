@@ -29,6 +29,9 @@
 #   FLEET_BUILDERS=N   builders (default 4)        FLEET_SERVICES=S  services (default 3)
 #   FLEET_COMMITS=C    commits (default 10)        FLEET_TOOLS="kiln buildah buildkit"
 #   FLEET_DEPS_MB=M    size of the shared dependency-install step's output (default 24)
+#   FLEET_EPHEMERAL=1  every build starts on empty storage (a Kubernetes Job with an emptyDir
+#                      KILN_ROOT, a fresh dockerd): only the registry remembers; the reset is
+#                      not timed, so compare the "sum" column (machine time) there
 #   KILN=path          kiln binary (default: a release build of this checkout)
 #   KILN_BENCH_DIR     work folder (default /tmp/kiln-bench); this bench uses $KILN_BENCH_DIR/fleet
 #   BUILDAH_DRIVER     buildah's storage driver (default overlay)
@@ -39,6 +42,7 @@ services="${FLEET_SERVICES:-3}"
 commits="${FLEET_COMMITS:-10}"
 deps_mb="${FLEET_DEPS_MB:-24}"
 tools=(${FLEET_TOOLS:-kiln buildah buildkit})
+ephemeral="${FLEET_EPHEMERAL:-}"
 driver="${BUILDAH_DRIVER:-overlay}"
 work="${KILN_BENCH_DIR:-/tmp/kiln-bench}/fleet"
 [ "$builders" -ge 1 ] && [ "$services" -ge 1 ] && [ "$commits" -ge 1 ] || { echo "N, S and C must be at least 1" >&2; exit 2; }
@@ -167,6 +171,17 @@ build_buildkit() {
         "${docker[@]}" push "$registry/fleet/buildkit-$svc:latest" >>"$log" 2>&1
 }
 
+# reset_builder TOOL BUILDER: empty storage for the next build (FLEET_EPHEMERAL).
+reset_builder() {
+    case "$1" in
+        kiln) rm -rf "$work/kiln/b$2" ;;
+        buildah) buildah_in "$2" rmi --all --force >/dev/null 2>&1 || true
+                 unmount_below "$work/buildah/b$2"; rm -rf "$work/buildah/b$2" ;;
+        buildkit) stop_dockerd "$work/buildkit/b$2"; unmount_below "$work/buildkit/b$2"
+                  rm -rf "$work/buildkit/b$2"; start_dockerd "$work/buildkit/b$2" ;;
+    esac
+}
+
 # run_fleet TOOL: every build of the history on the builders; one line per build in
 # results/TOOL.tsv (j, commit, service, builder, start, end, exit status).
 run_fleet() {
@@ -182,6 +197,7 @@ run_fleet() {
                 if [ "$j" -ge "$services" ]; then
                     while [ ! -e "$done_dir/$((j - services))" ]; do sleep 0.05; done
                 fi
+                if [ -n "$ephemeral" ]; then reset_builder "$tool" "$b"; fi
                 start=$(date +%s.%N)
                 rc=0
                 "build_$tool" "$b" "$j" "$k" "svc-$s" "$work/results/logs/$tool-$j.log" || rc=$?
@@ -195,7 +211,7 @@ run_fleet() {
     wait "${pids[@]}" # not a bare wait: the registry is a child of this shell too
 }
 
-echo "fleet: $builders builders, $services services x $commits commits ($((services * commits)) builds), $(nproc) cores;" \
+echo "fleet: $builders builders${ephemeral:+ (ephemeral: empty storage for every build)}, $services services x $commits commits ($((services * commits)) builds), $(nproc) cores;" \
      "$(buildah --version | cut -d' ' -f1-3); $(/usr/bin/docker --version | cut -d, -f1)"
 for tool in "${tools[@]}"; do
     case "$tool" in
