@@ -63,7 +63,7 @@ struct OverlayStack: Sendable {
     /// made and removed inside them, their metadata unchanged) left out.
     func changes() async throws -> [LayerChange] {
         guard let current else { return [] }
-        let all = try await Snapshot.overlayChanges(upper: current)
+        let all = try await Snapshot.overlayChanges(upper: current, lowers: lowers.map { URL(fileURLWithPath: $0) })
         let opaque = Set(all.compactMap { change -> String? in
             if case .opaque(let directory) = change { return directory }
             return nil

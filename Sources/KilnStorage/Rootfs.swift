@@ -25,6 +25,8 @@ public struct Rootfs: Sendable {
     let scratch: URL
     /// overlay mode: the upper directory.
     let upper: URL?
+    /// overlay mode: the read-only lower directory.
+    var lower: URL? = nil
     /// copy mode: the tree as it was before the step.
     let baseline: Snapshot?
 
@@ -32,7 +34,7 @@ public struct Rootfs: Sendable {
     public func changes() async throws -> [LayerChange] {
         switch mode {
         case .overlay:
-            return try await Snapshot.overlayChanges(upper: upper!)
+            return try await Snapshot.overlayChanges(upper: upper!, lowers: lower.map { [$0] } ?? [])
         case .copy:
             return try await Snapshot.capture(path, baseline: baseline).changes(since: baseline!)
         }
@@ -67,7 +69,7 @@ public struct Rootfs: Sendable {
                 for directory in [upper, work, merged] { try createDirectory(directory.path) }
                 do {
                     try Overlay.mount(lower: lower.path, upper: upper.path, work: work.path, at: merged.path)
-                    return Rootfs(mode: .overlay, path: merged, scratch: scratch, upper: upper, baseline: nil)
+                    return Rootfs(mode: .overlay, path: merged, scratch: scratch, upper: upper, baseline: nil, lower: lower)
                 } catch {
                     // Overlay works in general but not here (odd path, nested overlay): copy.
                     for directory in [upper, work, merged] { try? FileManager.default.removeItem(at: directory) }

@@ -92,7 +92,13 @@ enum IsolationLimits {
         var says: String
     }
 
-    static let table: [String: [String: Reason]] = [:]
+    static let table: [String: [String: Reason]] = [
+        "chroot": [
+            "14-run-network-none": Reason(
+                why: "a chrooted step has no network namespace of its own, so RUN --network=none cannot be honoured",
+                says: "RUN --network=none cannot be honoured in chroot isolation"),
+        ],
+    ]
 
     /// Fixtures whose bytes differ from build to build in any mode (root against root too).
     static let unreproducible = ["48-big-file": "its RUN writes 50 MB from /dev/urandom"]

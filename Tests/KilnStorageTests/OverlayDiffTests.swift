@@ -23,7 +23,7 @@ import Testing
             // A real character device is a write, not a whiteout.
             #expect(mknod(root + "/null", S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0)
 
-            let changes = try await Snapshot.overlayChanges(upper: upper)
+            let changes = try await Snapshot.overlayChanges(upper: upper, lowers: [])
             #expect(changes == [
                 .write(path: "etc"), .write(path: "etc/hosts"), .delete(path: "etc/removed"),
                 .write(path: "null"),
@@ -39,7 +39,7 @@ import Testing
             _ = target.withUnsafeBytes {
                 LinuxCalls.lsetxattr(upper.path + "/moved", "trusted.overlay.redirect", $0.baseAddress, $0.count, 0)
             }
-            await #expect(throws: StorageError.self) { try await Snapshot.overlayChanges(upper: upper) }
+            await #expect(throws: StorageError.self) { try await Snapshot.overlayChanges(upper: upper, lowers: []) }
         }
     }
 }
