@@ -31,6 +31,10 @@ public enum Isolation: String, Sendable, CaseIterable {
         /// The user's subordinate id ranges (`/etc/subuid` count, `/etc/subgid` count), nil
         /// when it has none or `newuidmap`/`newgidmap` are missing.
         public var subordinateIDs: (uids: Int, gids: Int)?
+        /// For root in a user namespace that may not make the namespaces itself (a pod without
+        /// `CAP_SYS_ADMIN`): whether it may make a user namespace, in which it has them all
+        /// (`userns-pod`: Kiln enters one, as `rootless` does). False everywhere else.
+        public var canCreateNestedUserNamespace: Bool = false
 
         /// The facts of this process, read (and the namespaces tried) once: the entry point
         /// and the build both ask.
@@ -38,8 +42,12 @@ public enum Isolation: String, Sendable, CaseIterable {
 
         private static let measured: Facts = {
             let euid = geteuid()
-            return Facts(euid: euid, inUserNamespace: UserNamespace.isNested, canCreateNamespaces: namespacesWork(asRoot: euid == 0),
-                         subordinateIDs: subordinateRanges(for: euid))
+            var facts = Facts(euid: euid, inUserNamespace: UserNamespace.isNested, canCreateNamespaces: namespacesWork(asRoot: euid == 0),
+                              subordinateIDs: subordinateRanges(for: euid))
+            if euid == 0, facts.inUserNamespace, !facts.canCreateNamespaces {
+                facts.canCreateNestedUserNamespace = namespacesWork(asRoot: false)
+            }
+            return facts
         }()
 
         /// Tries it: util-linux's `unshare` with the namespaces a step needs runs `true`.
@@ -82,13 +90,15 @@ public enum Isolation: String, Sendable, CaseIterable {
     /// The mode for `requested` (nil: detect) on a machine with `facts`.
     ///
     /// Detection order: root who may create namespaces → `root` (`userns-pod` when that root is
-    /// itself in a user namespace); any other user who may create a user namespace →
+    /// itself in a user namespace); root of a user namespace who may only make a nested user
+    /// namespace → `userns-pod` too (Kiln enters one); any other user who may create a user namespace →
     /// `rootless`; else `chroot`. A forced mode the facts rule out is refused, naming what is
     /// missing.
     public static func decide(_ requested: Isolation?, facts: Facts) throws -> Isolation {
         let detected: Isolation
         if facts.euid == 0 {
-            detected = !facts.canCreateNamespaces ? .chroot : facts.inUserNamespace ? .usernsPod : .root
+            detected = facts.canCreateNamespaces ? (facts.inUserNamespace ? .usernsPod : .root)
+                : facts.canCreateNestedUserNamespace ? .usernsPod : .chroot
         } else {
             detected = facts.canCreateNamespaces ? .rootless : .chroot
         }
