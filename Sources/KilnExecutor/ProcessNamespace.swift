@@ -34,7 +34,7 @@ public enum ProcessNamespace: Sendable, Equatable {
     }
 
     /// The line a build prints once when steps share the PID namespace.
-    public static let sharedNotice = "RUN steps share Kiln's PID namespace and see its /proc (bound, with the container's masks): "
+    public static let sharedNotice = "RUN steps share Kiln's PID namespace and see its /proc and /sys (bound, with the container's masks): "
         + "/proc is masked here, so a new PID namespace cannot mount its own (as BuildKit's --oci-worker-no-process-sandbox)"
 
     /// The namespaces a step gets beside its network namespace.
@@ -44,12 +44,14 @@ public enum ProcessNamespace: Sendable, Equatable {
 
     /// Docker's default mounts as this choice needs them: with ``shared`` the fresh proc mount
     /// becomes Kiln's `/proc` bound recursively (its submounts, and so the masks over them, come
-    /// along; a plain bind would uncover what they hide), with the same options.
+    /// along; a plain bind would uncover what they hide), with the same options. A fresh sysfs
+    /// meets the same refusal (the container's `/sys/firmware` is masked too), so `/sys` is
+    /// Kiln's, bound the same way and read-only as before.
     func mounts(from defaults: [RuntimeSpec.Mount]) -> [RuntimeSpec.Mount] {
         guard self == .shared else { return defaults }
         return defaults.map { mount in
-            mount.type == "proc"
-                ? RuntimeSpec.Mount(destination: mount.destination, type: "bind", source: "/proc", options: ["rbind"] + mount.options)
+            ["proc", "sysfs"].contains(mount.type)
+                ? RuntimeSpec.Mount(destination: mount.destination, type: "bind", source: mount.destination, options: ["rbind"] + mount.options)
                 : mount
         }
     }

@@ -58,6 +58,9 @@ struct KubernetesJobManifestTests {
         let arguments = container["args"] as? [String] ?? []
         #expect(arguments == (try Self.container(rootJob))["args"] as? [String])
         #expect(arguments.first == "build" && arguments.contains("--push") && arguments.contains { $0.hasPrefix("--cache-repo=") })
+        // A Pod has no /dev/net/tun for the sandbox network: steps use the Pod's own network.
+        #expect(arguments.contains("--network=host") && arguments.contains("--allow=network.host"))
+        #expect(try Self.podSpec(job)["hostNetwork"] == nil)
     }
 
     @Test("each Job's securityContext is its mode's: privileged root, hostUsers false with Unconfined seccomp and AppArmor, a non-root user that may escalate through newuidmap, chroot's capabilities under RuntimeDefault")

@@ -18,14 +18,16 @@ struct ProcessNamespaceTests {
         #expect(spec.mounts.first?.type == "proc")
     }
 
-    @Test("shared: no PID namespace; /proc is Kiln's, bound recursively with proc's options (its masks come along); the rest unchanged")
+    @Test("shared: no PID namespace; /proc and /sys are Kiln's, bound recursively with the same options (their masks come along); the rest unchanged")
     func shared() {
         let own = RuntimeSpec.forStep(step, user: user, etcFiles: [], processNamespace: .own)
         let spec = RuntimeSpec.forStep(step, user: user, etcFiles: [], processNamespace: .shared)
         #expect(spec.linux.namespaces.map(\.type) == ["ipc", "uts", "mount", "network"])
         let proc = spec.mounts.filter { $0.destination == "/proc" }
         #expect(proc == [RuntimeSpec.Mount(destination: "/proc", type: "bind", source: "/proc", options: ["rbind", "nosuid", "noexec", "nodev"])])
-        #expect(Array(spec.mounts.dropFirst()) == Array(own.mounts.dropFirst()))
+        let sys = spec.mounts.filter { $0.destination == "/sys" }
+        #expect(sys == [RuntimeSpec.Mount(destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"])])
+        #expect(spec.mounts.filter { !["/proc", "/sys"].contains($0.destination) } == own.mounts.filter { !["/proc", "/sys"].contains($0.destination) })
         #expect(spec.linux.maskedPaths == own.linux.maskedPaths && spec.linux.readonlyPaths == own.linux.readonlyPaths)
     }
 
