@@ -47,10 +47,15 @@ public enum ProcessNamespace: Sendable, Equatable {
     /// along; a plain bind would uncover what they hide), with the same options. A fresh sysfs
     /// meets the same refusal (the container's `/sys/firmware` is masked too), so `/sys` is
     /// Kiln's, bound the same way and read-only as before.
-    func mounts(from defaults: [RuntimeSpec.Mount]) -> [RuntimeSpec.Mount] {
-        guard self == .shared else { return defaults }
+    ///
+    /// `hostNetworkFromUserNamespace`: the step joins Kiln's network namespace from a user
+    /// namespace that may not own it (`--network host` in rootless or userns-pod); sysfs can only
+    /// be mounted by the owner of the network namespace, so `/sys` is Kiln's, bound, there too.
+    func mounts(from defaults: [RuntimeSpec.Mount], hostNetworkFromUserNamespace: Bool) -> [RuntimeSpec.Mount] {
+        var bound: Set<String> = self == .shared ? ["proc", "sysfs"] : []
+        if hostNetworkFromUserNamespace { bound.insert("sysfs") }
         return defaults.map { mount in
-            ["proc", "sysfs"].contains(mount.type)
+            bound.contains(mount.type)
                 ? RuntimeSpec.Mount(destination: mount.destination, type: "bind", source: mount.destination, options: ["rbind"] + mount.options)
                 : mount
         }

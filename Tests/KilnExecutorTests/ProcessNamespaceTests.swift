@@ -31,6 +31,18 @@ struct ProcessNamespaceTests {
         #expect(spec.linux.maskedPaths == own.linux.maskedPaths && spec.linux.readonlyPaths == own.linux.readonlyPaths)
     }
 
+    @Test("a host-network step from a user namespace gets Kiln's /sys bound (only the network namespace's owner may mount sysfs); from the host's, sysfs as Docker's",
+          arguments: [ProcessNamespace.own, .shared])
+    func hostNetworkSysfs(processNamespace: ProcessNamespace) {
+        let hostStep = ExecutionStep(rootfs: URL(fileURLWithPath: "/tmp/rootfs"), arguments: ["x"], network: .host)
+        let nested = RuntimeSpec.forStep(hostStep, user: user, etcFiles: [], processNamespace: processNamespace, inUserNamespace: true)
+        #expect(nested.mounts.first { $0.destination == "/sys" }?.type == "bind")
+        let host = RuntimeSpec.forStep(hostStep, user: user, etcFiles: [], processNamespace: .own, inUserNamespace: false)
+        #expect(host.mounts.first { $0.destination == "/sys" } == RuntimeSpec.dockerDefaultMounts.first { $0.destination == "/sys" })
+        let isolated = RuntimeSpec.forStep(step, user: user, etcFiles: [], processNamespace: .own, inUserNamespace: true)
+        #expect(isolated.mounts.first { $0.destination == "/sys" }?.type == "sysfs")
+    }
+
     @Test("root of a user namespace that may not make namespaces but may make a nested user namespace is userns-pod; without either, chroot")
     func usernsPodDetection() throws {
         var facts = Isolation.Facts(euid: 0, inUserNamespace: true, canCreateNamespaces: false, subordinateIDs: nil)
