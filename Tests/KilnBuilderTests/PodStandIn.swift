@@ -1,16 +1,23 @@
 import Foundation
 import KilnTestSupport
 
-/// The stand-in for a cluster that ``PodStandInTests`` share: one private dockerd with
-/// `--userns-remap` and Kiln's own image loaded into it, made on first use and stopped when the
-/// test process exits (one daemon and one `docker load` for the suite: vfs makes both slow).
+/// The stand-ins for a cluster that ``PodStandInTests`` share: a private dockerd with Kiln's own
+/// image loaded into it, made on first use and stopped when the test process exits (one daemon
+/// and one `docker load` per kind for the suite: vfs makes both slow).
 struct PodStandIn: Sendable {
     let docker: PrivateDockerDaemon
     let image: KilnImageFixture.Image
 
-    static let shared = Task<PodStandIn, any Error> {
+    /// With `--userns-remap`: each container has a user namespace of its own (`hostUsers: false`).
+    static let shared = Task<PodStandIn, any Error> { try await start(userNamespaceRemap: true) }
+    /// Without: containers share the host's user namespace and see the image's files as they are
+    /// (the remapping daemon shows a `--userns=host` container the image owned by the remapped
+    /// ids, so the setuid newuidmap would not be root's there).
+    static let plain = Task<PodStandIn, any Error> { try await start(userNamespaceRemap: false) }
+
+    private static func start(userNamespaceRemap: Bool) async throws -> PodStandIn {
         let image = try KilnImageFixture.image()
-        let docker = try await PrivateDockerDaemon.start(userNamespaceRemap: true)
+        let docker = try await PrivateDockerDaemon.start(userNamespaceRemap: userNamespaceRemap)
         docker.stopAtExit()
         let loaded = try docker.docker(["load", "-i", image.dockerArchive.path])
         guard loaded.status == 0 else {

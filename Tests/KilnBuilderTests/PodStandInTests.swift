@@ -6,8 +6,9 @@ import Testing
 /// Kiln's own image (`scripts/kiln-image`, debug binary) run the way the Kubernetes Jobs in
 /// `deploy/kubernetes/` run it, with Debian's dockerd standing in for the cluster: one private
 /// daemon with `--userns-remap` (docker 20.10 has no per-container user namespace otherwise) for
-/// the whole suite, the image loaded once. Each build inside is compared with the same build as
-/// root on the host: with `SOURCE_DATE_EPOCH` the image digest is the same.
+/// the whole suite, and one without for the rootless Job, the image loaded once into each. Each
+/// build inside is compared with the same build as root on the host: with `SOURCE_DATE_EPOCH`
+/// the image digest is the same.
 @Suite("Kiln's image in stand-in Pods (a private dockerd)", .serialized,
        .enabled(if: PrivateDockerDaemon.isAvailable, Comment(rawValue: PrivateDockerDaemon.unavailableReason)),
        .enabled(if: geteuid() == 0, "needs root: dockerd, and --userns-remap adds the dockremap user and its subordinate ids"),
@@ -43,9 +44,10 @@ struct PodStandInTests {
 
     /// Builds `dockerfile` in the Kiln image under `flags` (RUN's network: `network`), and as root
     /// on the host (`--network none`: the network is no part of the image); returns both results.
-    func buildBothWays(_ dockerfile: String, flags: [String], network: [String] = ["--network", "none"]) async throws
+    func buildBothWays(_ dockerfile: String, flags: [String], network: [String] = ["--network", "none"],
+                       in standIn: Task<PodStandIn, any Error> = PodStandIn.shared) async throws
         -> (pod: KilnBinary.Result, host: KilnBinary.Result) {
-        let standIn = try await PodStandIn.shared.value
+        let standIn = try await standIn.value
         let context = work.appendingPathComponent("context")
         try Data(dockerfile.utf8).write(to: context.appendingPathComponent("Dockerfile"))
         try Data("context file\n".utf8).write(to: context.appendingPathComponent("x"))
@@ -91,6 +93,18 @@ struct PodStandInTests {
         let (confined, _) = try await buildBothWays("FROM busybox\nCOPY x /x\n", flags: ["--security-opt", "apparmor=unconfined"])
         #expect(confined.status == 0, "\(confined.stderr)")
         #expect(confined.stderr.contains("isolation: chroot"), "\(confined.stderr)")
+    }
+
+    @Test("rootless: as uid 1000 with the rootless Job's securityContext (seccomp and AppArmor unconfined, SYS_ADMIN in the bounding set for newuidmap), RUN steps build root's image with the user's subordinate ids; /proc is masked, so steps share the PID namespace")
+    func rootless() async throws {
+        defer { try? FileManager.default.removeItem(at: work) }
+        let flags = ["--user", "1000:1000", "--cap-add", "SYS_ADMIN", "-e", "KILN_ROOT=/tmp/kiln-root/kiln"] + Self.usernsPodFlags
+        let (pod, host) = try await buildBothWays(RootlessTests.dockerfile, flags: flags, network: Self.jobNetwork, in: PodStandIn.plain)
+        #expect(pod.status == 0, "\(pod.stderr)")
+        #expect(pod.stderr.contains("isolation: rootless (uid 1000 is root of a user namespace with 65536 subordinate uids"), "\(pod.stderr)")
+        #expect(pod.stderr.components(separatedBy: ProcessNamespace.sharedNotice).count == 2, "\(pod.stderr)")
+        #expect(host.status == 0, "\(host.stderr)")
+        #expect(Self.imageDigest(pod) != nil && Self.imageDigest(pod) == Self.imageDigest(host), "pod: \(pod.stdout) host: \(host.stdout)")
     }
 
     @Test("chroot: under exactly the chroot Job's capabilities and Docker's default seccomp profile, a build without RUN gives root's image")
