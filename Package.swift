@@ -46,11 +46,15 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
-        // Runs RUN steps in an OCI runtime (runc or crun) on a rootfs directory, without a daemon.
+        // The chroot isolation's spawn: what runs between fork and execve (async-signal-safe
+        // calls, variadic prctl/syscall) and the mounts of /proc, which Swift cannot call.
+        .target(name: "CChroot"),
+        // Runs RUN steps in an OCI runtime (runc or crun) on a rootfs directory, without a daemon,
+        // or chrooted where no namespace can be made.
         .target(
             name: "KilnExecutor",
             dependencies: [
-                "KilnOCI", "KilnArchive", "KilnStorage",
+                "KilnOCI", "KilnArchive", "KilnStorage", "CChroot",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

@@ -54,18 +54,7 @@ cleanup() {
     return 0
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-    python3 - "$1" <<'PY'
-import socket, sys, time
-for _ in range(400):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
-}
+source bench/lib/loopback.sh # free_port, wait_port
 
 registry_port=$(free_port)
 mkdir -p "$work/registry"

@@ -168,9 +168,27 @@ public final class ContainedRoot {
         return result
     }
 
+    /// Opens the directory `path` (absolute or relative; both start at the root), following
+    /// symlinks inside the root, and returns it with its resolved path below the root. With
+    /// `create`, missing directories are made (mode 0755) and reported through `created` by
+    /// their resolved path. The caller closes the returned descriptor.
+    public func openDirectory(resolving path: String, create: Bool,
+                              created: (String) -> Void = { _ in }) throws(Failure) -> (fd: Int32, components: [String]) {
+        let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var walk = try walk(components, followFinal: true, create: create, missingIsError: true, created: created)
+        guard walk.rest.isEmpty else {
+            walk.close()
+            throw .notADirectory(walk.rest[0])
+        }
+        let resolved = walk.components
+        let result = walk.stack.removeLast().fd
+        walk.close()
+        return (result, resolved)
+    }
+
     /// Removes `name` in `directoryFD` and, for a directory, everything below it, never
     /// following a symlink. A missing entry is not an error.
-    static func removeTree(_ directoryFD: Int32, _ name: String) throws(Failure) {
+    public static func removeTree(_ directoryFD: Int32, _ name: String) throws(Failure) {
         var info = stat()
         guard fstatat(directoryFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
             if errno == ENOENT { return }

@@ -51,8 +51,8 @@ public struct BuildRequest: Sendable {
     /// `--ssh ID=…`: the ssh agent sockets RUN steps may reach through `--mount=type=ssh`, by id
     /// (`default` when the mount names none); never stored.
     public var sshAgents: [String: URL] = [:]
-    /// How RUN steps are isolated here (``Isolation``); in `chroot`, which cannot run RUN yet,
-    /// a build with RUN is refused before anything is pulled.
+    /// How RUN steps are isolated here (``Isolation``): it picks the executor's backend, and in
+    /// `chroot` a RUN it cannot honour is refused before anything is pulled.
     public var isolation: Isolation = .root
     /// `--remote-cache-mounts`: which cache mount ids follow the registry caches.
     public var remoteCacheMounts: CacheMountSelection = .all

@@ -62,7 +62,12 @@ extension BuildPlan {
     /// `required=true`, or a secret mounted as `env=` that cannot be one.
     /// The error names the Dockerfile line and flag. The executor and the mount planner check
     /// again, but by then earlier steps would have run (and been cached).
-    func checkRunRequirements(_ request: BuildRequest, sourceLines: [String]) throws {
+    ///
+    /// In chroot isolation (``Isolation/chroot``) it also refuses what a chrooted step cannot
+    /// be given (see ``checkChroot(_:buildNetwork:facts:refuse:)``); `chrootFacts` default to
+    /// this process's, read only then.
+    func checkRunRequirements(_ request: BuildRequest, sourceLines: [String],
+                              chrootFacts: Isolation.Facts? = nil) throws {
         if request.network == .host && !request.entitlements.contains(.networkHost) {
             throw BuildError.invalidOption("--network host needs the network.host entitlement: add --allow network.host")
         }
@@ -73,11 +78,7 @@ extension BuildPlan {
             for resolved in stage.instructions {
                 guard case .run(let run) = resolved.instruction else { continue }
                 if request.isolation == .chroot {
-                    throw refuse(
-                        "RUN needs namespaces, which this container may not create (a seccomp profile or a missing CAP_SYS_ADMIN "
-                            + "refuses unshare), and chroot isolation is not available yet: run the pod with a user namespace "
-                            + "(hostUsers: false) or unconfined seccomp, or build without RUN",
-                        at: run.source.location)
+                    try checkChroot(run, buildNetwork: request.network, facts: chrootFacts ?? .current(), refuse: refuse)
                 }
                 var needed: [(Entitlement, String)] = []
                 if run.networkMode(default: request.network) == .host { needed.append((.networkHost, "network")) }
@@ -109,6 +110,31 @@ extension BuildPlan {
                     }
                 }
             }
+        }
+    }
+}
+
+extension BuildPlan {
+    /// Refuses a RUN that chroot isolation cannot run as written: where the process lacks a
+    /// capability a chrooted step needs (``Isolation/Facts/chrootRunRefusal``), and
+    /// `--network=none` (there is no network namespace: the step shares the machine's network)
+    /// or `--security=insecure`. The error is at the RUN line (at the flag for a flag).
+    func checkChroot(_ run: RunInstruction, buildNetwork: NetworkMode, facts: Isolation.Facts,
+                     refuse: (String, SourceLocation) -> BuildError) throws {
+        if let refusal = facts.chrootRunRefusal {
+            throw refuse(refusal, run.source.location)
+        }
+        if run.networkMode(default: buildNetwork) == NetworkMode.none {
+            let flag: Bool
+            if case .none? = run.network { flag = true } else { flag = false }
+            throw refuse((flag ? "RUN --network=none" : "--network none (the build's default network for this RUN)")
+                + " cannot be honoured in chroot isolation: a step gets no network namespace of its own and shares this "
+                + "container's network; drop it, or build where namespaces can be made",
+                flag ? run.source.location(ofFlag: "network") : run.source.location)
+        }
+        if run.securityMode == .insecure {
+            throw refuse("RUN --security=insecure cannot be honoured in chroot isolation (a step gets no namespace and "
+                + "no capability beyond Docker's defaults)", run.source.location(ofFlag: "security"))
         }
     }
 }

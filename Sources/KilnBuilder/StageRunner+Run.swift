@@ -5,10 +5,10 @@ import KilnOCI
 import KilnStorage
 
 extension StageRunner {
-    /// Runs a RUN step in the OCI runtime on `rootfs`, exactly as its ``RunDefinition`` says;
-    /// a non-zero exit is a `runFailed` naming the line, the command, the status and the last
-    /// lines of output.
-    func execute(_ run: RunDefinition, step: PlannedStep, in working: WorkingRootfs) async throws {
+    /// Runs a RUN step on `rootfs` the way the build's isolation runs steps (in the OCI runtime,
+    /// or chrooted), exactly as its ``RunDefinition`` says; a non-zero exit is a `runFailed`
+    /// naming the line, the command, the status and the last lines of output.
+    func execute(_ run: RunDefinition, step: PlannedStep, in working: inout WorkingRootfs) async throws {
         let rootfs = working.path
         var environment = run.environment + run.proxyEnvironment
         var mounts: [StepMount] = []
@@ -65,8 +65,11 @@ extension StageRunner {
                 throw mountError(step, "cannot create the working directory \(run.workingDirectory): \(error)")
             }
         }
-        let executor = Executor(runtime: try await session.runtime.runtime().withStateDirectory(session.runtimeState),
-                                bundleParent: session.scratch.appendingPathComponent("bundles"))
+        let session = session
+        let backend = try await session.request.isolation.executorBackend {
+            try await session.runtime.runtime().withStateDirectory(session.runtimeState)
+        }
+        let executor = Executor(backend: backend, bundleParent: session.scratch.appendingPathComponent("bundles"))
         let events = session.events
         let identity = step.identity
         let result: ExecutionResult
@@ -85,6 +88,7 @@ extension StageRunner {
             throw BuildError.stepFailed(location: location(step), instruction: step.identity.text, reason: "\(error)")
         }
         working.restoreParentTimes(of: result.createdMountTargets)
+        working.acceptMoves(of: result.movedEntries)
         guard result.succeeded else {
             throw BuildError.runFailed(location: location(step), command: step.identity.text,
                                        exitStatus: result.exitStatus, lastLines: result.lastLines.map(\.text))

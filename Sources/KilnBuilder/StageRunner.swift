@@ -229,7 +229,7 @@ struct StageRunner: Sendable {
                         pending?.begun = true
                     }
                     let performing = ContinuousClock.now
-                    try await perform(step, in: working!)
+                    try await perform(step, in: &working!)
                     let committing = ContinuousClock.now
                     if isCommit, let document = step.document, let below = pending.map(\.chain) {
                         layer = try await working!.commit(session: session)
@@ -306,10 +306,10 @@ struct StageRunner: Sendable {
     }
 
     /// Does a filesystem step's work in `rootfs`, from its definition.
-    private func perform(_ step: PlannedStep, in working: WorkingRootfs) async throws {
+    private func perform(_ step: PlannedStep, in working: inout WorkingRootfs) async throws {
         guard let definition = step.definition else { return }
         if let run = definition.run {
-            try await execute(run, step: step, in: working)
+            try await execute(run, step: step, in: &working)
         } else if let workdir = definition.workdir {
             do {
                 try ContainedPath.makeDirectories(workdir.path, in: working.path)

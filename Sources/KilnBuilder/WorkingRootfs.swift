@@ -37,8 +37,11 @@ struct WorkingRootfs: Sendable {
     }
 
     /// A writable rootfs holding `layers` (their blobs already in the store), ready for a step.
+    ///
+    /// Chroot isolation takes a copy: it cannot mount, and it places the step's mounts into the
+    /// rootfs itself, which on an overlay would copy up what it moves aside.
     static func open(_ layers: [StageLayer], for step: StepIdentity?, session: BuildSession) async throws -> WorkingRootfs {
-        if ProcessInfo.processInfo.environment["KILN_ROOTFS"] != "copy" {
+        if ProcessInfo.processInfo.environment["KILN_ROOTFS"] != "copy" && session.request.isolation.allowsOverlayRootfs {
             let chain = try await session.unpacking(layers, for: step) { try await session.snapshots.materialize($0) }
             if let stack = OverlayStack.make(chain: chain, scratch: session.scratch) {
                 return WorkingRootfs(storage: .overlay(stack))
@@ -121,6 +124,15 @@ struct WorkingRootfs: Sendable {
             guard let time = before.entries[relative]?.mtime else { return nil }
             return timespec(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds))
         }
+    }
+
+    /// Takes the entries at `paths` (container paths) as the step found them when only their
+    /// ctime moved: the executor moved them aside and back around a chroot step (see
+    /// ``ExecutionResult/movedEntries``). A rootfs on overlayfs never gets here: chroot
+    /// isolation works on a copy.
+    mutating func acceptMoves(of paths: [String]) {
+        guard !paths.isEmpty, case .copy(let rootfs, let before) = storage else { return }
+        storage = .copy(rootfs, before: before.acceptingMoves(of: paths.map { String($0.drop { $0 == "/" }) }))
     }
 
     /// Unmounts and removes the rootfs.

@@ -30,6 +30,10 @@ public struct ExecutionResult: Sendable, Equatable {
     /// step's doing: the executor removes them again after the run when they are still empty,
     /// and the snapshotter ignores any of them it still finds empty.
     public var createdMountTargets: [String]
+    /// Entries of the image Kiln moved aside for the step and put back unchanged (container
+    /// paths; chroot isolation, where what runc would mount over them is placed in their
+    /// stead): only their ctime moved, which the layer diff is to ignore.
+    public var movedEntries: [String] = []
     /// The container id used.
     public var containerID: String
 

@@ -1,9 +1,20 @@
 import Foundation
 
-/// Runs RUN steps in an OCI runtime, one throw-away container per step, without a daemon.
+/// Runs RUN steps without a daemon: in an OCI runtime, one throw-away container per step, or
+/// chrooted into the step's rootfs where no namespace can be made. Which of the two is
+/// ``Backend``, and ``Isolation/executorBackend(runtime:)`` alone decides it.
 public struct Executor: Sendable {
-    /// The runtime used for every step.
-    public let runtime: OCIRuntime
+    /// How a step is run.
+    public enum Backend: Sendable {
+        /// A container of an OCI runtime (runc or crun), with namespaces of its own.
+        case ociRuntime(OCIRuntime)
+        /// Chrooted into the rootfs, in no namespace of its own (``Isolation/chroot``): what the
+        /// runtime would mount is placed into the rootfs and taken out again.
+        case chroot
+    }
+
+    /// How every step is run.
+    public let backend: Backend
     /// Where bundles are created; each step gets `<bundleParent>/<containerID>`.
     public let bundleParent: URL
     /// How many output lines ``ExecutionResult/lastLines`` keeps.
@@ -11,12 +22,20 @@ public struct Executor: Sendable {
     /// The builder host's resolver configuration, copied into each step's `/etc/resolv.conf`.
     public let hostResolvConf: URL
 
-    /// Creates an executor.
+    /// Creates an executor that runs steps in `runtime`.
     public init(runtime: OCIRuntime,
                 bundleParent: URL = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bundles"),
                 tailLineCount: Int = 20,
                 hostResolvConf: URL = URL(fileURLWithPath: "/etc/resolv.conf")) {
-        self.runtime = runtime
+        self.init(backend: .ociRuntime(runtime), bundleParent: bundleParent, tailLineCount: tailLineCount, hostResolvConf: hostResolvConf)
+    }
+
+    /// Creates an executor that runs steps as `backend` says.
+    public init(backend: Backend,
+                bundleParent: URL = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bundles"),
+                tailLineCount: Int = 20,
+                hostResolvConf: URL = URL(fileURLWithPath: "/etc/resolv.conf")) {
+        self.backend = backend
         self.bundleParent = bundleParent
         self.tailLineCount = tailLineCount
         self.hostResolvConf = hostResolvConf
@@ -39,12 +58,23 @@ public struct Executor: Sendable {
     public func run(_ step: ExecutionStep, containerID: String = Executor.newContainerID(),
                     onOutput: @escaping @Sendable (OutputLine) async -> Void = { _ in }) async throws -> ExecutionResult {
         try Task.checkCancellation()
-        guard FileManager.default.isExecutableFile(atPath: runtime.executable.path) else {
-            throw ExecutorError.runtimeNotFound(runtime.executable.path)
-        }
         let missing = step.requiredEntitlements.subtracting(step.entitlements)
         guard missing.isEmpty else { throw ExecutorError.notEntitled(missing.sorted { $0.rawValue < $1.rawValue }) }
         let user = try UserResolver(rootfs: step.rootfs).resolve(step.user)
+        switch backend {
+        case .ociRuntime(let runtime):
+            return try await run(step, in: runtime, user: user, containerID: containerID, onOutput: onOutput)
+        case .chroot:
+            return try await runChrooted(step, user: user, containerID: containerID, onOutput: onOutput)
+        }
+    }
+
+    /// Runs `step` in a container of `runtime`.
+    private func run(_ step: ExecutionStep, in runtime: OCIRuntime, user: ResolvedUser, containerID: String,
+                     onOutput: @escaping @Sendable (OutputLine) async -> Void) async throws -> ExecutionResult {
+        guard FileManager.default.isExecutableFile(atPath: runtime.executable.path) else {
+            throw ExecutorError.runtimeNotFound(runtime.executable.path)
+        }
         let etcFiles = GeneratedEtcFiles(step: step, hostResolvConf: try? String(contentsOf: hostResolvConf, encoding: .utf8))
         let created = try MountTargets.prepare(MountTargets.targets(for: step), in: step.rootfs)
         let bundle: Bundle
@@ -68,7 +98,6 @@ public struct Executor: Sendable {
         }
 
         let tail = OutputTail(capacity: tailLineCount)
-        let runtime = runtime
         let killer = ContainerKiller(runtime: runtime, id: containerID)
         let outcome: Result<Int32, any Error>
         do {

@@ -18,6 +18,10 @@ public enum ExecutorError: Error, Equatable, CustomStringConvertible {
     case notEntitled([Entitlement])
     /// The default (sandbox) network could not be set up; the step never ran.
     case sandboxNetworkUnavailable(String)
+    /// Chroot isolation could not prepare or start the step (the command never ran).
+    case chrootFailed(String)
+    /// The step asks what chroot isolation cannot give (`--network=none`, `--security=insecure`).
+    case notAvailableInChroot(String)
 
     private static let installHint = "install one: apt-get install runc (or apt-get install crun)"
 
@@ -44,6 +48,10 @@ public enum ExecutorError: Error, Equatable, CustomStringConvertible {
         case .sandboxNetworkUnavailable(let reason):
             return "cannot set up the step's network: \(reason) (the default network needs slirp4netns and /dev/net/tun; "
                 + "--network none builds without a network)"
+        case .chrootFailed(let reason):
+            return "chroot isolation: \(reason)"
+        case .notAvailableInChroot(let what):
+            return "\(what) cannot be honoured in chroot isolation, where a step has no namespace of its own"
         }
     }
 }

@@ -39,10 +39,20 @@ struct GeneratedEtcFiles: Sendable {
         }
     }
 
+    /// The text of the file at container path `target` (one of ``targets``).
+    func contents(of target: String) -> String {
+        switch target {
+        case "/etc/hosts": return hosts
+        case "/etc/resolv.conf": return resolvConf
+        default: return hostname
+        }
+    }
+
     /// Writes the files into `directory` and returns read-only bind mounts over the targets.
     func write(into directory: URL) throws -> [RuntimeSpec.Mount] {
-        let contents = [("hosts", hosts), ("resolv.conf", resolvConf), ("hostname", hostname)]
-        return try contents.map { name, text in
+        return try Self.targets.map { target in
+            let name = String(target.dropFirst("/etc/".count))
+            let text = contents(of: target)
             let file = directory.appendingPathComponent(name)
             try Data(text.utf8).write(to: file)
             return RuntimeSpec.Mount(destination: "/etc/\(name)", type: "bind", source: file.path,

@@ -1,28 +1,47 @@
 import Foundation
 
-/// Creates the mount points a step needs in the rootfs before the runtime starts, so Kiln
-/// knows exactly which paths exist only because of the sandbox and the snapshotter can
-/// leave them out of the layer.
+/// The one list of what a step gets mounted, and where: the OCI runtime mounts it over mount
+/// points created here before it starts (so Kiln knows exactly which paths exist only because
+/// of the sandbox and the snapshotter can leave them out of the layer); chroot isolation, which
+/// cannot mount, places each into the rootfs itself (``ChrootPlacement``).
 enum MountTargets {
+    /// What is mounted at a target.
+    enum Content {
+        /// procfs.
+        case proc
+        /// The step's /dev: the standard device nodes, pts, shm and mqueue.
+        case devices
+        /// sysfs (read-only).
+        case sys
+        /// A generated /etc file (``GeneratedEtcFiles``), by its container path.
+        case etcFile(String)
+        /// One of the step's extra mounts.
+        case step(StepMount)
+    }
+
     /// A mount point: a directory, or a file (for file bind mounts and the /etc files).
     struct Target {
         var path: String
         var isDirectory: Bool
+        var content: Content
     }
 
     /// The targets of a step: the top-level standard filesystems, the generated /etc files and
-    /// the extra mounts. Mounts nested in /dev, /proc or /sys live on those filesystems.
+    /// the extra mounts, in the order they are mounted. Mounts nested in /dev, /proc or /sys
+    /// live on those filesystems.
     static func targets(for step: ExecutionStep) -> [Target] {
-        var targets = ["/proc", "/dev", "/sys"].map { Target(path: $0, isDirectory: true) }
-        targets += GeneratedEtcFiles.targets.map { Target(path: $0, isDirectory: false) }
+        var targets = [("/proc", Content.proc), ("/dev", .devices), ("/sys", .sys)].map {
+            Target(path: $0.0, isDirectory: true, content: $0.1)
+        }
+        targets += GeneratedEtcFiles.targets.map { Target(path: $0, isDirectory: false, content: .etcFile($0)) }
         for mount in step.mounts {
             switch mount {
             case .bind(let source, let destination, _):
                 var isDirectory: ObjCBool = false
                 _ = FileManager.default.fileExists(atPath: source.path, isDirectory: &isDirectory)
-                targets.append(Target(path: destination, isDirectory: isDirectory.boolValue))
+                targets.append(Target(path: destination, isDirectory: isDirectory.boolValue, content: .step(mount)))
             case .tmpfs(let destination, _):
-                targets.append(Target(path: destination, isDirectory: true))
+                targets.append(Target(path: destination, isDirectory: true, content: .step(mount)))
             }
         }
         return targets

@@ -71,7 +71,8 @@ public struct FileMetadata: Sendable, Hashable {
     /// Extended attributes by name.
     public var xattrs: [String: [UInt8]]
 
-    /// Whether content or metadata may differ between two records of the same path.
+    /// Whether content or metadata may differ between two records of the same path. A moved
+    /// ctime counts only when the link count stayed the same.
     ///
     /// Directories compare only what a layer stores for them (mode, owner, mtime, xattrs): their
     /// ctime moves whenever a child changes, which the child's own entry already covers.
@@ -87,7 +88,11 @@ public struct FileMetadata: Sendable, Hashable {
             return true
         }
         if kind == .directory { return false }
-        return size != other.size || ctime != other.ctime || inode != other.inode || device != other.device
+        // A link made or removed elsewhere moves the ctime of every member of the group: not a
+        // change of this entry (overlayfs does not copy it up either; a link made is written
+        // with its group by the hardlink rule of the diff).
+        let ctimeMoved = ctime != other.ctime && linkCount == other.linkCount
+        return size != other.size || ctimeMoved || inode != other.inode || device != other.device
             || rdev != other.rdev || symlinkTarget != other.symlinkTarget
     }
 }

@@ -5,7 +5,8 @@ extension Snapshot {
     /// (both taken of the same directory), sorted by path in byte order, parents first.
     ///
     /// - New and changed entries are `.write`. A regular file counts as changed when its size,
-    ///   mtime, ctime or inode moved; ctime catches a rewrite that restored size and mtime.
+    ///   mtime, ctime or inode moved; ctime catches a rewrite that restored size and mtime (not
+    ///   when the link count moved too: a link made or removed elsewhere moves it).
     /// - A removed entry is one `.delete` at the top of what was removed.
     /// - An entry whose type changed is a `.write`; when a directory became something else, its
     ///   old children get no whiteouts: the layer entry replaces the directory as a whole.

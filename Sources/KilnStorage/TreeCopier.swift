@@ -5,7 +5,7 @@ import KilnArchive
 /// Copies a directory tree exactly: content, hardlinks, symlinks, fifos and devices, owners,
 /// modes, xattrs and mtimes. Used for the copy-mode rootfs and to build a chain directory on
 /// top of its parent's.
-enum TreeCopier {
+public enum TreeCopier {
     /// Without root, owners, device nodes and `trusted.*`/`security.*` xattrs cannot be
     /// recreated; a rootless copy keeps everything else rather than failing.
     static let privileged = geteuid() == 0
@@ -15,6 +15,28 @@ enum TreeCopier {
     /// (the disk reserve; the task's cancellation closes it too).
     static func copy(from source: URL, to destination: URL, gate: WriteGate = .unbounded) async throws {
         try await onOwnThread(closing: gate) { try copySynchronously(from: source, to: destination, gate: gate) }
+    }
+
+    /// Copies the entry at `source` — a directory with everything below it, or one file,
+    /// symlink, socket or device — to `destination`, which must not exist yet, exactly (owner,
+    /// mode, xattrs, mtime): for what chroot isolation places into a step's rootfs.
+    public static func copyEntry(from source: URL, to destination: URL, gate: WriteGate = .unbounded) async throws {
+        guard let metadata = try TreeWalker.readMetadata(absolutePath: source.path) else {
+            throw StorageError.system(operation: "copy", path: source.path, errno: ENOENT)
+        }
+        if metadata.kind == .directory { return try await copy(from: source, to: destination, gate: gate) }
+        let from = source.path
+        let to = destination.path
+        switch metadata.kind {
+        case .regular:
+            try gate.passBytes(Int(metadata.size))
+            try copyContent(from: from, to: to)
+        case .symlink:
+            try posix("symlink", to) { symlink(metadata.symlinkTarget ?? "", to) }
+        default:
+            try posix("mknod", to) { mknod(to, metadata.kind.modeBits | 0o600, dev_t(metadata.rdev)) }
+        }
+        try applyMetadata(metadata, to: to)
     }
 
     private static func copySynchronously(from source: URL, to destination: URL, gate: WriteGate) throws {

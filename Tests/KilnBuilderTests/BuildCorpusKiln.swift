@@ -24,22 +24,47 @@ enum BuildCorpusKiln {
 
     /// Builds `fixture` (after its parent, pushed to the registry) into an OCI layout and reads it.
     static func build(_ fixture: BuildCorpusFixture, in environment: BuildCorpusEnvironment) throws -> BuildCorpusOutcome {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-corpus-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        switch try produce(fixture, in: environment, as: .root, adding: [:], read: { layout, work in
+            let document = try BuildCorpusImage.configDocument(ofLayout: layout).document
+            return try BuildCorpusBuiltImage(
+                image: BuildCorpusImage(configDocument: document), layout: layout,
+                refName: refName(of: layout, work: work), work: work)
+        }) {
+        case .success(let image): return .built(image)
+        case .failure(let failure): return .failed(status: failure.status, output: failure.output)
+        }
+    }
+
+    /// How a build that did not make an image ended.
+    struct Failure: Error {
+        var status: Int32
+        var output: String
+    }
+
+    /// Builds `fixture` (after its parent) with `kiln` started as `isolated` says and
+    /// `variables` added (e.g. `SOURCE_DATE_EPOCH`), and returns what `read` makes of the OCI
+    /// layout (given with the build's work directory, removed afterwards), or how it failed.
+    static func produce<Image>(_ fixture: BuildCorpusFixture, in environment: BuildCorpusEnvironment, as isolated: IsolatedKiln,
+                               adding variables: [String: String], read: (URL, URL) throws -> Image) throws -> Result<Image, Failure> {
+        let work = try isolated.workDirectory("corpus")
+        let launch = Launch(kiln: isolated, variables: variables)
         defer { try? FileManager.default.removeItem(at: work) }
         var parent: BuiltParent?
         if let parentName = fixture.expectation.parent {
             let parentLayout = work.appendingPathComponent("parent-layout")
             let result = try run(try BuildCorpusFixture.named(parentName), output: parentLayout, work: work,
-                                 environment: environment, parent: nil)
+                                 environment: environment, parent: nil, launch: launch)
             guard result.status == 0 else { throw BuildCorpusError("kiln could not build the parent \(parentName): \(result.stderr)") }
             let name = try refName(of: parentLayout, work: work)
+            // Tagged by its own digest: the same parent gets the same reference, so a child's
+            // base annotations (and digest) do not depend on which build pushed it.
+            let digest = try OCILayoutSummary(layout: parentLayout).manifestDigest
             let reference = try environment.push(layout: parentLayout, refName: name, as: "corpus/\(parentName)",
-                                                 tag: "kiln-\(UUID().uuidString.prefix(8).lowercased())")
+                                                 tag: "kiln-\(digest.dropFirst("sha256:".count).prefix(16))")
             parent = BuiltParent(reference: reference, layout: parentLayout, refName: name)
         }
         let layout = work.appendingPathComponent("layout")
-        let result = try run(fixture, output: layout, work: work, environment: environment, parent: parent)
+        let result = try run(fixture, output: layout, work: work, environment: environment, parent: parent, launch: launch)
         guard result.status == 0 else {
             // A failed build writes no image: no layout, or one that lists nothing.
             if let index = try? Data(contentsOf: layout.appendingPathComponent("index.json")),
@@ -52,12 +77,9 @@ enum BuildCorpusKiln {
             if !leftovers.isEmpty {
                 throw BuildCorpusError("\(fixture.name): kiln failed (\(result.status)) and left \(leftovers) in \(work.path)")
             }
-            return .failed(status: result.status, output: result.stdout + result.stderr)
+            return .failure(Failure(status: result.status, output: result.stdout + result.stderr))
         }
-        let document = try BuildCorpusImage.configDocument(ofLayout: layout).document
-        return .built(try BuildCorpusBuiltImage(
-            image: BuildCorpusImage(configDocument: document), layout: layout,
-            refName: refName(of: layout, work: work), work: work))
+        return .success(try read(layout, work))
     }
 
     /// An ONBUILD parent Kiln built: pushed as `reference`, also kept as a layout.
@@ -67,8 +89,15 @@ enum BuildCorpusKiln {
         var refName: String
     }
 
+    /// How one fixture's builds start `kiln`.
+    private struct Launch {
+        var kiln: IsolatedKiln
+        var variables: [String: String]
+    }
+
     private static func run(
-        _ fixture: BuildCorpusFixture, output: URL, work: URL, environment: BuildCorpusEnvironment, parent: BuiltParent?
+        _ fixture: BuildCorpusFixture, output: URL, work: URL, environment: BuildCorpusEnvironment, parent: BuiltParent?,
+        launch: Launch
     ) throws -> KilnBinary.Result {
         var arguments = ["build", "--progress", "plain", "--output", "type=oci,dest=\(output.path)",
                          "-f", fixture.dockerfile.path]
@@ -84,9 +113,10 @@ enum BuildCorpusKiln {
             arguments += ["--build-arg", "\(key)=\(value)"]
         }
         if let target = fixture.expectation.target { arguments += ["--target", target] }
+        arguments += launch.kiln.buildFlags
         arguments.append(fixture.directory.path)
         let root = work.appendingPathComponent("kiln-root-\(UUID().uuidString.prefix(8))")
-        return try KilnBinary.run(arguments, environment: ["KILN_ROOT": root.path])
+        return try launch.kiln.run(arguments, environment: launch.variables.merging(["KILN_ROOT": root.path]) { $1 }, in: work)
     }
 
     /// The layout's ref name for umoci and skopeo; a layout without one is copied to a tagged one

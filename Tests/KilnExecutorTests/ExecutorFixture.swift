@@ -11,12 +11,15 @@ struct ExecutorFixture {
     let scratch: URL
     let rootfs: URL
     let executor: Executor
+    /// The runtime the executor runs steps in.
+    let runtime: OCIRuntime
 
     init(runtime: URL = ExecutorFixture.runc) throws {
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-executor-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         rootfs = try BusyboxRootfs.make()
-        executor = Executor(runtime: OCIRuntime(executable: runtime), bundleParent: scratch.appendingPathComponent("bundles"))
+        self.runtime = OCIRuntime(executable: runtime)
+        executor = Executor(runtime: self.runtime, bundleParent: scratch.appendingPathComponent("bundles"))
     }
 
     /// A shell step on this rootfs.

@@ -299,10 +299,10 @@ struct ExecutorTests {
             break
         }
         try #require(didStart)
-        #expect(try await fixture.executor.runtime.containerIDs().contains(id))
+        #expect(try await fixture.runtime.containerIDs().contains(id))
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(try await !fixture.executor.runtime.containerIDs().contains(id))
+        #expect(try await !fixture.runtime.containerIDs().contains(id))
         #expect(fixture.leftoverBundles().isEmpty)
     }
 }

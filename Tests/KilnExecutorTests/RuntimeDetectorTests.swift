@@ -90,7 +90,7 @@ struct RuntimeDetectorTests {
             let (result, lines) = try await fixture.run(fixture.step("echo on $0; id -u", user: "app"))
             #expect(result.exitStatus == 0, "\(binary.path)")
             #expect(lines.stdout == ["on /bin/sh", "1000"], "\(binary.path)")
-            #expect(try await !fixture.executor.runtime.containerIDs().contains(result.containerID))
+            #expect(try await !fixture.runtime.containerIDs().contains(result.containerID))
             #expect(fixture.leftoverBundles().isEmpty)
         }
     }

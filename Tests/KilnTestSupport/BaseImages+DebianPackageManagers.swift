@@ -25,14 +25,30 @@ extension BaseImages {
     }
 
     private static let cachedDebianPackageManagers: Result<BaseImage, any Error> = Result {
+        try makeDebian(name: "debian-package-managers", including: packageManagerPackages)
+    }
+
+    /// A Debian bookworm base of debootstrap's minbase alone (`debian-minimal:latest`), for
+    /// builds that install packages themselves. Made once per test run on first use.
+    public static func debianMinimal() throws -> BaseImage {
+        try cachedDebianMinimal.get()
+    }
+
+    private static let cachedDebianMinimal: Result<BaseImage, any Error> = Result {
+        try makeDebian(name: "debian-minimal", including: [])
+    }
+
+    /// debootstraps minbase with `packages` and imports it as `name:latest`.
+    private static func makeDebian(name: String, including packages: [String]) throws -> BaseImage {
         // Making the busybox image empties the shared folder first: let it do so before.
         _ = try? busybox()
-        let root = directory.appendingPathComponent("debian-package-managers-rootfs")
+        let root = directory.appendingPathComponent("\(name)-rootfs")
         try? FileManager.default.removeItem(at: root)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let debootstrap = try ProcessRunner.run(
             URL(fileURLWithPath: "/usr/sbin/debootstrap"),
-            ["--variant=minbase", "--include=" + packageManagerPackages.joined(separator: ","), "bookworm", root.path, debianMirror])
+            ["--variant=minbase"] + (packages.isEmpty ? [] : ["--include=" + packages.joined(separator: ",")])
+                + ["bookworm", root.path, debianMirror])
         guard debootstrap.status == 0 else {
             throw FixtureError(description: "debootstrap of the Debian base failed (\(debootstrap.status)): "
                                + String((debootstrap.stdout + debootstrap.stderr).suffix(4000)))
@@ -42,9 +58,9 @@ extension BaseImages {
         for file in (try? FileManager.default.contentsOfDirectory(atPath: archives.path)) ?? [] where file.hasSuffix(".deb") {
             try FileManager.default.removeItem(at: archives.appendingPathComponent(file))
         }
-        let layout = directory.appendingPathComponent("debian-package-managers-layout")
+        let layout = directory.appendingPathComponent("\(name)-layout")
         let result = try KilnBinary.run(
-            ["import", root.path, "--output", "type=oci,dest=\(layout.path)", "--tag", "debian-package-managers:latest",
+            ["import", root.path, "--output", "type=oci,dest=\(layout.path)", "--tag", "\(name):latest",
              "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
              "--change", #"CMD ["bash"]"#],
             environment: ["SOURCE_DATE_EPOCH": "0"])
