@@ -12,6 +12,15 @@ public enum UserNamespace {
         return !(fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295")
     }()
 
+    /// How many user ids (`groups`: group ids) this namespace has: the counts of its
+    /// `/proc/self/uid_map` (`gid_map`) added up.
+    public static func mappedIDs(groups: Bool = false) -> Int {
+        let map = (try? String(contentsOfFile: groups ? "/proc/self/gid_map" : "/proc/self/uid_map", encoding: .utf8)) ?? ""
+        return map.split(separator: "\n").reduce(0) { total, line in
+            total + (line.split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) } ?? 0)
+        }
+    }
+
     /// Whether this process may make device nodes: root of the host's user namespace.
     public static var canMakeDevices: Bool { geteuid() == 0 && !isNested }
 }

@@ -32,6 +32,10 @@ public enum Isolation: String, Sendable, CaseIterable {
         /// when it has none, `newuidmap`/`newgidmap` are missing, or `no_new_privs` keeps
         /// those setuid helpers from applying them.
         public var subordinateIDs: (uids: Int, gids: Int)?
+        /// For root in a user namespace that may not make the namespaces itself (a pod without
+        /// `CAP_SYS_ADMIN`): whether it may make a user namespace, in which it has them all
+        /// (`userns-pod`: Kiln enters one, as `rootless` does). False everywhere else.
+        public var canCreateNestedUserNamespace: Bool = false
         /// The effective capabilities Kiln names (`CapEff` of `/proc/self/status`); nil when
         /// they could not be read.
         public var capabilities: Set<LinuxCapability>?
@@ -68,10 +72,14 @@ public enum Isolation: String, Sendable, CaseIterable {
             let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
             let noNewPrivileges = statusField("NoNewPrivs", in: status) == "1"
             let capabilities = statusField("CapEff", in: status).flatMap { UInt64($0, radix: 16) }.map(LinuxCapability.set(fromMask:))
-            return Facts(euid: euid, inUserNamespace: UserNamespace.isNested, canCreateNamespaces: namespacesWork(asRoot: euid == 0),
-                         subordinateIDs: noNewPrivileges ? nil : subordinateRanges(for: euid), capabilities: capabilities,
-                         noNewPrivileges: noNewPrivileges, containerEvidence: ContainerEvidence.read(),
-                         userNamespaceBlockers: userNamespaceBlockers(noNewPrivileges: noNewPrivileges, uid: euid))
+            var facts = Facts(euid: euid, inUserNamespace: UserNamespace.isNested, canCreateNamespaces: namespacesWork(asRoot: euid == 0),
+                              subordinateIDs: noNewPrivileges ? nil : subordinateRanges(for: euid), capabilities: capabilities,
+                              noNewPrivileges: noNewPrivileges, containerEvidence: ContainerEvidence.read(),
+                              userNamespaceBlockers: userNamespaceBlockers(noNewPrivileges: noNewPrivileges, uid: euid))
+            if euid == 0, facts.inUserNamespace, !facts.canCreateNamespaces {
+                facts.canCreateNestedUserNamespace = namespacesWork(asRoot: false)
+            }
+            return facts
         }()
 
         /// The value of `name:` in a `/proc/PID/status` text.
@@ -168,7 +176,8 @@ public enum Isolation: String, Sendable, CaseIterable {
     /// The mode for `requested` (nil: detect) on a machine with `facts`.
     ///
     /// Detection order: root who may create namespaces → `root` (`userns-pod` when that root is
-    /// itself in a user namespace); any other user who may create a user namespace →
+    /// itself in a user namespace); root of a user namespace who may only make a nested user
+    /// namespace → `userns-pod` too (Kiln enters one); any other user who may create a user namespace →
     /// `rootless`; root who may not, inside a container → `chroot`. Root outside a container
     /// that may create no namespace is refused (chroot is not a sandbox for a host: it takes
     /// `--isolation chroot`), and so is any other user who may create no user namespace; the
@@ -180,7 +189,7 @@ public enum Isolation: String, Sendable, CaseIterable {
         let detected: Isolation?
         if facts.euid == 0 {
             detected = facts.canCreateNamespaces ? (facts.inUserNamespace ? .usernsPod : .root)
-                : facts.containerEvidence != nil ? .chroot : nil
+                : facts.canCreateNestedUserNamespace ? .usernsPod : facts.containerEvidence != nil ? .chroot : nil
         } else {
             detected = facts.canCreateNamespaces ? .rootless : nil
         }

@@ -1,4 +1,5 @@
 import Glibc
+import KilnArchive
 
 /// Docker's defaults for a container, which a RUN step inherits (moby's default Linux spec).
 extension RuntimeSpec {
@@ -76,15 +77,20 @@ extension RuntimeSpec {
     /// The specification for one step: Docker's defaults plus the step's process, user,
     /// network, generated /etc files and extra mounts; with `--security=insecure`, BuildKit's
     /// insecure sandbox instead of Docker's defaults. `networkNamespace` is the sandbox
-    /// network's namespace file for ``NetworkMode/default``.
+    /// network's namespace file for ``NetworkMode/default``. `processNamespace` says whether the
+    /// step gets a PID namespace and proc mount of its own (``ProcessNamespace/current``: not
+    /// where `/proc` is masked); `inUserNamespace`, whether Kiln runs in a user namespace other
+    /// than the host's (a host-network step then gets Kiln's `/sys` bound).
     public static func forStep(_ step: ExecutionStep, user: ResolvedUser, etcFiles: [Mount],
-                               networkNamespace: String? = nil) -> RuntimeSpec {
+                               networkNamespace: String? = nil,
+                               processNamespace: ProcessNamespace = .current,
+                               inUserNamespace: Bool = UserNamespace.isNested) -> RuntimeSpec {
         var environment = step.environment
         let names = Set(environment.map(ExecutionStep.variableName))
         if !names.contains("PATH") { environment.append("PATH=\(defaultPath)") }
         if !names.contains("HOME") { environment.append("HOME=\(user.home)") }
 
-        var namespaces = ["pid", "ipc", "uts", "mount"].map { Namespace(type: $0) }
+        var namespaces = processNamespace.stepNamespaces.map { Namespace(type: $0) }
         if step.network.isolated { namespaces.append(Namespace(type: "network", path: networkNamespace)) }
         var capabilities = dockerDefaultCapabilities
         var sysctl: [String: String]?
@@ -108,7 +114,8 @@ extension RuntimeSpec {
             process: process,
             root: Root(path: step.rootfs.standardizedFileURL.path),
             hostname: step.hostname,
-            mounts: dockerDefaultMounts + etcFiles + step.mounts.map(\.runtimeMount),
+            mounts: processNamespace.mounts(from: dockerDefaultMounts, hostNetworkFromUserNamespace: inUserNamespace && step.network == .host)
+                + etcFiles + step.mounts.map(\.runtimeMount),
             linux: Linux(
                 namespaces: namespaces,
                 devices: dockerDefaultDevices,

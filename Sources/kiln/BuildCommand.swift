@@ -135,6 +135,7 @@ struct BuildCommand: AsyncParsableCommand {
     private func build(root: KilnRoot, events: @escaping BuildEventSink) async throws -> String {
         let isolation = try IsolationEntry.current()
         events(.info(isolation.summary))
+        if isolation.mode != .chroot, ProcessNamespace.current == .shared { events(.info(ProcessNamespace.sharedNotice)) }
         try root.makePrivate()
         try checkDestinations()
         var temporary: [URL] = []

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import KilnArchive
 import KilnExecutor
 
 /// Puts the process where its isolation mode (``Isolation``) needs it, before anything
@@ -11,6 +12,8 @@ import KilnExecutor
 enum IsolationEntry {
     /// Set in the re-executed process: the summary line of the mode it was entered for.
     static let enteredVariable = "KILN_ISOLATION_ENTERED"
+    /// Set in the re-executed process: the mode it was entered for (`rootless`, `userns-pod`).
+    static let enteredModeVariable = "KILN_ISOLATION_ENTERED_MODE"
     /// The commands that write under Kiln's root.
     static let commands: Set<String> = ["build", "pull", "push", "copy", "import", "cache"]
 
@@ -30,14 +33,18 @@ enum IsolationEntry {
 
     /// The mode this process runs in and its summary line (probing namespaces once).
     static func current() throws -> (mode: Isolation, summary: String) {
-        if let summary = ProcessInfo.processInfo.environment[enteredVariable] { return (.rootless, summary) }
+        if let summary = ProcessInfo.processInfo.environment[enteredVariable] {
+            let mode = ProcessInfo.processInfo.environment[enteredModeVariable].flatMap(Isolation.init(rawValue:)) ?? .rootless
+            return (mode, summary)
+        }
         let facts = Isolation.Facts.current()
         let mode = try Isolation.decide(try requested(in: CommandLine.arguments), facts: facts)
         return (mode, mode.summary(facts: facts))
     }
 
     /// Re-executes `kiln` in its own user namespace when the command writes under Kiln's root
-    /// and the mode is rootless; returns only when nothing is to be done.
+    /// and the mode is rootless, or userns-pod where root of the pod may not make the other
+    /// namespaces itself (no `CAP_SYS_ADMIN` there); returns only when nothing is to be done.
     static func enterIfNeeded() throws {
         let arguments = CommandLine.arguments
         guard arguments.count > 1, commands.contains(arguments[1]),
@@ -55,8 +62,10 @@ enum IsolationEntry {
             throw CommandFailure(refusal.description)
         }
         switch mode {
-        case .root, .usernsPod:
+        case .root:
             return
+        case .usernsPod:
+            guard !facts.canCreateNamespaces else { return }
         case .chroot:
             // Root without namespaces still builds what has no RUN (the build refuses RUN
             // before it pulls anything); another user could not even write the image's owners.
@@ -74,8 +83,16 @@ enum IsolationEntry {
         }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
         var flags = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
-        if facts.subordinateIDs != nil { flags.insert("--map-auto", at: 2) }
+        if mode == .usernsPod {
+            // The pod's own ids, one to one: files keep the owners the pod sees (newuidmap checks
+            // /etc/subuid and /etc/subgid, which Kiln's image fills for root).
+            let uids = UserNamespace.mappedIDs() - 1, gids = UserNamespace.mappedIDs(groups: true) - 1
+            if uids > 0, gids > 0 { flags.insert(contentsOf: ["--map-users=1,1,\(uids)", "--map-groups=1,1,\(gids)"], at: 2) }
+        } else if facts.subordinateIDs != nil {
+            flags.insert("--map-auto", at: 2)
+        }
         setenv(enteredVariable, mode.summary(facts: facts), 1)
+        setenv(enteredModeVariable, mode.rawValue, 1)
         let argv = (flags + ["--", executable] + arguments.dropFirst()).map { strdup($0) } + [nil]
         execv(unshare, argv)
         throw CommandFailure("could not start \(unshare): \(String(cString: strerror(errno)))")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,7 +47,13 @@ struct PrivateDaemon: Sendable {
         Self.removeAll(under: directory)
     }
 
-    private static func removeAll(under directory: URL) {
+    /// Stops the daemon when the test process exits (nothing can be awaited then: SIGTERM, up to
+    /// 30 s for it to end, SIGKILL), for a daemon a whole suite shares.
+    func stopAtExit() {
+        DaemonsStoppedAtExit.add(pid: process.processIdentifier, directory: directory)
+    }
+
+    fileprivate static func removeAll(under directory: URL) {
         // Deepest first: a daemon's mounts (network namespaces, layer mounts) under its own state.
         let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
             .split(separator: "\n").compactMap { line -> String? in
@@ -71,4 +78,32 @@ public struct PrivateDaemonError: Error, CustomStringConvertible {
 
     /// The text form shown in test failures.
     public var description: String { "\(name) \(reason):\n\(log.suffix(4000))" }
+}
+
+/// The daemons ``PrivateDaemon/stopAtExit()`` registered, stopped by one `atexit` handler.
+private enum DaemonsStoppedAtExit {
+    private static let daemons = Mutex<[(pid: pid_t, directory: URL)]>([])
+    private static let registered: Void = {
+        atexit {
+            for daemon in DaemonsStoppedAtExit.daemons.withLock({ $0 }) {
+                // Gone once reaped here or by Foundation (ECHILD); kill(pid, 0) would see a zombie.
+                func ended() -> Bool {
+                    let result = waitpid(daemon.pid, nil, WNOHANG)
+                    return result == daemon.pid || (result < 0 && errno == ECHILD)
+                }
+                kill(daemon.pid, SIGTERM)
+                for _ in 0..<300 where !ended() { usleep(100_000) }
+                if !ended() {
+                    kill(daemon.pid, SIGKILL)
+                    for _ in 0..<50 where !ended() { usleep(100_000) }
+                }
+                PrivateDaemon.removeAll(under: daemon.directory)
+            }
+        }
+    }()
+
+    static func add(pid: pid_t, directory: URL) {
+        _ = registered
+        daemons.withLock { $0.append((pid, directory)) }
+    }
 }

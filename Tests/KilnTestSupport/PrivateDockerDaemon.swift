@@ -23,7 +23,11 @@ public struct PrivateDockerDaemon: Sendable {
 
     /// Starts a daemon that pulls from `insecureRegistries` (`127.0.0.1:PORT`) over plain HTTP.
     /// The vfs storage driver needs no mounts, so it works wherever the test runs.
-    public static func start(insecureRegistries: [String] = []) async throws -> PrivateDockerDaemon {
+    /// `userNamespaceRemap`: `--userns-remap default`, so every container has a user namespace of
+    /// its own (root in it is the `dockremap` user's first subordinate id; dockerd adds that user
+    /// and its `/etc/subuid`/`/etc/subgid` ranges when they are missing); `docker run --userns=host`
+    /// opts a container out.
+    public static func start(insecureRegistries: [String] = [], userNamespaceRemap: Bool = false) async throws -> PrivateDockerDaemon {
         let daemon = try await PrivateDaemon.start(name: "dockerd", executable: dockerd, arguments: { directory in
             try FileManager.default.createDirectory(at: directory.appendingPathComponent("config"), withIntermediateDirectories: true)
             return ["--data-root", directory.appendingPathComponent("data").path,
@@ -33,6 +37,7 @@ public struct PrivateDockerDaemon: Sendable {
                     "--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false",
                     "--storage-driver", "vfs", "--log-level", "warn"]
                 + insecureRegistries.flatMap { ["--insecure-registry", $0] }
+                + (userNamespaceRemap ? ["--userns-remap", "default"] : [])
         }, ready: { directory in
             (try? ProcessRunner.run(client, ["-H", "unix://\(directory.path)/docker.sock", "version"],
                                     environment: ["DOCKER_CONFIG": directory.appendingPathComponent("config").path]).status) == 0
@@ -51,6 +56,9 @@ public struct PrivateDockerDaemon: Sendable {
 
     /// Stops the daemon (its managed containerd with it) and removes its directory.
     public func stop() async { await daemon.stop() }
+
+    /// Stops the daemon when the test process exits: for a daemon a whole suite shares.
+    public func stopAtExit() { daemon.stopAtExit() }
 }
 
 /// Runs `body` with a private Docker daemon and stops it afterwards, whether `body` returns or throws.

@@ -7,6 +7,9 @@ KILN_BUILD_PACKAGES=(pkg-config libarchive-dev libzstd-dev zlib1g-dev)
 # and umoci to unpack the result and run it.
 # slirp4netns and iproute2 give RUN steps the default (sandbox) network.
 KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci slirp4netns iproute2)
+# What scripts/kiln-image stages into Kiln's own image (runc, unshare and nsenter, newuidmap,
+# slirp4netns, ip, true, CA certificates) and strip, which it runs on the binary.
+KILN_IMAGE_PACKAGES=(runc util-linux uidmap slirp4netns iproute2 coreutils ca-certificates binutils)
 # To run the test suite: tools no one here wrote that check Kiln's output, and real parts.
 # docker.io and containerd: tests start private dockerd/containerd instances of their own and
 # never use a system daemon (ensure_packages forbids service starts while installing; with
@@ -15,7 +18,8 @@ KILN_EXAMPLE_PACKAGES=(busybox-static runc umoci slirp4netns iproute2)
 # The exported-cache-mount proofs: debootstrap makes their Debian base (Maven, a JDK, pip); the
 # stand-in package index serves Debian's Maven repository, /usr/share/maven-repo, which maven,
 # the compiler and resources plugins and junit5 (a BOM the plugins import) fill.
-KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd openssh-server openssh-client git uidmap util-linux debootstrap maven libmaven-compiler-plugin-java libmaven-resources-plugin-java junit5)
+# ca-certificates and binutils: the stand-in tests make Kiln's image with scripts/kiln-image.
+KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd openssh-server openssh-client git uidmap util-linux debootstrap maven libmaven-compiler-plugin-java libmaven-resources-plugin-java junit5 ca-certificates binutils)
 
 # ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
 ensure_packages() {
