@@ -69,7 +69,7 @@ public struct Rootfs: Sendable {
                 for directory in [upper, work, merged] { try createDirectory(directory.path) }
                 do {
                     try Overlay.mount(lower: lower.path, upper: upper.path, work: work.path, at: merged.path)
-                    return Rootfs(mode: .overlay, path: merged, scratch: scratch, upper: upper, baseline: nil, lower: lower)
+                    return Rootfs(mode: .overlay, path: merged, scratch: scratch, upper: upper, lower: lower, baseline: nil)
                 } catch {
                     // Overlay works in general but not here (odd path, nested overlay): copy.
                     for directory in [upper, work, merged] { try? FileManager.default.removeItem(at: directory) }
