@@ -68,8 +68,8 @@ public actor BuildCache {
         self.onWarning = onWarning
     }
 
-    /// Looks every key up: locally first, then the keys with no local variant in every
-    /// readable remote at once. Each key maps to all the variants found; which one (if any)
+    /// Looks every key up: locally first, then, when any key has no local variant, every key
+    /// in the readable remotes until each has an answer. Each key maps to all the variants found; which one (if any)
     /// fits is for the caller to decide from their bases.
     public func lookup(_ keys: [CacheKey], store: ContentStore) async -> [CacheKey: [CacheHit]] {
         guard !skipLookups, !keys.isEmpty else { return [:] }
@@ -77,24 +77,28 @@ public actor BuildCache {
         for (key, entries) in (try? await local.lookup(keys)) ?? [:] {
             hits[key] = entries.map { CacheHit(entry: $0, backendName: local.name, isLocal: true) }
         }
-        var missing = keys.filter { hits[$0] == nil }
+        // Once one key misses here, the remotes are asked for every key, and their variants
+        // join the local ones: a step this machine ran itself (its own variant) may be the
+        // parent another machine built the missing steps on, and only that machine's variant
+        // lets them hit (the variant chooser picks the variant the most steps hit with).
+        var missing = Set(keys.filter { hits[$0] == nil })
         for source in remotes where source.reads && !missing.isEmpty && !failed.contains(source.backend.name) {
             let backend = source.backend
-            let wanted = missing
             let found: [CacheKey: [CacheEntry]]
             do {
-                found = try await Self.withTimeout(timeout) { try await backend.lookup(wanted) }
+                found = try await Self.withTimeout(timeout) { try await backend.lookup(keys) }
             } catch {
                 warn(backend.name, error)
                 continue
             }
             for (key, entries) in found {
-                hits[key] = entries.map { entry in
+                let known = hits[key] ?? []
+                hits[key] = known + entries.filter { entry in !known.contains { $0.entry.variant == entry.variant } }.map { entry in
                     let isLocal = entry.layer.map { store.size(of: $0.descriptor.digest) == $0.descriptor.size } ?? true
                     return CacheHit(entry: entry, backendName: backend.name, isLocal: isLocal)
                 }
+                missing.remove(key)
             }
-            missing = missing.filter { found[$0] == nil }
         }
         return hits
     }

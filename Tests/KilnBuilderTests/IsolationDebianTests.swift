@@ -102,6 +102,8 @@ struct LayerEntries: Sendable {
     var lines: [String: String] = [:]
     /// `path` → the raw capability bytes.
     var capabilities: [String: [UInt8]] = [:]
+    /// `path` → the SHA-256 of a regular file's contents.
+    var contents: [String: String] = [:]
 
     init(layout: URL) throws {
         let summary = try OCILayoutSummary(layout: layout)
@@ -117,19 +119,22 @@ struct LayerEntries: Sendable {
                 lines[path.hasSuffix("/") ? String(path.dropLast()) : path] = String(line)
             }
             let script = """
-                import sys, tarfile
+                import hashlib, sys, tarfile
                 with tarfile.open(sys.argv[1]) as t:
                     for m in t:
                         v = m.pax_headers.get('SCHILY.xattr.security.capability')
                         if v is not None:
-                            print(m.name, v.encode('utf-8', 'surrogateescape').hex())
+                            print('cap', m.name, v.encode('utf-8', 'surrogateescape').hex())
+                        if m.isreg():
+                            print('sha', m.name, hashlib.sha256(t.extractfile(m).read()).hexdigest())
                 """
             let caps = try ProcessRunner.checked("/usr/bin/python3", ["-c", script, blob.path])
             for line in caps.stdout.split(separator: "\n") {
                 let parts = line.split(separator: " ")
-                guard parts.count == 2 else { continue }
-                let hex = Array(parts[1])
-                capabilities[String(parts[0])] = stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(String(hex[$0...$0 + 1]), radix: 16) }
+                guard parts.count == 3 else { continue }
+                if parts[0] == "sha" { contents[String(parts[1])] = String(parts[2]); continue }
+                let hex = Array(parts[2])
+                capabilities[String(parts[1])] = stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(String(hex[$0...$0 + 1]), radix: 16) }
             }
         }
     }
@@ -145,6 +150,9 @@ struct LayerEntries: Sendable {
         for path in Set(capabilities.keys).union(other.capabilities.keys).sorted() where capabilities[path] != other.capabilities[path] {
             result.append("capability of \(path): \(capabilities[path] ?? []) against \(other.capabilities[path] ?? [])")
         }
-        return result.isEmpty ? ["(same entries: the difference is in file contents or the config)"] : result
+        for path in Set(contents.keys).union(other.contents.keys).sorted() where contents[path] != other.contents[path] {
+            result.append("contents of \(path) differ")
+        }
+        return result.isEmpty ? ["(same entries and contents: the difference is in the config or the layer bytes)"] : result
     }
 }

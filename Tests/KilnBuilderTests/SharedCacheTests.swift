@@ -124,6 +124,26 @@ struct SharedCacheTests {
         }
     }
 
+    @Test("a machine with its own variant of a shared step still hits what another machine built on that step's other variant")
+    func ownVariantDoesNotHideTheFleets() async throws {
+        try await withTestRegistry { registry in
+            let base = try pushBase(to: registry)
+            // The shared step is not reproducible: every machine that runs it makes a variant of its own.
+            try write("FROM \(base)\nRUN head -c 16 /dev/urandom > /shared-step\nCOPY one.txt /file\n", to: "One.Dockerfile")
+            try write("FROM \(base)\nRUN head -c 16 /dev/urandom > /shared-step\nCOPY two.txt /file\n", to: "Two.Dockerfile")
+            try write("one\n", to: "one.txt")
+            try write("two\n", to: "two.txt")
+            let cache = ["--cache-repo", "\(registry.host)/cache/fleet"]
+            let machineA = freshRoot("variant-a"), machineB = freshRoot("variant-b")
+            #expect(try build(root: machineA, cache, dockerfile: "One.Dockerfile").metadata.statuses == ["executed", "executed"])
+            // B runs the shared step itself, before it uses the fleet's cache: its own variant, local only.
+            #expect(try build(root: machineB, [], dockerfile: "Two.Dockerfile").metadata.statuses == ["executed", "executed"])
+            // A's chain is in the registry: both of its steps are hits on B, as on an empty machine.
+            let onB = try build(root: machineB, cache, dockerfile: "One.Dockerfile")
+            #expect(onB.metadata.statuses == ["cached", "cached"], "\(onB.stderr)")
+        }
+    }
+
     @Test("(4) a changing --build-arg the stage does not declare changes no key; declared, only the RUNs after the ARG re-run")
     func changingBuildArg() async throws {
         try await withTestRegistry { registry in

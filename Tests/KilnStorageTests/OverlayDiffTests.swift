@@ -23,12 +23,40 @@ import Testing
             // A real character device is a write, not a whiteout.
             #expect(mknod(root + "/null", S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0)
 
-            let changes = try await Snapshot.overlayChanges(upper: upper, lowers: [])
-            #expect(changes == [
-                .write(path: "etc"), .write(path: "etc/hosts"), .delete(path: "etc/removed"),
-                .write(path: "null"),
-                .write(path: "var"), .write(path: "var/cache"), .opaque(directory: "var/cache"), .write(path: "var/cache/new"),
-            ])
+            try await withTemporaryDirectory { lower in
+                // The lower has var/cache: the marker hides its entries.
+                try FileManager.default.createDirectory(atPath: lower.path + "/var/cache/old", withIntermediateDirectories: true)
+                let changes = try await Snapshot.overlayChanges(upper: upper, lowers: [lower])
+                #expect(changes == [
+                    .write(path: "etc"), .write(path: "etc/hosts"), .delete(path: "etc/removed"),
+                    .write(path: "null"),
+                    .write(path: "var"), .write(path: "var/cache"), .opaque(directory: "var/cache"), .write(path: "var/cache/new"),
+                ])
+                // No lower has it (nor one above a whiteout of it): the marker hides nothing and is left out.
+                try FileManager.default.removeItem(atPath: lower.path + "/var")
+                let unmarked = try await Snapshot.overlayChanges(upper: upper, lowers: [lower])
+                #expect(!unmarked.contains(.opaque(directory: "var/cache")))
+                #expect(unmarked.contains(.write(path: "var/cache/new")))
+            }
+        }
+    }
+
+    @Test("a file overlayfs only copied up (same mode, owner, size, mtime and bytes as the lower's) is no change")
+    func unchangedCopyUpIsNoChange() async throws {
+        try await withTemporaryDirectory { upper in
+            try await withTemporaryDirectory { lower in
+                for (name, lowerText, upperText) in [("lock", "same", "same"), ("edited", "old!", "new!")] {
+                    try Data(lowerText.utf8).write(to: lower.appendingPathComponent(name))
+                    try Data(upperText.utf8).write(to: upper.appendingPathComponent(name))
+                    // Copy-up keeps the mtime; an edit that restores it (touch -r) must still count.
+                    let time = Date(timeIntervalSince1970: 1_000_000)
+                    for root in [lower, upper] {
+                        try FileManager.default.setAttributes([.modificationDate: time], ofItemAtPath: root.appendingPathComponent(name).path)
+                    }
+                }
+                let changes = try await Snapshot.overlayChanges(upper: upper, lowers: [lower])
+                #expect(changes == [.write(path: "edited")])
+            }
         }
     }
 
