@@ -5,9 +5,11 @@ import Testing
 /// Issue 13's proof: every fixture of the builder corpus, built with `SOURCE_DATE_EPOCH=0` in
 /// each isolation mode Kiln has (rootless, userns-pod, chroot), gives the image digest root
 /// gives, or fails as root does. A fixture a mode cannot build is listed in
-/// ``IsolationLimits`` with its reason, and must fail with that reason.
+/// ``IsolationLimits`` with its reason, and must fail with that reason. Serialized, as the
+/// corpus suite is: 200-odd builds at once starve every other suite on 2 cores (a registry
+/// mirror's connection then times out and a pull falls back to the origin).
 @Suite(
-    "Build corpus in every isolation mode", .buildCorpusEnvironment,
+    "Build corpus in every isolation mode", .serialized, .buildCorpusEnvironment,
     .enabled(if: TestRegistry.isAvailable, Comment(rawValue: TestRegistry.unavailableReason)),
     .enabled(if: TestUser.isAvailable, "needs root (to add test users), unshare, newuidmap, setpriv and user namespaces"))
 struct IsolationParityTests {
