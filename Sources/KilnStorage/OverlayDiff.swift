@@ -19,6 +19,7 @@ extension Snapshot {
     /// bytes as in the lowers) is no change.
     public static func overlayChanges(upper: URL, lowers: [URL], parallelism: Int = defaultParallelism) async throws -> [LayerChange] {
         let snapshot = try await capture(upper, parallelism: parallelism)
+        let lowers = lowers.compactMap { try? CacheMountTree($0) }
         var changes: [LayerChange] = []
         changes.reserveCapacity(snapshot.entries.count)
         for (path, metadata) in snapshot.entries {
@@ -35,61 +36,66 @@ extension Snapshot {
             if metadata.kind == .regular, isUnchangedCopyUp(path, metadata, upper: upper, lowers: lowers) { continue }
             changes.append(.write(path: path))
             if metadata.kind == .directory, Overlay.marker("opaque", in: metadata.xattrs) == Array("y".utf8),
-               lowerHasDirectory(path, in: lowers) {
+               topmostLowerEntry(path, in: lowers)?.metadata.kind == .directory {
                 changes.append(.opaque(directory: path))
             }
         }
         return changes.sortedForLayer()
     }
 
-    /// Whether the topmost of `lowers` that has an entry at `path` has a directory there (a
-    /// whiteout or another kind hides the lowers below it).
-    static func lowerHasDirectory(_ path: String, in lowers: [URL]) -> Bool {
+    /// The entry at `path` in the topmost of `lowers` that has one (a whiteout there is a
+    /// character device and hides the lowers below it), read without following a symbolic link
+    /// on the way, with the lower it is in. Nil when none has it, or a link or a file stands
+    /// where one of its parents should be (then the merged lowers do not have it either).
+    static func topmostLowerEntry(_ path: String, in lowers: [CacheMountTree]) -> (metadata: FileMetadata, lower: CacheMountTree)? {
         for lower in lowers {
-            var status = stat()
-            guard lstat(lower.appendingPathComponent(path).path, &status) == 0 else { continue }
-            return (status.st_mode & S_IFMT) == S_IFDIR
+            do {
+                let found = try lower.withParent(of: path) { parent, name in
+                    try TreeWalker.readMetadata(directoryFD: parent, name: name, absolutePath: lower.path + "/" + path)
+                }
+                if let found { return (found, lower) }
+            } catch StorageError.system(_, _, ENOENT) {
+                continue
+            } catch {
+                return nil
+            }
         }
-        return false
+        return nil
     }
 
-    /// Whether the regular file at `path` of the upper directory is the topmost lower's file
-    /// unchanged: the same mode, owner, size and mtime, and the same bytes.
-    static func isUnchangedCopyUp(_ path: String, _ metadata: FileMetadata, upper: URL, lowers: [URL]) -> Bool {
-        for lower in lowers {
-            let lowerPath = lower.appendingPathComponent(path).path
-            var status = stat()
-            guard lstat(lowerPath, &status) == 0 else { continue }
-            guard (status.st_mode & S_IFMT) == S_IFREG, status.st_mode & 0o7777 == metadata.permissions,
-                  status.st_uid == metadata.uid, status.st_gid == metadata.gid, Int64(status.st_size) == metadata.size,
-                  Int64(status.st_mtim.tv_sec) == metadata.mtime.seconds, Int64(status.st_mtim.tv_nsec) == metadata.mtime.nanoseconds
-            else { return false }
-            return sameBytes(lowerPath, upper.appendingPathComponent(path).path)
-        }
-        return false
+    /// Whether the regular file at `path` of the upper directory (`metadata`, read there) is
+    /// the topmost lower's file unchanged: the same mode, owner, size, mtime and xattrs (the
+    /// overlay's own markers aside), and the same bytes.
+    static func isUnchangedCopyUp(_ path: String, _ metadata: FileMetadata, upper: URL, lowers: [CacheMountTree]) -> Bool {
+        guard let (old, lower) = topmostLowerEntry(path, in: lowers), old.kind == .regular,
+              old.permissions == metadata.permissions, old.uid == metadata.uid, old.gid == metadata.gid,
+              old.size == metadata.size, old.mtime == metadata.mtime,
+              old.xattrs == metadata.xattrs.filter({ !Overlay.isMarker($0.key) })
+        else { return false }
+        let upperFile = open(upper.path + "/" + path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard upperFile >= 0 else { return false }
+        defer { close(upperFile) }
+        let lowerFile = (try? lower.withParent(of: path) { parent, name in openat(parent, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }) ?? -1
+        guard lowerFile >= 0 else { return false }
+        defer { close(lowerFile) }
+        return sameBytes(lowerFile, upperFile)
     }
 
-    /// Whether two files hold the same bytes, read in 64 KiB chunks.
-    static func sameBytes(_ first: String, _ second: String) -> Bool {
-        let a = open(first, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), b = open(second, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        defer {
-            if a >= 0 { close(a) }
-            if b >= 0 { close(b) }
-        }
-        guard a >= 0, b >= 0 else { return false }
+    /// Whether two open files hold the same bytes from where they stand, read in 64 KiB chunks.
+    static func sameBytes(_ first: Int32, _ second: Int32) -> Bool {
         var left = [UInt8](repeating: 0, count: 65536), right = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = read(a, &left, left.count)
+            let count = read(first, &left, left.count)
             guard count >= 0 else { return false }
             var filled = 0
             while filled < count {
-                let got = right.withUnsafeMutableBytes { read(b, $0.baseAddress! + filled, count - filled) }
+                let got = right.withUnsafeMutableBytes { read(second, $0.baseAddress! + filled, count - filled) }
                 guard got > 0 else { return false }
                 filled += got
             }
             if count == 0 {
                 var extra: UInt8 = 0
-                return read(b, &extra, 1) == 0
+                return read(second, &extra, 1) == 0
             }
             if left[0..<count] != right[0..<count] { return false }
         }

@@ -45,7 +45,7 @@ import Testing
     func unchangedCopyUpIsNoChange() async throws {
         try await withTemporaryDirectory { upper in
             try await withTemporaryDirectory { lower in
-                for (name, lowerText, upperText) in [("lock", "same", "same"), ("edited", "old!", "new!")] {
+                for (name, lowerText, upperText) in [("lock", "same", "same"), ("edited", "old!", "new!"), ("tagged", "same", "same")] {
                     try Data(lowerText.utf8).write(to: lower.appendingPathComponent(name))
                     try Data(upperText.utf8).write(to: upper.appendingPathComponent(name))
                     // Copy-up keeps the mtime; an edit that restores it (touch -r) must still count.
@@ -54,8 +54,13 @@ import Testing
                         try FileManager.default.setAttributes([.modificationDate: time], ofItemAtPath: root.appendingPathComponent(name).path)
                     }
                 }
+                // Only an xattr changed (setcap on a file, say): a change, as copy mode sees it by its ctime.
+                let value = Array("cap".utf8)
+                #expect(value.withUnsafeBytes {
+                    LinuxCalls.lsetxattr(upper.path + "/tagged", "user.kiln.test", $0.baseAddress, $0.count, 0)
+                } == 0)
                 let changes = try await Snapshot.overlayChanges(upper: upper, lowers: [lower])
-                #expect(changes == [.write(path: "edited")])
+                #expect(changes == [.write(path: "edited"), .write(path: "tagged")])
             }
         }
     }
