@@ -30,6 +30,10 @@ public struct BuildRequest: Sendable {
     public var noCache: Bool
     /// `--no-cache-filter`: stages (by name or index) whose steps are not looked up.
     public var noCacheFilter: Set<String> = []
+    /// Keys that an earlier build of this same invocation made (a multi-platform build's earlier
+    /// platforms): looked up even where `--no-cache` or `--no-cache-filter` skips lookups, so a
+    /// stage every platform shares runs once and all images get the same result of it.
+    public var keysBuiltThisRun: Set<Digest> = []
     /// `--explain-cache`: say, for every miss, which input differs from the closest entry.
     public var explainCache = false
     /// `--runtime`.

@@ -27,17 +27,21 @@ extension Builder {
     /// Each platform's build is exactly the build `--platform` alone would run (same cache
     /// keys, same image digest). Stages that run on the build platform (`FROM
     /// --platform=$BUILDPLATFORM`) have the same keys in every platform's build unless they read
-    /// a `TARGET*` arg, so after the first platform they are cache hits, not second runs.
+    /// a `TARGET*` arg, so after the first platform they are cache hits, not second runs (also
+    /// under `--no-cache`: ``BuildRequest/keysBuiltThisRun``).
     /// Nothing is returned, and nothing exported, unless every platform built.
     public func build(_ request: BuildRequest, platforms: [BuildPlatform],
                       events: @escaping BuildEventSink = { _ in }) async throws -> MultiPlatformBuildResult {
         guard !platforms.isEmpty else { throw BuildError.invalidOption("no platform to build for") }
         var builds: [MultiPlatformBuildResult.PlatformBuild] = []
+        var single = request
         for (number, platform) in platforms.enumerated() {
             events(.info("building for \(platform) (\(number + 1) of \(platforms.count))"))
-            var single = request
             single.platform = platform
-            builds.append(.init(platform: platform, result: try await build(single, events: events)))
+            let result = try await build(single, events: events)
+            builds.append(.init(platform: platform, result: result))
+            // Even under --no-cache, a stage the platforms share is not run a second time.
+            single.keysBuiltThisRun.formUnion(result.steps.compactMap { $0.cacheKey.flatMap(Digest.init) })
         }
         let index: AssembledIndex
         do {

@@ -71,7 +71,8 @@ struct StageRunner: Sendable {
         await session.plans.publish(stage.index, .success(plannedOutcome(of: steps, from: planned)))
         // Only commit points have entries.
         let keys = steps.filter(\.isCommitPoint).compactMap(\.key)
-        let hits = skipsLookups ? [:] : await session.cache.lookup(keys, store: session.store)
+        let lookups = skipsLookups ? keys.filter { session.request.keysBuiltThisRun.contains($0.digest) } : keys
+        let hits = lookups.isEmpty ? [:] : await session.cache.lookup(lookups, store: session.store)
         var start = planned
         if case .stage = stage.base { start = try await startingPoint(from: session.board) }
         return try await execute(steps, from: start, hits: hits)

@@ -132,6 +132,34 @@ struct PlatformIndexBuildTests {
         }
     }
 
+    @Test("--no-cache: a $BUILDPLATFORM stage both platforms share runs once, and both images hold its one result")
+    func sharedStageRunsOnce() async throws {
+        try await RegistryCommandTests.withDirectory { directory in
+            let context = directory.appendingPathComponent("context")
+            try FileManager.default.createDirectory(at: context, withIntermediateDirectories: true)
+            // Random bytes: a second run would give different ones.
+            try Data("""
+                FROM --platform=$BUILDPLATFORM busybox AS tools
+                RUN head -c 32 /dev/urandom | od -x > /tool
+                FROM scratch
+                COPY --from=tools /tool /tool
+
+                """.utf8).write(to: context.appendingPathComponent("Dockerfile"))
+            let base = try BaseImages.busybox()
+            let layout = directory.appendingPathComponent("multi")
+            let metadataFile = directory.appendingPathComponent("metadata.json")
+            _ = try Self.kiln(["build", context.path, "--no-cache", "--platform", "linux/amd64,linux/arm64",
+                               "--build-context", "busybox=oci-layout://\(base.layout.path):\(base.refName)",
+                               "--output", "type=oci,dest=\(layout.path),name=v1", "--metadata-file", metadataFile.path], in: directory)
+            let steps = try #require(try Self.json(metadataFile)["kiln.steps"] as? [[String: Any]])
+            let runs = steps.filter { (($0["step"] as? [String: Any])?["text"] as? String)?.hasPrefix("RUN") == true }
+            #expect(runs.map { $0["status"] as? String } == ["executed", "cached"])
+            let copies = steps.filter { (($0["step"] as? [String: Any])?["text"] as? String)?.hasPrefix("COPY") == true }
+            #expect(copies.count == 2)
+            #expect(Set(copies.compactMap { $0["layer"] as? String }).count == 1, "both platforms' COPY layers: \(copies)")
+        }
+    }
+
     @Test("two platforms into a docker-archive: refused before anything is built, nothing written")
     func dockerArchiveRefused() async throws {
         try await RegistryCommandTests.withDirectory { directory in
