@@ -25,22 +25,38 @@ struct InspectCommand: AsyncParsableCommand {
     @Option(help: "text (default) or json (the manifest and config documents).")
     var format: Format = .text
 
-    @Flag(help: "Print the manifest's exact bytes and nothing else (for a registry: the index, when the tag names one).")
+    @Flag(help: "Print the manifest's exact bytes and nothing else (the index's, when the reference names one).")
     var raw = false
 
-    @Option(help: "For a registry index: the platform to show, os/arch[/variant] (default: this machine's), or all (only the list of platforms).")
+    @Option(help: "For an index: the platform to show, os/arch[/variant] (default: this machine's), or all (only the list of platforms).")
     var platform: String?
 
     @OptionGroup var registry: RegistryFlags
 
     func run() async throws {
+        let wanted: Platform?
+        do { wanted = try platform == "all" ? nil : platform.map { try Platform(parsing: $0) } ?? .host } catch {
+            throw ArgumentParser.ValidationError("--platform: \(error)")
+        }
         let location: ImageLocation
         switch image {
         case .local(let local): location = local
-        case .registry(let reference): return try await inspectRegistry(reference)
+        case .registry(let reference): return try await inspectRegistry(reference, platform: wanted)
         }
-        let (raw, format) = (self.raw, self.format)
+        let (raw, format, named) = (self.raw, self.format, self.platform != nil)
         let output = try await onOwnThread { () throws -> Data in
+            if location.transport == .oci {
+                let layout = try OCILayout(at: location.path)
+                let entry = try layout.entry(reference: location.reference)
+                if entry.mediaType.isIndex {
+                    let (bytes, index) = try layout.nestedIndex(entry)
+                    if raw { return bytes }
+                    let chosen = try Self.pick(in: index, platform: wanted, named: named, of: location.path.path)
+                    let image = try chosen.map { try layout.image(descriptor: $0) }
+                    return try Self.renderIndex(digest: entry.digest, mediaType: entry.mediaType, bytes: bytes, index: index,
+                                                image: image, platform: wanted, format)
+                }
+            }
             let image = try location.open()
             if raw { return try image.rawManifest() }
             return try Self.render(image, format)
@@ -48,64 +64,36 @@ struct InspectCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(output)
     }
 
-    /// The registry form: the exact top manifest for `--raw`; for an index, its platforms and the
-    /// image of the platform asked for (this machine's by default: when the index lacks it, only
-    /// the platforms); else the image, whatever `--platform` says.
-    private func inspectRegistry(_ reference: Reference) async throws {
+    /// The registry form: the exact top manifest for `--raw`; an index as ``renderIndex``
+    /// shows it; else the image, whatever `--platform` says.
+    private func inspectRegistry(_ reference: Reference, platform wanted: Platform?) async throws {
         let source = RegistryImageSource(pool: try registry.pool())
-        let wanted: Platform?
-        do { wanted = try platform == "all" ? nil : platform.map { try Platform(parsing: $0) } ?? .host } catch {
-            throw ArgumentParser.ValidationError("--platform: \(error)")
-        }
         let output: Data
         do {
             let top = try await source.fetchTopManifest(reference).0
-            let pinned = reference.withDigest(top.digest)
             if raw {
                 output = top.bytes
             } else if top.isIndex {
-                output = try await inspectIndex(top, of: reference, platform: wanted, source: source)
+                let index: Index
+                do { index = try top.index() } catch {
+                    throw DistributionError.malformed(reference: reference.description, what: "index", reason: "\(error)")
+                }
+                let chosen = try Self.pick(in: index, platform: wanted, named: platform != nil, of: reference.description)
+                var image: RemoteImageDocuments?
+                if let chosen {
+                    image = RemoteImageDocuments(
+                        try await source.resolve(reference.withDigest(chosen.digest), platform: wanted ?? .host))
+                }
+                output = try Self.renderIndex(digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, index: index,
+                                              image: image, platform: wanted, format)
             } else {
-                output = try Self.render(RemoteImageDocuments(try await source.resolve(pinned, platform: wanted ?? .host)), format)
+                let resolved = try await source.resolve(reference.withDigest(top.digest), platform: wanted ?? .host)
+                output = try Self.render(RemoteImageDocuments(resolved), format)
             }
         } catch {
             throw CommandFailure("inspect \(reference): \(error)")
         }
         FileHandle.standardOutput.write(output)
-    }
-
-    /// An index: its digest and platforms, then the summary of `platform`'s image. A platform
-    /// named with `--platform` that the index lacks is an error naming the ones it has.
-    private func inspectIndex(_ top: FetchedManifest, of reference: Reference, platform: Platform?,
-                              source: RegistryImageSource) async throws -> Data {
-        let index: Index
-        do { index = try top.index() } catch {
-            throw DistributionError.malformed(reference: reference.description, what: "index", reason: "\(error)")
-        }
-        let chosen = platform.flatMap { index.bestManifest(for: $0) }
-        if let platform, chosen == nil, self.platform != nil {
-            throw DistributionError.noMatchingPlatform(
-                reference: reference.description, platform: platform.description,
-                available: index.manifests.compactMap { $0.platform?.description }.joined(separator: ", "))
-        }
-        var image: RemoteImageDocuments?
-        if let chosen {
-            image = RemoteImageDocuments(try await source.resolve(reference.withDigest(chosen.digest), platform: platform ?? .host))
-        }
-        switch format {
-        case .json:
-            var document: [String: Any] = try image.map { try Self.document($0) } ?? [:]
-            document["Index"] = ["Digest": top.digest.description, "Manifest": try JSONSerialization.jsonObject(with: top.bytes)]
-            return try Self.serialize(document)
-        case .text:
-            var text = "Index:        \(top.digest) (\(top.mediaType))\nPlatforms:\n" + PlatformTable.text(index.manifests)
-            if let image, let platform {
-                text += "\nImage for \(platform):\n" + (try ImageSummary(image).text)
-            } else if let platform {
-                text += "\nNo image for this machine's platform (\(platform)); pick one with --platform.\n"
-            }
-            return Data(TerminalText.escaped(text).utf8)
-        }
     }
 
     private static func render(_ image: any Image, _ format: Format) throws -> Data {
@@ -116,7 +104,7 @@ struct InspectCommand: AsyncParsableCommand {
     }
 
     /// `{"Digest": …, "Manifest": {…}, "Config": {…}}`: the image's documents as stored.
-    private static func document(_ image: any Image) throws -> [String: Any] {
+    static func document(_ image: any Image) throws -> [String: Any] {
         [
             "Digest": try image.digest().description,
             "Manifest": try JSONSerialization.jsonObject(with: image.rawManifest()),
@@ -125,7 +113,7 @@ struct InspectCommand: AsyncParsableCommand {
     }
 
     /// `document` indented, keys sorted, with a final line break (`--format json`).
-    private static func serialize(_ document: [String: Any]) throws -> Data {
+    static func serialize(_ document: [String: Any]) throws -> Data {
         try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             + Data("\n".utf8)
     }

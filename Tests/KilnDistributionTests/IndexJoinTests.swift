@@ -224,13 +224,29 @@ struct IndexJoinTests {
                 #expect(missing.stderr.contains("no image for platform linux/s390x (the index has: linux/amd64, linux/arm64/v8)"),
                         "\(missing.stderr)")
 
+                // The same index in an OCI layout is shown the same way.
+                let copied = directory.appendingPathComponent("copied")
+                try DistributionFixtures.skopeo(["copy", "--all", "--src-tls-verify=false", "docker://\(target)",
+                                                 "oci:\(copied.path):multi"])
+                let local = "oci:\(copied.path):multi"
+                let localAll = try Self.kiln(["inspect", "--platform", "all", local], machine: machine)
+                #expect(localAll.status == 0, "\(localAll.stderr)")
+                #expect(localAll.stdout == all.stdout)
+                let localArm = try Self.kiln(["inspect", "--platform", "linux/arm64", local], machine: machine)
+                #expect(localArm.stdout.contains("Digest:       \(arm64.digest)"), "\(localArm.stdout)")
+                let localRaw = try Self.kiln(["inspect", "--raw", local], machine: machine)
+                #expect(localRaw.stdoutData == (try Self.rawManifest(target)))
+                let localMissing = try Self.kiln(["inspect", "--platform", "linux/s390x", local], machine: machine)
+                #expect(localMissing.status != 0)
+                #expect(localMissing.stderr.contains("(the index has: linux/amd64, linux/arm64/v8)"), "\(localMissing.stderr)")
+
                 let layout = directory.appendingPathComponent("pulled")
                 let pulled = try Self.kiln(["pull", "--platform", "linux/arm64", target, "--output", "type=oci,dest=\(layout.path)"],
                                            machine: machine)
                 #expect(pulled.status == 0, "\(pulled.stderr)")
                 #expect(pulled.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == arm64.digest)
-                let local = try DistributionFixtures.skopeo(["inspect", "oci:\(layout.path):multi"])
-                #expect(local.stdout.contains("\"Digest\": \"\(arm64.digest)\""), "\(local.stdout)")
+                let pulledImage = try DistributionFixtures.skopeo(["inspect", "oci:\(layout.path):multi"])
+                #expect(pulledImage.stdout.contains("\"Digest\": \"\(arm64.digest)\""), "\(pulledImage.stdout)")
 
                 let absent = directory.appendingPathComponent("absent")
                 let refused = try Self.kiln(["pull", "--platform", "linux/s390x", target, "--output", "type=oci,dest=\(absent.path)"],
