@@ -134,6 +134,41 @@ struct IndexJoinTests {
         }
     }
 
+    @Test("Docker schema 2 images join into a Docker manifest list; with an OCI image, an OCI index")
+    func familyFollowsImages() async throws {
+        try await withTestRegistry { registry in
+            try await DistributionFixtures.withTemporaryDirectory { directory in
+                let base = try BaseImages.busybox()
+                let arm64 = try DistributionFixtures.busybox(labelled: "linux/arm64", in: directory)
+                let armLayout = "oci:\(arm64.layout.location.path):1"
+                for (source, destination) in [(base.ociReference, "d/amd64:1"), (armLayout, "d/arm64:1")] {
+                    try DistributionFixtures.skopeo(["copy", "--format", "v2s2", "--dest-tls-verify=false", source,
+                                                     "docker://\(registry.host)/\(destination)"])
+                }
+                try DistributionFixtures.skopeo(["copy", "--format", "oci", "--dest-tls-verify=false", armLayout,
+                                                 "docker://\(registry.host)/o/arm64:1"])
+                let machine = directory.appendingPathComponent("joiner")
+                let list = try Self.kiln(["index", "create", "\(registry.host)/d:list", "\(registry.host)/d/amd64:1",
+                                          "\(registry.host)/d/arm64:1"], machine: machine)
+                try #require(list.status == 0, "\(list.stderr)")
+                let listed = try Self.entries(of: "\(registry.host)/d:list")
+                #expect(listed.mediaType == MediaType.dockerManifestList.rawValue)
+                #expect(listed.entries.map(\.platform) == ["linux/amd64", "linux/arm64/v8"])
+                let index = try JSONDecoder().decode(Index.self, from: try Self.rawManifest("\(registry.host)/d:list"))
+                #expect(index.manifests.allSatisfy { $0.mediaType == .dockerManifest })
+                let chosen = try DistributionFixtures.skopeo(
+                    ["--override-arch", "arm64", "--override-os", "linux", "inspect", "--tls-verify=false",
+                     "docker://\(registry.host)/d:list"])
+                #expect(chosen.stdout.contains("\"Architecture\": \"arm64\""), "\(chosen.stdout)")
+
+                let mixed = try Self.kiln(["index", "create", "\(registry.host)/d:mixed", "\(registry.host)/d/amd64:1",
+                                           "\(registry.host)/o/arm64:1"], machine: machine)
+                try #require(mixed.status == 0, "\(mixed.stderr)")
+                #expect(try Self.entries(of: "\(registry.host)/d:mixed").mediaType == MediaType.ociIndex.rawValue)
+            }
+        }
+    }
+
     @Test("two images of one platform are refused, naming both; no tag is pushed")
     func samePlatformRefused() async throws {
         try await withTestRegistry { registry in
