@@ -145,7 +145,8 @@ public struct JoinedImage: Sendable, Hashable {
     public var descriptor: Descriptor
     /// Whether it came from the target's registry (blobs mounted or present, never downloaded).
     public var sameRegistry: Bool
-    /// Blob bytes that had to be copied: 0 within one registry.
+    /// Blob bytes that had to be copied: 0 when every blob was in the target repository already
+    /// or mounted (within one registry, unless it refused a mount).
     public var copiedBytes: Int64
 }
 

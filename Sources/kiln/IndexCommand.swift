@@ -53,9 +53,9 @@ struct IndexCommand: AsyncParsableCommand {
             TerminalText.print(joined.digest)
             var report = "\(target): \(joined.mediaType) of \(joined.images.count) image(s)\n"
             report += PlatformTable.text(joined.images.map(\.descriptor))
-            for image in joined.images where !image.sameRegistry {
-                report += "note: \(image.source) is on another registry than \(target.registry): its blobs were copied "
-                    + "(\(image.copiedBytes) bytes), not mounted\n"
+            for image in joined.images where image.copiedBytes > 0 || !image.sameRegistry {
+                let why = image.sameRegistry ? "the registry refused to mount them" : "it is on another registry than \(target.registry)"
+                report += "note: \(image.source): its blobs were copied (\(image.copiedBytes) bytes), not mounted: \(why)\n"
             }
             StandardError.write(TerminalText.escaped(report))
         }
