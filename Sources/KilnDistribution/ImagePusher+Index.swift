@@ -19,6 +19,7 @@ extension ImagePusher {
                 reference: references.first?.description ?? "",
                 reason: "the index lists \(entry.digest), which is none of the images pushed with it")
         }
+        // A reference pinned to another digest fails now, before any child is pushed.
         for group in Self.groupedByRepository(references) { try Self.checkPinnedDigests(group, are: encoded.digest) }
         let repositories = Self.groupedByRepository(references).map { $0[0] }
         var mountSources = mountFrom
