@@ -10,6 +10,11 @@ public enum DistributionError: Error, Sendable, Hashable, CustomStringConvertibl
     case unpushable(reference: String, reason: String)
     /// A rootfs destination that already has files in it.
     case destinationNotEmpty(path: String)
+    /// Two images of an index to be made have the same platform: `first` and `second` name them.
+    case duplicatePlatform(platform: String, first: String, second: String)
+    /// A reference an index was to be made of names something that is no image (an artifact,
+    /// an index inside an index).
+    case notAnImage(reference: String, mediaType: String)
 
     /// The text form shown to users.
     public var description: String {
@@ -24,6 +29,10 @@ public enum DistributionError: Error, Sendable, Hashable, CustomStringConvertibl
             return "cannot push to \(reference): \(reason)"
         case .destinationNotEmpty(let path):
             return "\(path) is not empty: a rootfs is pulled into a new or empty directory"
+        case .duplicatePlatform(let platform, let first, let second):
+            return "\(first) and \(second) are both for \(platform): an index holds one image per platform"
+        case .notAnImage(let reference, let mediaType):
+            return "\(reference) is \(mediaType), not an image manifest or an index of images"
         }
     }
 }

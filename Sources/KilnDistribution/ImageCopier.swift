@@ -32,10 +32,8 @@ public struct ImageCopier: Sendable {
             }
             for child in index.manifests where child.mediaType.isIndex == false {
                 let fetched = try await endpoint.client.fetchManifest(.digest(child.digest), in: endpoint.repository)
-                try await copyImage(fetched, from: endpoint, to: target, repository: destination.repository,
-                                    reference: source, progress: progress)
-                try await target.pushManifest(fetched.bytes, mediaType: fetched.mediaType, to: .digest(fetched.digest),
-                                              in: destination.repository)
+                try await copyManifest(fetched, from: endpoint, to: target, repository: destination.repository,
+                                       reference: source, progress: progress)
             }
         } else {
             try await copyImage(top, from: endpoint, to: target, repository: destination.repository, reference: source,
@@ -44,6 +42,19 @@ public struct ImageCopier: Sendable {
         try await target.pushManifest(top.bytes, mediaType: top.mediaType, to: ManifestReference(destination),
                                       in: destination.repository)
         return top.digest
+    }
+
+    /// Makes one image manifest present in `repository` of `target` by its digest: its config
+    /// and layers first (mounted within one registry, else streamed), the manifest's exact bytes
+    /// last. Shared by copies and by ``IndexJoiner``, which gathers images from other repositories.
+    func copyManifest(
+        _ fetched: FetchedManifest, from endpoint: RegistryEndpoint, to target: RegistryClient, repository: String,
+        reference: Reference, progress: @escaping @Sendable (TransferProgress) -> Void
+    ) async throws {
+        try await copyImage(fetched, from: endpoint, to: target, repository: repository, reference: reference,
+                            progress: progress)
+        try await target.pushManifest(fetched.bytes, mediaType: fetched.mediaType, to: .digest(fetched.digest),
+                                      in: repository)
     }
 
     /// Makes the config and layers of one image manifest present in the target repository.

@@ -39,10 +39,7 @@ public struct ImagePusher: Sendable {
         var pushedRepositories = mountFrom
         for target in Self.groupedByRepository(references) {
             let first = target[0]
-            for reference in target where reference.digest != nil && reference.digest != digest {
-                throw DistributionError.unpushable(reference: reference.description,
-                                                   reason: "the image's digest is \(digest)")
-            }
+            try Self.checkPinnedDigests(target, are: digest)
             let client = await pool.client(for: first.registry)
             let sources = pushedRepositories.filter { $0.registry == first.registry }.map(\.repository)
             try await forEachConcurrently(layers, limit: pool.options.maximumConcurrentTransfers) { layer in
@@ -51,17 +48,33 @@ public struct ImagePusher: Sendable {
             }
             try await Self.pushConfig(rawConfig, digest: manifest.config.digest, client: client,
                                       repository: first.repository, mountSources: sources)
-            let mediaType = manifest.mediaType ?? .ociManifest
-            let tags = target.compactMap { $0.digest == nil ? ($0.tag ?? Reference.defaultTag) : nil }
-            if tags.count != 1 {
-                try await client.pushManifest(rawManifest, mediaType: mediaType, to: .digest(digest), in: first.repository)
-            }
-            for tag in Set(tags).sorted() {
-                try await client.pushManifest(rawManifest, mediaType: mediaType, to: .tag(tag), in: first.repository)
-            }
+            try await Self.putManifest(rawManifest, mediaType: manifest.mediaType ?? .ociManifest, digest: digest,
+                                       as: target, client: client)
             pushedRepositories.append(first)
         }
         return digest
+    }
+
+    /// Throws unless every reference of `references` that names a digest names `digest`.
+    static func checkPinnedDigests(_ references: [Reference], are digest: Digest) throws {
+        for reference in references where reference.digest != nil && reference.digest != digest {
+            throw DistributionError.unpushable(reference: reference.description, reason: "the image's digest is \(digest)")
+        }
+    }
+
+    /// Puts a manifest's or an index's exact bytes into the one repository `group` names (its
+    /// blobs and children already there): under each tag of the group, and by digest first when
+    /// the group has no tag or several.
+    static func putManifest(_ bytes: Data, mediaType: MediaType, digest: Digest, as group: [Reference],
+                            client: RegistryClient) async throws {
+        let repository = group[0].repository
+        let tags = group.compactMap { $0.digest == nil ? ($0.tag ?? Reference.defaultTag) : nil }
+        if tags.count != 1 {
+            try await client.pushManifest(bytes, mediaType: mediaType, to: .digest(digest), in: repository)
+        }
+        for tag in Set(tags).sorted() {
+            try await client.pushManifest(bytes, mediaType: mediaType, to: .tag(tag), in: repository)
+        }
     }
 
     /// References grouped by repository (registry and name), in first-seen order.

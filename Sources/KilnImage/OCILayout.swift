@@ -39,33 +39,40 @@ public struct OCILayout: Sendable {
     /// when `reference` is nil. An index entry that is itself an index resolves to `platform`
     /// (the host's by default), as ``PlatformMatcher`` ranks its entries.
     public func image(reference: String? = nil, platform: Platform = .host) throws -> LayoutImage {
+        try image(descriptor: entry(reference: reference), platform: platform)
+    }
+
+    /// The `index.json` entry tagged `reference`, or the only entry when `reference` is nil: an
+    /// image manifest or an index.
+    public func entry(reference: String? = nil) throws -> Descriptor {
         let manifests = try index().manifests
-        let chosen: Descriptor
         if let reference {
             guard let match = manifests.last(where: { $0.annotations[AnnotationKey.refName] == reference }) else {
                 throw ImageError.notFound(path: location.path, reference: reference)
             }
-            chosen = match
-        } else {
-            guard manifests.count == 1, let only = manifests.first else {
-                if manifests.isEmpty { throw ImageError.notFound(path: location.path, reference: "any image") }
-                throw ImageError.ambiguous(
-                    path: location.path,
-                    candidates: manifests.map { $0.annotations[AnnotationKey.refName] ?? $0.digest.description })
-            }
-            chosen = only
+            return match
         }
-        return try image(descriptor: chosen, platform: platform)
+        guard manifests.count == 1, let only = manifests.first else {
+            if manifests.isEmpty { throw ImageError.notFound(path: location.path, reference: "any image") }
+            throw ImageError.ambiguous(
+                path: location.path,
+                candidates: manifests.map { $0.annotations[AnnotationKey.refName] ?? $0.digest.description })
+        }
+        return only
+    }
+
+    /// The index `descriptor` names: its exact bytes, checked against the digest, and parsed.
+    public func nestedIndex(_ descriptor: Descriptor) throws -> (bytes: Data, index: Index) {
+        let data = try verified(descriptor)
+        do { return (data, try Index(validating: data)) } catch {
+            throw ImageError.malformed(path: location.path, reason: "index \(descriptor.digest): \(error)")
+        }
     }
 
     /// The image whose manifest (or index, resolved to `platform`) `descriptor` names.
     public func image(descriptor: Descriptor, platform: Platform = .host) throws -> LayoutImage {
         guard descriptor.mediaType.isIndex else { return try LayoutImage(layout: self, descriptor: descriptor) }
-        let data = try verified(descriptor)
-        let nested: Index
-        do { nested = try Index(validating: data) } catch {
-            throw ImageError.malformed(path: location.path, reason: "index \(descriptor.digest): \(error)")
-        }
+        let nested = try nestedIndex(descriptor).index
         guard let match = PlatformMatcher(platform).best(in: nested.manifests)
             ?? (nested.manifests.count == 1 ? nested.manifests.first : nil) else {
             throw ImageError.noMatchingPlatform(path: location.path, platform: platform.description,

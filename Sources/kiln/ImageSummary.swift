@@ -47,7 +47,8 @@ struct ImageSummary {
         self.text = text
     }
 
-    private static func table(header: [String], rows: [[String]]) -> String {
+    /// Rows under a header, columns padded to their widest cell, each line indented by two spaces.
+    static func table(header: [String], rows: [[String]]) -> String {
         let all = [header] + rows
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in

@@ -3,6 +3,7 @@ import Foundation
 import KilnDistribution
 import KilnImage
 import KilnOCI
+import KilnRegistry
 import KilnStorage
 
 /// `kiln inspect`: shows an image stored on disk or in a registry.
@@ -24,22 +25,38 @@ struct InspectCommand: AsyncParsableCommand {
     @Option(help: "text (default) or json (the manifest and config documents).")
     var format: Format = .text
 
-    @Flag(help: "Print the manifest's exact bytes and nothing else (for a registry: the index, when the tag names one).")
+    @Flag(help: "Print the manifest's exact bytes and nothing else (the index's, when the reference names one).")
     var raw = false
 
-    @Option(help: "For a registry index: the platform to show, os/arch[/variant] (default: this machine's).")
+    @Option(help: "For an index: the platform to show, os/arch[/variant] (default: this machine's), or all (only the list of platforms).")
     var platform: String?
 
     @OptionGroup var registry: RegistryFlags
 
     func run() async throws {
+        let wanted: Platform?
+        do { wanted = try platform == "all" ? nil : platform.map { try Platform(parsing: $0) } ?? .host } catch {
+            throw ArgumentParser.ValidationError("--platform: \(error)")
+        }
         let location: ImageLocation
         switch image {
         case .local(let local): location = local
-        case .registry(let reference): return try await inspectRegistry(reference)
+        case .registry(let reference): return try await inspectRegistry(reference, platform: wanted)
         }
-        let (raw, format) = (self.raw, self.format)
+        let (raw, format, named) = (self.raw, self.format, self.platform != nil)
         let output = try await onOwnThread { () throws -> Data in
+            if location.transport == .oci {
+                let layout = try OCILayout(at: location.path)
+                let entry = try layout.entry(reference: location.reference)
+                if entry.mediaType.isIndex {
+                    let (bytes, index) = try layout.nestedIndex(entry)
+                    if raw { return bytes }
+                    let chosen = try Self.pick(in: index, platform: wanted, named: named, of: location.path.path)
+                    let image = try chosen.map { try layout.image(descriptor: $0) }
+                    return try Self.renderIndex(digest: entry.digest, mediaType: entry.mediaType, bytes: bytes, index: index,
+                                                image: image, platform: wanted, format)
+                }
+            }
             let image = try location.open()
             if raw { return try image.rawManifest() }
             return try Self.render(image, format)
@@ -47,19 +64,31 @@ struct InspectCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(output)
     }
 
-    /// The registry form: the exact top manifest for `--raw`, else the platform's image as for a local one.
-    private func inspectRegistry(_ reference: Reference) async throws {
+    /// The registry form: the exact top manifest for `--raw`; an index as ``renderIndex``
+    /// shows it; else the image, whatever `--platform` says.
+    private func inspectRegistry(_ reference: Reference, platform wanted: Platform?) async throws {
         let source = RegistryImageSource(pool: try registry.pool())
-        let platform: Platform
-        do { platform = try self.platform.map { try Platform(parsing: $0) } ?? .host } catch {
-            throw ArgumentParser.ValidationError("--platform: \(error)")
-        }
         let output: Data
         do {
+            let top = try await source.fetchTopManifest(reference).0
             if raw {
-                output = try await source.fetchTopManifest(reference).0.bytes
+                output = top.bytes
+            } else if top.isIndex {
+                let index: Index
+                do { index = try top.index() } catch {
+                    throw DistributionError.malformed(reference: reference.description, what: "index", reason: "\(error)")
+                }
+                let chosen = try Self.pick(in: index, platform: wanted, named: platform != nil, of: reference.description)
+                var image: RemoteImageDocuments?
+                if let chosen {
+                    image = RemoteImageDocuments(
+                        try await source.resolve(reference.withDigest(chosen.digest), platform: wanted ?? .host))
+                }
+                output = try Self.renderIndex(digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, index: index,
+                                              image: image, platform: wanted, format)
             } else {
-                output = try Self.render(RemoteImageDocuments(try await source.resolve(reference, platform: platform)), format)
+                let resolved = try await source.resolve(reference.withDigest(top.digest), platform: wanted ?? .host)
+                output = try Self.render(RemoteImageDocuments(resolved), format)
             }
         } catch {
             throw CommandFailure("inspect \(reference): \(error)")
@@ -69,21 +98,24 @@ struct InspectCommand: AsyncParsableCommand {
 
     private static func render(_ image: any Image, _ format: Format) throws -> Data {
         switch format {
-        case .json: return Data((try json(image) + "\n").utf8)
+        case .json: return try serialize(document(image))
         case .text: return Data(try ImageSummary(image).text.utf8)
         }
     }
 
-    /// `{"Digest": …, "Manifest": {…}, "Config": {…}}`, the documents as stored, indented.
-    private static func json(_ image: any Image) throws -> String {
-        let document: [String: Any] = [
+    /// `{"Digest": …, "Manifest": {…}, "Config": {…}}`: the image's documents as stored.
+    static func document(_ image: any Image) throws -> [String: Any] {
+        [
             "Digest": try image.digest().description,
             "Manifest": try JSONSerialization.jsonObject(with: image.rawManifest()),
             "Config": try JSONSerialization.jsonObject(with: image.rawConfig()),
         ]
-        let data = try JSONSerialization.data(withJSONObject: document,
-                                              options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `document` indented, keys sorted, with a final line break (`--format json`).
+    static func serialize(_ document: [String: Any]) throws -> Data {
+        try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            + Data("\n".utf8)
     }
 }
 

@@ -10,7 +10,7 @@ struct Kiln: AsyncParsableCommand {
         version: KilnVersion.current,
         subcommands: [
             BuildCommand.self, PullCommand.self, PushCommand.self, CopyCommand.self, InspectCommand.self,
-            ImportCommand.self, CacheCommand.self, LoginCommand.self, LogoutCommand.self, Debug.self,
+            ImportCommand.self, IndexCommand.self, CacheCommand.self, LoginCommand.self, LogoutCommand.self, Debug.self,
         ]
     )
 
