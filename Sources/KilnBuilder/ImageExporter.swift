@@ -50,9 +50,10 @@ public protocol ImagePublisher: Sendable {
     func publish(_ image: any Image, to reference: Reference, mountFrom: [Reference],
                  progress: @escaping @Sendable (TransferProgress) -> Void) async throws -> Digest
 
-    /// Pushes a manifest or index whose blobs and children are already in `reference`'s
-    /// repository, as `reference` (a tag or its digest).
-    func publishManifest(_ bytes: Data, mediaType: MediaType, to reference: Reference) async throws
+    /// Pushes `index`'s images by digest, then the index as each of `references`; returns the
+    /// index digest.
+    func publishIndex(_ index: AssembledIndex, to references: [Reference], mountFrom: [Reference],
+                      progress: @escaping @Sendable (TransferProgress) -> Void) async throws -> Digest
 }
 
 /// What a build produced: one image, or one image per platform joined by an index.
@@ -138,17 +139,13 @@ public struct ImageExporter: Sendable {
             guard let publisher else {
                 throw BuildError.invalidOption("pushing to a registry is not available in this build of kiln; use --output type=oci,dest=DIR")
             }
-            for reference in references {
-                switch product {
-                case .image(let image):
+            switch product {
+            case .image(let image):
+                for reference in references {
                     _ = try await publisher.publish(image, to: reference, mountFrom: mountFrom) { events(.transfer(nil, $0)) }
-                case .index(let index):
-                    for image in index.images {
-                        let byDigest = try Reference(registry: reference.registry, repository: reference.repository, digest: try image.digest())
-                        _ = try await publisher.publish(image, to: byDigest, mountFrom: mountFrom) { events(.transfer(nil, $0)) }
-                    }
-                    try await publisher.publishManifest(index.indexBlob.bytes, mediaType: index.mediaType, to: reference)
                 }
+            case .index(let index):
+                _ = try await publisher.publishIndex(index, to: references, mountFrom: mountFrom) { events(.transfer(nil, $0)) }
             }
             return references.map(\.description).joined(separator: ", ")
         }

@@ -1,8 +1,6 @@
-import Foundation
 import KilnDistribution
 import KilnImage
 import KilnOCI
-import KilnRegistry
 
 /// `KilnDistribution`'s pusher is how registry outputs are published.
 extension ImagePusher: ImagePublisher {
@@ -12,9 +10,9 @@ extension ImagePusher: ImagePublisher {
         try await push(image, to: reference, mountFrom: mountFrom, progress: progress)
     }
 
-    /// Pushes `bytes` (an index whose images are already there) as `reference`.
-    public func publishManifest(_ bytes: Data, mediaType: MediaType, to reference: Reference) async throws {
-        let client = await pool.client(for: reference.registry)
-        try await client.pushManifest(bytes, mediaType: mediaType, to: ManifestReference(reference), in: reference.repository)
+    /// Pushes `index`'s images by digest, then the index as each of `references`.
+    public func publishIndex(_ index: AssembledIndex, to references: [Reference], mountFrom: [Reference],
+                             progress: @escaping @Sendable (TransferProgress) -> Void) async throws -> Digest {
+        try await pushIndex(index.index, children: index.images, to: references, mountFrom: mountFrom, progress: progress)
     }
 }

@@ -8,7 +8,9 @@ import KilnOCI
 /// a platform its image was not built for; two images of one platform are refused.
 public struct AssembledIndex: Sendable {
     /// The images, in the order the index lists them.
-    public let images: [any Image]
+    public private(set) var images: [any Image]
+    /// The index.
+    public let index: Index
     /// The index as encoded.
     public let indexBlob: EncodedBlob
     /// OCI's image index, or Docker's manifest list for Docker schema 2 images.
@@ -31,6 +33,7 @@ public struct AssembledIndex: Sendable {
         let index = Index(mediaType: mediaTypes.index, manifests: entries, annotations: mediaTypes == .oci ? annotations : [:])
         do { try index.validate() } catch { throw ImageError.malformed(path: "index", reason: "\(error)") }
         self.images = images
+        self.index = index
         self.indexBlob = try CanonicalJSON.blob(index)
         self.mediaType = mediaTypes.index
     }
@@ -49,12 +52,8 @@ public struct AssembledIndex: Sendable {
         guard try images.map({ try $0.digest() }) == self.images.map({ try $0.digest() }) else {
             throw ImageError.malformed(path: "index", reason: "replacement images differ from the assembled ones")
         }
-        return AssembledIndex(images: images, indexBlob: indexBlob, mediaType: mediaType)
-    }
-
-    private init(images: [any Image], indexBlob: EncodedBlob, mediaType: MediaType) {
-        self.images = images
-        self.indexBlob = indexBlob
-        self.mediaType = mediaType
+        var copy = self
+        copy.images = images
+        return copy
     }
 }
