@@ -211,3 +211,36 @@ struct EmulationTests {
         #expect(handler.fixesBinary && FileManager.default.isExecutableFile(atPath: handler.interpreter))
     }
 }
+
+/// Test support's registration, against the kernel's own binfmt_misc: a handler registered
+/// without F is read as refused, and ``Emulators/ensureRegistered(_:)`` replaces it with the
+/// F registration Debian ships. Uses `qemu-riscv64`, which nothing else here registers, and
+/// only where it is not registered already (the machine's own handlers are left alone).
+@Suite("Emulators: test support registers a handler with F, replacing one without", .serialized,
+       .enabled(if: geteuid() == 0 && FileManager.default.fileExists(atPath: "/usr/lib/binfmt.d/qemu-riscv64.conf")
+                && FileManager.default.fileExists(atPath: "/proc/sys/fs/binfmt_misc/register")
+                && !FileManager.default.fileExists(atPath: "/proc/sys/fs/binfmt_misc/qemu-riscv64"),
+                "needs root, qemu-user-static, binfmt_misc mounted and qemu-riscv64 not registered yet"))
+struct EmulatorRegistrationTests {
+    @Test("the kernel's listing of a handler without F is refused; after ensureRegistered it emulates riscv64")
+    func replacesHandlerWithoutFixBinary() throws {
+        defer { try? Emulators.unregister("qemu-riscv64") }
+        let riscv64 = Platform(os: "linux", architecture: "riscv64")
+        let line = try String(contentsOfFile: "/usr/lib/binfmt.d/qemu-riscv64.conf", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let lastColon = try #require(line.lastIndex(of: ":"))
+        let withoutF = String(line[..<lastColon]) + ":P"
+        try Emulators.register(withoutF)
+        guard case .unavailable(.handlerWithoutFixBinary(_, let handler)) = Emulation.read(from: Emulators.binfmtMisc).support(for: riscv64) else {
+            Issue.record("not refused: \(Emulation.read(from: Emulators.binfmtMisc).support(for: riscv64))")
+            return
+        }
+        #expect(handler.name == "qemu-riscv64" && handler.flags == "P")
+        try Emulators.ensureRegistered("qemu-riscv64")
+        guard case .emulated(let registered) = Emulation.read(from: Emulators.binfmtMisc).support(for: riscv64) else {
+            Issue.record("not emulated after registering: \(Emulation.read(from: Emulators.binfmtMisc).support(for: riscv64))")
+            return
+        }
+        #expect(registered.name == "qemu-riscv64" && registered.fixesBinary)
+    }
+}
