@@ -143,6 +143,33 @@ struct EmulationBuildTests {
         }
     }
 
+    @Test("the check is per needed stage: the error is at the first RUN of the foreign stage; a target without it, and a cross-build whose RUN steps are on $BUILDPLATFORM, need no emulator")
+    func checkedPerStage() throws {
+        let noEmulators = [Emulation.directoryVariable: try binfmtWithoutHandlers(mounted: true).path]
+        let dockerfile = """
+            FROM busybox AS native
+            RUN echo native > /native
+            FROM --platform=linux/arm64 busybox-arm64 AS foreign
+            COPY file /file
+            RUN echo foreign > /foreign
+            """
+        let refused = try build(dockerfile, ["--network", "none"], environment: noEmulators)
+        #expect(refused.result.status != 0)
+        #expect(refused.result.stderr.contains("\(refused.file.path):5:") && refused.result.stderr.contains("RUN echo foreign"),
+                "\(refused.result.stderr)")
+        #expect(!refused.result.stderr.contains("native >"), "\(refused.result.stderr)")
+        let target = try build(dockerfile, ["--network", "none", "--target", "native"], environment: noEmulators)
+        #expect(target.result.status == 0, "\(target.result.stderr)")
+        let cross = try build("""
+            FROM --platform=$BUILDPLATFORM busybox AS tools
+            RUN echo made-on-the-build-platform > /made
+            FROM busybox-arm64
+            COPY --from=tools /made /made
+            """, ["--platform", "linux/arm64", "--network", "none"], environment: noEmulators)
+        #expect(cross.result.status == 0, "\(cross.result.stderr)")
+        #expect(try steps(cross.metadata).values.allSatisfy { $0["emulated"] == nil })
+    }
+
     @Test("a foreign-platform build without RUN needs no emulator")
     func noRunNeedsNoEmulator() throws {
         let built = try build("FROM busybox-arm64\nCOPY file /file\n", ["--platform", "linux/arm64"],
