@@ -35,9 +35,15 @@ extension BuildPlan {
         guard let platforms = try? runPlatforms(request) else { return nil }
         var seen = Set<String>()
         let emulated = platforms.compactMap { platform, _ -> String? in
-            guard case .emulated(let handler) = emulation.support(for: platform),
-                  seen.insert(platform.shortDescription).inserted else { return nil }
-            return "\(platform.shortDescription) by \(handler.interpreter) (binfmt_misc handler \(handler.name))"
+            guard seen.insert(platform.shortDescription).inserted else { return nil }
+            switch emulation.support(for: platform) {
+            case .emulated(let handler):
+                return "\(platform.shortDescription) by \(handler.interpreter) (binfmt_misc handler \(handler.name))"
+            case .emulatedUnlisted:
+                return "\(platform.shortDescription) by a binfmt_misc handler of the host (binfmt_misc is not mounted here to name it)"
+            case .native, .unavailable:
+                return nil
+            }
         }
         guard !emulated.isEmpty else { return nil }
         return "RUN steps run under QEMU user emulation for " + emulated.joined(separator: "; ")

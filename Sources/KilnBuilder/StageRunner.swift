@@ -63,8 +63,10 @@ struct StageRunner: Sendable {
     /// Whether this stage's RUN steps execute under emulation (the build checked beforehand
     /// that they can execute at all).
     var runsEmulated: Bool {
-        if case .emulated = Emulation.current.support(for: platform) { return true }
-        return false
+        switch Emulation.current.support(for: platform) {
+        case .emulated, .emulatedUnlisted: return true
+        case .native, .unavailable: return false
+        }
     }
 
     func run() async throws -> StageOutcome {

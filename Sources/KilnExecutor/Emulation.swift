@@ -11,6 +11,11 @@ import KilnOCI
 /// then holds the interpreter open, so it runs inside a step's root filesystem, where its path
 /// does not exist, in every isolation mode (runc's namespaces or a chroot). Anything else is
 /// **unavailable**, with the reason and the fix.
+///
+/// Where binfmt_misc is not mounted (a container: the host's handlers still apply, unlisted),
+/// a foreign platform is emulated when an executable of it starts here
+/// (``ForeignExecutableProbe``): only a handler with F finds its interpreter in this
+/// filesystem, so that is the same condition, tried instead of read.
 public struct Emulation: Sendable {
     /// Where binfmt_misc is (expected to be) mounted.
     public var directory: URL
@@ -22,6 +27,9 @@ public struct Emulation: Sendable {
     public var handlers: [BinfmtHandler]
     /// The machine's own platform.
     public var host: Platform
+    /// Tries whether an executable of an architecture starts here, asked only where
+    /// binfmt_misc is not mounted; nil: never tried (such platforms are unavailable).
+    public var probe: (@Sendable (ELFIdentity) -> Bool)?
 
     /// How a platform's RUN steps execute here.
     public enum Support: Sendable, Hashable {
@@ -29,6 +37,9 @@ public struct Emulation: Sendable {
         case native
         /// Under the interpreter of `handler` (QEMU user emulation).
         case emulated(BinfmtHandler)
+        /// Under a handler binfmt_misc does not list here (not mounted in this container), found
+        /// by starting an executable of the architecture.
+        case emulatedUnlisted
         /// Not at all, for this reason.
         case unavailable(Refusal)
     }
@@ -85,13 +96,15 @@ public struct Emulation: Sendable {
         }
     }
 
-    /// The state given; for tests and for ``read(from:host:)``.
-    public init(directory: URL, isMounted: Bool, isEnabled: Bool, handlers: [BinfmtHandler], host: Platform = .host) {
+    /// The state given; for tests and for ``read(from:host:probe:)``.
+    public init(directory: URL, isMounted: Bool, isEnabled: Bool, handlers: [BinfmtHandler], host: Platform = .host,
+                probe: (@Sendable (ELFIdentity) -> Bool)? = nil) {
         self.directory = directory
         self.isMounted = isMounted
         self.isEnabled = isEnabled
         self.handlers = handlers
         self.host = host
+        self.probe = probe
     }
 
     /// The kernel's binfmt_misc directory.
@@ -101,18 +114,21 @@ public struct Emulation: Sendable {
     /// diagnostic override: an empty directory stands for a machine without emulators).
     public static let directoryVariable = "KILN_BINFMT_MISC_DIR"
 
-    /// This machine's state, read once per process from ``kernelDirectory`` (or
-    /// `$KILN_BINFMT_MISC_DIR`).
+    /// This machine's state, read once per process from ``kernelDirectory`` (probing where it
+    /// is not mounted), or from `$KILN_BINFMT_MISC_DIR` as it is (never probing: it stands for
+    /// another machine).
     public static var current: Emulation { measured }
 
     private static let measured: Emulation = {
         let override = ProcessInfo.processInfo.environment[directoryVariable] ?? ""
-        return read(from: override.isEmpty ? kernelDirectory : URL(fileURLWithPath: override))
+        if !override.isEmpty { return read(from: URL(fileURLWithPath: override)) }
+        return read(from: kernelDirectory, probe: ForeignExecutableProbe.starts)
     }()
 
     /// Reads the handlers in `directory`: every entry but `register` and `status` that parses
     /// as one (an unreadable entry is left out, as if not registered).
-    public static func read(from directory: URL, host: Platform = .host) -> Emulation {
+    public static func read(from directory: URL, host: Platform = .host,
+                            probe: (@Sendable (ELFIdentity) -> Bool)? = nil) -> Emulation {
         let fileManager = FileManager.default
         let isMounted = fileManager.fileExists(atPath: directory.appendingPathComponent("register").path)
         let status = (try? String(contentsOf: directory.appendingPathComponent("status"), encoding: .utf8)) ?? "enabled"
@@ -123,7 +139,7 @@ public struct Emulation: Sendable {
         }
         return Emulation(directory: directory, isMounted: isMounted,
                          isEnabled: status.trimmingCharacters(in: .whitespacesAndNewlines) != "disabled",
-                         handlers: handlers, host: host)
+                         handlers: handlers, host: host, probe: probe)
     }
 
     /// How RUN steps for `platform` execute here.
@@ -135,7 +151,10 @@ public struct Emulation: Sendable {
             return .unavailable(.unknownArchitecture(platform))
         }
         let path = directory.path
-        guard isMounted else { return .unavailable(.notMounted(platform, directory: path)) }
+        guard isMounted else {
+            if let probe, probe(identity) { return .emulatedUnlisted }
+            return .unavailable(.notMounted(platform, directory: path))
+        }
         guard isEnabled else { return .unavailable(.binfmtDisabled(platform, directory: path)) }
         let header = identity.header
         let matching = handlers.filter { $0.matches(header: header) }
@@ -146,13 +165,17 @@ public struct Emulation: Sendable {
     }
 
     /// The platforms whose RUN steps can execute here, each with how: `linux/amd64 (native)`,
-    /// `linux/arm64 (qemu-aarch64)`, natives first.
+    /// `linux/arm64 (qemu-aarch64)`, natives first. Where binfmt_misc is not mounted this
+    /// probes every architecture (for an error message only).
     public var runnablePlatforms: [String] {
         let host = host.normalized
         let natives = ELFIdentity.architectures.filter(isNative)
         let emulated = ELFIdentity.architectures.filter { !isNative($0) }.compactMap { architecture -> String? in
-            guard case .emulated(let handler) = support(for: Platform(os: host.os, architecture: architecture)) else { return nil }
-            return "\(host.os)/\(architecture) (\(handler.name))"
+            switch support(for: Platform(os: host.os, architecture: architecture)) {
+            case .emulated(let handler): return "\(host.os)/\(architecture) (\(handler.name))"
+            case .emulatedUnlisted: return "\(host.os)/\(architecture) (a handler binfmt_misc does not list here)"
+            case .native, .unavailable: return nil
+            }
         }
         return natives.map { "\(host.os)/\($0) (native)" } + emulated
     }

@@ -152,6 +152,39 @@ struct EmulationTests {
         }
     }
 
+    @Test("where binfmt_misc is not mounted (a container) the probe decides: an architecture whose executables start is emulated, unlisted")
+    func unmountedProbes() throws {
+        let arm64Identity = try #require(ELFIdentity(architecture: "arm64"))
+        let url = try Self.directory([:], mounted: false)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let emulation = Emulation.read(from: url, host: Self.amd64Host, probe: { $0 == arm64Identity })
+        #expect(emulation.support(for: Self.arm64) == .emulatedUnlisted)
+        guard case .unavailable(.notMounted) = emulation.support(for: try Platform(parsing: "linux/riscv64")) else {
+            Issue.record("riscv64: \(emulation.support(for: try Platform(parsing: "linux/riscv64")))")
+            return
+        }
+        #expect(emulation.runnablePlatforms.last == "linux/arm64 (a handler binfmt_misc does not list here)", "\(emulation.runnablePlatforms)")
+        // A mounted directory is read, never probed.
+        let mounted = try Self.emulation([:])
+        let probing = Emulation(directory: mounted.directory, isMounted: true, isEnabled: true, handlers: [], probe: { _ in true })
+        guard case .unavailable(.noHandler) = probing.support(for: Self.arm64) else {
+            Issue.record("a mounted binfmt_misc was probed: \(probing.support(for: Self.arm64))")
+            return
+        }
+    }
+
+    @Test("the real probe: an aarch64 executable starts here (qemu-aarch64 has F); one of an architecture without a handler does not",
+          .enabled(if: Emulators.isAarch64Available, Comment(rawValue: Emulators.aarch64UnavailableReason)))
+    func realProbe() throws {
+        #expect(ForeignExecutableProbe.starts(try #require(ELFIdentity(architecture: "arm64"))))
+        let unregistered = ["s390x", "mips64", "loong64", "ppc64"].first { architecture in
+            let header = ELFIdentity(architecture: architecture)!.header
+            return !Emulation.read(from: Emulators.binfmtMisc).handlers.contains { $0.matches(header: header) }
+        }
+        let architecture = try #require(unregistered, "every probe architecture has a handler here")
+        #expect(!ForeignExecutableProbe.starts(try #require(ELFIdentity(architecture: architecture))), "\(architecture)")
+    }
+
     /// The Go architecture each of Debian's qemu-user-static handlers is for.
     static let qemuArchitectures = [
         "qemu-x86_64": "amd64", "qemu-i386": "386", "qemu-aarch64": "arm64", "qemu-arm": "arm", "qemu-ppc64le": "ppc64le",
