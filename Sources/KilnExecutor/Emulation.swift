@@ -50,8 +50,9 @@ public struct Emulation: Sendable {
         case notLinux(Platform)
         /// No ELF identity is known for the architecture, so no handler can be matched.
         case unknownArchitecture(Platform)
-        /// binfmt_misc is not mounted at the directory.
-        case notMounted(Platform, directory: String)
+        /// binfmt_misc is not mounted at the directory; `probed`: an executable of the
+        /// architecture was tried and did not start either.
+        case notMounted(Platform, directory: String, probed: Bool)
         /// binfmt_misc is mounted but switched off (`status` is `disabled`).
         case binfmtDisabled(Platform, directory: String)
         /// No handler matches the architecture's executables.
@@ -69,8 +70,10 @@ public struct Emulation: Sendable {
                 return "\(platform.shortDescription) is not a Linux platform; RUN steps run Linux executables"
             case .unknownArchitecture(let platform):
                 return "Kiln does not know the executables of architecture \(platform.architecture), so it cannot find an emulator for \(platform.shortDescription)"
-            case .notMounted(let platform, let directory):
-                return "binfmt_misc is not mounted at \(directory), so no emulator for \(platform.shortDescription) can be found: "
+            case .notMounted(let platform, let directory, let probed):
+                return "binfmt_misc is not mounted at \(directory)"
+                    + (probed ? " and a \(platform.shortDescription) executable does not start here (no handler with the F flag)" : "")
+                    + ", so no emulator for \(platform.shortDescription) can be found: "
                     + "mount it (mount -t binfmt_misc binfmt_misc \(directory)) and register an emulator: \(Self.install(platform))"
             case .binfmtDisabled(let platform, let directory):
                 return "binfmt_misc is disabled (\(directory)/status), so \(platform.shortDescription) executables cannot be emulated: "
@@ -153,7 +156,7 @@ public struct Emulation: Sendable {
         let path = directory.path
         guard isMounted else {
             if let probe, probe(identity) { return .emulatedUnlisted }
-            return .unavailable(.notMounted(platform, directory: path))
+            return .unavailable(.notMounted(platform, directory: path, probed: probe != nil))
         }
         guard isEnabled else { return .unavailable(.binfmtDisabled(platform, directory: path)) }
         let header = identity.header

@@ -170,27 +170,43 @@ struct EmulationBuildTests {
         #expect(try steps(cross.metadata).values.allSatisfy { $0["emulated"] == nil })
     }
 
-    @Test("in a mount namespace without binfmt_misc (a pod's) the host's handler still runs the step: Kiln finds it by starting an aarch64 executable",
+    /// Runs `kiln arguments…` in a mount namespace of its own without binfmt_misc mounted, as
+    /// in a pod (the kernel's handlers still apply).
+    func runWithoutBinfmtMount(_ arguments: [String]) throws -> KilnBinary.Result {
+        let command = ([KilnBinary.url.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        return try ProcessRunner.run(
+            URL(fileURLWithPath: "/usr/bin/unshare"),
+            ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+             "umount /proc/sys/fs/binfmt_misc && test ! -e /proc/sys/fs/binfmt_misc/register && exec \(command)"],
+            environment: ["KILN_ROOT": harness.root.url.path])
+    }
+
+    @Test("in a mount namespace without binfmt_misc (a pod's) the host's handler still runs the step: Kiln finds it by starting an aarch64 executable; an architecture without a handler is refused, saying so",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"), "needs util-linux's unshare"))
     func unmountedBinfmtStillEmulates() throws {
         let dockerfile = harness.directory.appendingPathComponent("pod.Dockerfile")
         try Data("FROM busybox-arm64\nRUN uname -m > /arch\n".utf8).write(to: dockerfile)
         let layout = harness.directory.appendingPathComponent("pod-out")
         let metadata = harness.directory.appendingPathComponent("pod-metadata.json")
-        let kiln = ([KilnBinary.url.path, "build", "--progress", "plain", "--network", "none", "--platform", "linux/arm64", "-f", dockerfile.path,
-                     "--build-context", "busybox-arm64=oci-layout://\(arm64.layout.path):\(arm64.refName)",
-                     "--metadata-file", metadata.path, "--output", "type=oci,dest=\(layout.path),name=out", harness.context.path])
-            .map { "'\($0)'" }.joined(separator: " ")
-        let result = try ProcessRunner.run(
-            URL(fileURLWithPath: "/usr/bin/unshare"),
-            ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-             "umount /proc/sys/fs/binfmt_misc && test ! -e /proc/sys/fs/binfmt_misc/register && exec \(kiln)"],
-            environment: ["KILN_ROOT": harness.root.url.path])
+        let result = try runWithoutBinfmtMount(
+            ["build", "--progress", "plain", "--network", "none", "--platform", "linux/arm64", "-f", dockerfile.path,
+             "--build-context", "busybox-arm64=oci-layout://\(arm64.layout.path):\(arm64.refName)",
+             "--metadata-file", metadata.path, "--output", "type=oci,dest=\(layout.path),name=out", harness.context.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("RUN steps run under QEMU user emulation for linux/arm64 by a binfmt_misc handler of the host"),
                 "\(result.stderr)")
         #expect(try file("arch", in: layout) == "aarch64\n")
         #expect(try steps(metadata)["RUN uname -m > /arch"]?["emulated"] as? Bool == true)
+
+        let s390x = harness.directory.appendingPathComponent("s390x.Dockerfile")
+        try Data("FROM scratch\nRUN true\n".utf8).write(to: s390x)
+        let refused = try runWithoutBinfmtMount(["build", "--progress", "plain", "--platform", "linux/s390x", "-f", s390x.path,
+                                                 "--output", "type=oci,dest=\(layout.path)-s390x", harness.context.path])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("\(s390x.path):2:")
+                && refused.stderr.contains("binfmt_misc is not mounted at /proc/sys/fs/binfmt_misc and a linux/s390x executable does not start here"),
+                "\(refused.stderr)")
+        #expect(refused.stderr.contains("linux/arm64 (a handler binfmt_misc does not list here)"), "\(refused.stderr)")
     }
 
     @Test("a foreign-platform build without RUN needs no emulator")
