@@ -73,6 +73,7 @@ public struct Builder: Sendable {
         let buildPlan = try plan(dockerfile, options, request)
         // Again: ONBUILD triggers of the base images are steps too.
         try buildPlan.checkRunRequirements(request, sourceLines: dockerfile.sourceLines)
+        if let notice = buildPlan.emulationNotice(request) { events(.info(notice)) }
 
         // What dead builds left goes first; then this build's own hold is written down
         // before it creates anything a reclaimer would have to find.

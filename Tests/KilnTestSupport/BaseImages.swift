@@ -109,9 +109,17 @@ public enum BaseImages {
         guard FileManager.default.isExecutableFile(atPath: busybox.path) else {
             throw FixtureError(description: "/bin/busybox is missing: apt-get install busybox-static")
         }
+        // The first image made empties the shared folder (left over from an earlier run).
+        try? FileManager.default.removeItem(at: directory)
+        return try makeBusyboxImage(binary: busybox, name: "busybox", platform: nil)
+    }
+
+    /// Lays out the busybox tree around `binary` in `<name>-rootfs` and imports it as
+    /// `<name>:latest` for `platform` (nil: this machine's) into `<name>-layout`.
+    static func makeBusyboxImage(binary busybox: URL, name: String, platform: String?) throws -> BaseImage {
         let fileManager = FileManager.default
-        let root = directory.appendingPathComponent("busybox-rootfs")
-        try? fileManager.removeItem(at: directory)
+        let root = directory.appendingPathComponent("\(name)-rootfs")
+        try? fileManager.removeItem(at: root)
         for path in ["bin", "etc", "tmp", "root"] {
             try fileManager.createDirectory(at: root.appendingPathComponent(path), withIntermediateDirectories: true)
         }
@@ -126,14 +134,14 @@ public enum BaseImages {
             .write(to: root.appendingPathComponent("etc/passwd"))
         try Data("root:x:0:\nnogroup:x:65534:\n".utf8).write(to: root.appendingPathComponent("etc/group"))
 
-        let layout = directory.appendingPathComponent("busybox-layout")
+        let layout = directory.appendingPathComponent("\(name)-layout")
         let result = try KilnBinary.run(
-            ["import", root.path, "--output", "type=oci,dest=\(layout.path)", "--tag", "busybox:latest",
+            ["import", root.path, "--output", "type=oci,dest=\(layout.path)", "--tag", "\(name):latest",
              "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-             "--change", #"CMD ["sh"]"#],
+             "--change", #"CMD ["sh"]"#] + (platform.map { ["--platform", $0] } ?? []),
             environment: ["SOURCE_DATE_EPOCH": epoch])
         guard result.status == 0 else {
-            throw FixtureError(description: "kiln import of the busybox tree failed (\(result.status)): \(result.stderr)")
+            throw FixtureError(description: "kiln import of the \(name) tree failed (\(result.status)): \(result.stderr)")
         }
         return BaseImage(rootfs: root, layout: layout, refName: "latest",
                          digest: result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))

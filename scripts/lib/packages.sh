@@ -19,7 +19,9 @@ KILN_IMAGE_PACKAGES=(runc util-linux uidmap slirp4netns iproute2 coreutils ca-ce
 # stand-in package index serves Debian's Maven repository, /usr/share/maven-repo, which maven,
 # the compiler and resources plugins and junit5 (a BOM the plugins import) fill.
 # ca-certificates and binutils: the stand-in tests make Kiln's image with scripts/kiln-image.
-KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd openssh-server openssh-client git uidmap util-linux debootstrap maven libmaven-compiler-plugin-java libmaven-resources-plugin-java junit5 ca-certificates binutils)
+# qemu-user-static: the emulation tests run arm64 RUN steps under its binfmt_misc handlers
+# (registered with the F flag; test support mounts binfmt_misc and registers them if needed).
+KILN_TEST_PACKAGES=(python3 python3-jsonschema python3-cryptography tar gzip zstd pigz jq skopeo umoci runc crun busybox-static docker-registry apache2-utils podman buildah slirp4netns iproute2 docker.io containerd openssh-server openssh-client git uidmap util-linux debootstrap maven libmaven-compiler-plugin-java libmaven-resources-plugin-java junit5 ca-certificates binutils qemu-user-static)
 
 # ensure_packages PKG...: installs those of PKG that dpkg does not report as installed.
 ensure_packages() {
