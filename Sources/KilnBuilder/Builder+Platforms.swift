@@ -35,6 +35,12 @@ extension Builder {
         guard !platforms.isEmpty else { throw BuildError.invalidOption("no platform to build for") }
         var builds: [MultiPlatformBuildResult.PlatformBuild] = []
         var single = request
+        // Every platform is refused or accepted before the first one pulls anything: an arm64
+        // stage with no emulator must not cost an amd64 build first.
+        for platform in platforms {
+            single.platform = platform
+            _ = try checkBeforePulling(single)
+        }
         for (number, platform) in platforms.enumerated() {
             events(.info("building for \(platform) (\(number + 1) of \(platforms.count))"))
             single.platform = platform

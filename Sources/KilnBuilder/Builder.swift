@@ -49,17 +49,26 @@ public struct Builder: Sendable {
         self.cacheTimeout = cacheTimeout
     }
 
+    /// What can be refused before anything is pulled or built: media types, named contexts,
+    /// the Dockerfile and its plan, and what its RUN steps need (entitlements, isolation,
+    /// an emulator for a foreign platform). Returns the parsed Dockerfile, the plan options and
+    /// the first plan (before the base images' ONBUILD triggers are known).
+    func checkBeforePulling(_ request: BuildRequest) throws -> (Dockerfile, BuildOptions, BuildPlan) {
+        try request.checkMediaTypes()
+        try request.checkNamedContexts()
+        let dockerfile = try parse(request)
+        let options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform,
+                                   directoryContexts: request.namedContexts.directoryNames)
+        let firstPlan = try plan(dockerfile, options, request)
+        try firstPlan.checkRunRequirements(request, sourceLines: dockerfile.sourceLines)
+        return (dockerfile, options, firstPlan)
+    }
+
     /// Builds `request`, reporting progress to `events`. On failure or cancellation
     /// nothing is left in the root but blobs and cache entries of steps that succeeded.
     public func build(_ request: BuildRequest, events: @escaping BuildEventSink = { _ in }) async throws -> BuildResult {
         try root.makePrivate()
-        try request.checkMediaTypes()
-        try request.checkNamedContexts()
-        var dockerfile = try parse(request)
-        var options = BuildOptions(buildArgs: request.buildArgs, target: request.target, targetPlatform: request.platform,
-                                   directoryContexts: request.namedContexts.directoryNames)
-        let firstPlan = try plan(dockerfile, options, request)
-        try firstPlan.checkRunRequirements(request, sourceLines: dockerfile.sourceLines)
+        var (dockerfile, options, firstPlan) = try checkBeforePulling(request)
         for warning in firstPlan.warnings { events(.warning(warning)) }
         for warning in dockerfile.warnings {
             let place = warning.location.map { "\(request.dockerfileName):\($0)" } ?? request.dockerfileName

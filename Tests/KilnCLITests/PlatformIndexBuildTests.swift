@@ -176,6 +176,32 @@ struct PlatformIndexBuildTests {
         }
     }
 
+    @Test("a platform whose RUN cannot execute here refuses the whole multi-platform build before any platform builds")
+    func emulatorMissingRefusesEveryPlatform() async throws {
+        try await RegistryCommandTests.withDirectory { directory in
+            let context = directory.appendingPathComponent("context")
+            try FileManager.default.createDirectory(at: context, withIntermediateDirectories: true)
+            try Data("FROM busybox\nRUN echo hi > /hi\n".utf8).write(to: context.appendingPathComponent("Dockerfile"))
+            let base = try BaseImages.busybox()
+            let noHandlers = directory.appendingPathComponent("binfmt_misc")
+            try FileManager.default.createDirectory(at: noHandlers, withIntermediateDirectories: true)
+            try Data().write(to: noHandlers.appendingPathComponent("register"))
+            try Data("enabled\n".utf8).write(to: noHandlers.appendingPathComponent("status"))
+            let result = try KilnBinary.run(
+                ["build", context.path, "--platform", "linux/amd64,linux/arm64",
+                 "--build-context", "busybox=oci-layout://\(base.layout.path):\(base.refName)",
+                 "--output", "type=oci,dest=\(directory.path)/out"],
+                environment: Self.environment(directory).merging(["KILN_BINFMT_MISC_DIR": noHandlers.path]) { $1 })
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("Dockerfile:2"), "\(result.stderr)")
+            #expect(result.stderr.contains("linux/arm64"), "\(result.stderr)")
+            // The amd64 build, which could run, did not start: nothing was stored or written.
+            let blobs = directory.appendingPathComponent("kiln-root/blobs/sha256")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: blobs.path)) ?? []).isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/out"))
+        }
+    }
+
     @Test("--platform with a malformed entry names it")
     func malformedPlatformList() async throws {
         try await RegistryCommandTests.withDirectory { directory in
