@@ -5,7 +5,12 @@ extension Platform {
     /// records and messages use it; ``description`` keeps the variant.
     public var shortDescription: String {
         let normalized = normalized
-        let variant = normalized.architecture == "arm64" && normalized.variant == "v8" ? nil : normalized.variant
-        return [normalized.os, normalized.architecture, variant ?? ""].filter { !$0.isEmpty }.joined(separator: "/")
+        return [normalized.os, normalized.architecture, normalized.nonDefaultVariant ?? ""].filter { !$0.isEmpty }.joined(separator: "/")
+    }
+
+    /// The variant, or nil where it is the one the architecture implies anyway (arm64's `v8`,
+    /// which BuildKit's `TARGETVARIANT` leaves empty).
+    public var nonDefaultVariant: String? {
+        architecture == "arm64" && variant == "v8" ? nil : variant
     }
 }

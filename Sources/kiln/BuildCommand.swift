@@ -118,8 +118,9 @@ struct BuildCommand: AsyncParsableCommand {
         var list: [BuildPlatform] = []
         for item in platform.split(separator: ",", omittingEmptySubsequences: false) {
             let text = item.trimmingCharacters(in: .whitespaces)
-            guard let parsed = BuildPlatform(text) else {
-                throw ValidationError("--platform \(platform): \"\(text)\" is not os/arch[/variant]")
+            let parsed: BuildPlatform
+            do { parsed = try BuildPlatform(parsing: text) } catch {
+                throw ValidationError("--platform \(platform): \"\(text)\": \(error)")
             }
             if !list.contains(parsed) { list.append(parsed) }
         }

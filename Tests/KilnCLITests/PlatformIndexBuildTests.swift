@@ -202,6 +202,18 @@ struct PlatformIndexBuildTests {
         }
     }
 
+    @Test("--platform takes containerd's spellings: x86_64,aarch64 builds linux/amd64 and linux/arm64 with BuildKit's TARGETARCH")
+    func containerdSpellings() async throws {
+        try await RegistryCommandTests.withDirectory { directory in
+            let context = try Self.makeContext(in: directory)
+            let metadataFile = directory.appendingPathComponent("metadata.json")
+            _ = try Self.kiln(["build", context.path, "--platform", "x86_64,aarch64", "--output", "type=oci,dest=\(directory.path)/out",
+                               "--metadata-file", metadataFile.path], in: directory)
+            let listed = try #require(try Self.json(metadataFile)["kiln.platforms"] as? [[String: Any]])
+            #expect(listed.map { $0["platform"] as? String } == ["linux/amd64", "linux/arm64"])
+        }
+    }
+
     @Test("--platform with a malformed entry names it")
     func malformedPlatformList() async throws {
         try await RegistryCommandTests.withDirectory { directory in
