@@ -300,11 +300,11 @@ public struct Builder: Sendable {
     /// metadata) gets an empty tar, its last history entry marked as the one that made it,
     /// as buildah does.
     private static func addEmptyLayer(to outcome: inout StageOutcome, session: BuildSession) async throws {
-        let file = session.scratch.appendingPathComponent("empty-layer")
         let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
         let scratch = session.scratch
-        let written = try await onOwnThread { try writer.write(changes: [], from: scratch, to: file) }
-        try await session.store.ingest(contentsOf: file, expected: written.digest, size: written.size)
+        let written = try await session.store.ingestLayer(doing: "writing an empty layer") { file, gate in
+            try writer.write(changes: [], from: scratch, to: file, gate: gate)
+        }
         outcome.layers.append(StageLayer(CachedLayer(
             descriptor: Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size), diffID: written.diffID),
             madeByStep: false))

@@ -62,6 +62,8 @@ extension BuildSession {
             }
             let source = layers[index]
             try await ensureBlobs([source], for: nil)
+            // Written beside the store, not into its ingest file: the rewriter reads a store blob,
+            // and a corrupt one's quarantine takes the lock an ingest holds (see ContentStore.ingest(writingFile:)).
             let output = scratch.appendingPathComponent("derived-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: output) }
             let rewriter = LayerRewriter(compression: request.compression, clampTime: clamp)

@@ -88,16 +88,13 @@ struct WorkingRootfs: Sendable {
 
     private static func write(_ changes: [LayerChange], from root: URL, session: BuildSession) async throws -> CachedLayer? {
         if changes.isEmpty { return nil }
-        let temporary = session.scratch.appendingPathComponent("layer-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: temporary) }
         // Written as the step left it: the SOURCE_DATE_EPOCH clamp is applied to the image's
         // layers when it is assembled (an output transform), so one cached layer serves builds
         // with and without it.
         let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: nil)
-        // Cancellation stops it within one entry or chunk; the reserve bounds the blob it writes.
-        let gate = session.store.reserve.gate(for: session.scratch, writing: "writing the step's layer")
-        let written = try await onOwnThread(closing: gate) { try writer.write(changes: changes, from: root, to: temporary, gate: gate) }
-        try await session.store.ingest(contentsOf: temporary, expected: written.digest, size: written.size)
+        let written = try await session.store.ingestLayer(doing: "writing the step's layer") { file, gate in
+            try writer.write(changes: changes, from: root, to: file, gate: gate)
+        }
         let descriptor = Descriptor(mediaType: written.mediaType, digest: written.digest, size: written.size)
         return CachedLayer(descriptor: descriptor, diffID: written.diffID)
     }

@@ -74,9 +74,7 @@ public struct ContentStore: Sendable {
         try createDirectory(blobDirectory)
         try createDirectory(ingestDirectory)
         return try await withFileLock(path: lockPath, exclusive: false) {
-            // Named by the writing process (pid and start time): a reclaimer knows a dead
-            // build's temp files without waiting for the exclusive lock.
-            let tempPath = "\(ingestDirectory)/\(String(UInt64.random(in: .min ... .max), radix: 16))-\(ProcessIdentity.current)"
+            let tempPath = newIngestPath()
             let fd = try posix("open", tempPath) { Glibc.open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
             var committed = false
             defer {
@@ -93,14 +91,58 @@ public struct ContentStore: Sendable {
             if let expected, expected != actual {
                 throw StorageError.digestMismatch(expected: expected, actual: actual)
             }
-            try posix("fsync", tempPath) { fsync(fd) }
-            let finalPath = path(for: actual).path
-            // rename(2) atomically replaces a copy another process committed meanwhile: same bytes.
-            try posix("rename", finalPath) { rename(tempPath, finalPath) }
+            try commit(tempPath, fd: fd, as: actual)
             committed = true
-            try syncDirectory(blobDirectory)
             return StoredBlob(digest: actual, size: writer.byteCount)
         }
+    }
+
+    /// Stores a blob that `produce` writes as a file of the store's own, in its ingest
+    /// directory (the store's filesystem), so nothing is copied: the blob is written once.
+    ///
+    /// `produce` creates the file at the path it is given, writes it whole and returns the
+    /// digest and size it computed while writing (a layer writer hashes what it compresses);
+    /// the file must have that size, and is then stored under that digest. A failure inside
+    /// `produce` leaves no file behind. Synchronous, holding the store's shared lock: call it
+    /// from a thread of its own. `produce` must not read this store: a corrupt blob's quarantine
+    /// takes the exclusive lock, which would wait for this very ingest.
+    @discardableResult
+    public func ingest(writingFile produce: (URL) throws -> StoredBlob) throws -> StoredBlob {
+        try createDirectory(blobDirectory)
+        try createDirectory(ingestDirectory)
+        return try withFileLock(path: lockPath, exclusive: false) {
+            let tempPath = newIngestPath()
+            var committed = false
+            defer { if !committed { unlink(tempPath) } }
+            let written = try produce(URL(fileURLWithPath: tempPath))
+            guard written.digest.algorithm == "sha256" else { throw StorageError.unsupportedDigest(written.digest) }
+            let fd = try posix("open", tempPath) { Glibc.open(tempPath, O_RDONLY | O_CLOEXEC) }
+            defer { close(fd) }
+            var info = stat()
+            try posix("fstat", tempPath) { fstat(fd, &info) }
+            guard Int64(info.st_size) == written.size else {
+                throw StorageError.sizeMismatch(expected: written.size, actual: Int64(info.st_size))
+            }
+            try commit(tempPath, fd: fd, as: written.digest)
+            committed = true
+            return written
+        }
+    }
+
+    /// A temp file name in the ingest directory, named by the writing process (pid and start
+    /// time): a reclaimer knows a dead build's temp files without waiting for the exclusive lock.
+    private func newIngestPath() -> String {
+        "\(ingestDirectory)/\(String(UInt64.random(in: .min ... .max), radix: 16))-\(ProcessIdentity.current)"
+    }
+
+    /// Puts the complete temp file at `tempPath` (open as `fd`) in place as `digest`: on disk
+    /// first, then renamed, then the directory synced.
+    private func commit(_ tempPath: String, fd: Int32, as digest: Digest) throws(StorageError) {
+        try posix("fsync", tempPath) { fsync(fd) }
+        let finalPath = path(for: digest).path
+        // rename(2) atomically replaces a copy another process committed meanwhile: same bytes.
+        try posix("rename", finalPath) { rename(tempPath, finalPath) }
+        try syncDirectory(blobDirectory)
     }
 
     /// Ingests bytes held in memory.

@@ -26,6 +26,51 @@ import Testing
         }
     }
 
+    @Test("a layer written straight into the ingest file is stored under the writer's digest: no copy, the writer's file becomes the blob")
+    func ingestWritingFileStoresTheWrittenFile() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = ContentStore(root: KilnRoot(url: directory))
+            let bytes = Data("layer bytes".utf8)
+            var inode: ino_t = 0
+            let stored = try store.ingest(writingFile: { file in
+                #expect(file.path.hasPrefix(store.directory.path + "/ingest/"))
+                try bytes.write(to: file)
+                var info = stat()
+                _ = stat(file.path, &info)
+                inode = info.st_ino
+                return StoredBlob(digest: Digest.sha256(of: bytes), size: Int64(bytes.count))
+            })
+            #expect(stored == StoredBlob(digest: Digest.sha256(of: bytes), size: Int64(bytes.count)))
+            var info = stat()
+            #expect(stat(store.path(for: stored.digest).path, &info) == 0)
+            #expect(info.st_ino == inode, "the blob is the file the writer wrote, not a copy of it")
+            try store.verifyBlob(stored.digest, size: stored.size, usedBy: "the test")
+            #expect(leftovers(store) == [])
+        }
+    }
+
+    @Test("a writer that fails, or whose file is not the size it claims, leaves no blob and no temp file")
+    func ingestWritingFileFailureLeavesNothing() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = ContentStore(root: KilnRoot(url: directory))
+            let bytes = Data("layer bytes".utf8)
+            #expect(throws: ProducerFailed.self) {
+                try store.ingest(writingFile: { file in
+                    try bytes.write(to: file)
+                    throw ProducerFailed()
+                })
+            }
+            #expect(throws: StorageError.self) {
+                try store.ingest(writingFile: { file in
+                    try bytes.write(to: file)
+                    return StoredBlob(digest: Digest.sha256(of: bytes), size: Int64(bytes.count) + 1)
+                })
+            }
+            #expect(!store.exists(Digest.sha256(of: bytes)))
+            #expect(leftovers(store) == [])
+        }
+    }
+
     @Test func ingestWithoutExpectedDigestStoresUnderTheComputedOne() async throws {
         try await withTemporaryDirectory { directory in
             let store = ContentStore(root: KilnRoot(url: directory))
