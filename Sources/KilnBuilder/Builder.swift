@@ -60,6 +60,7 @@ public struct Builder: Sendable {
                                    directoryContexts: request.namedContexts.directoryNames)
         let firstPlan = try plan(dockerfile, options, request)
         try firstPlan.checkRunRequirements(request, sourceLines: dockerfile.sourceLines)
+        if let notice = firstPlan.emulationNotice(request) { events(.info(notice)) }
         for warning in firstPlan.warnings { events(.warning(warning)) }
         for warning in dockerfile.warnings {
             let place = warning.location.map { "\(request.dockerfileName):\($0)" } ?? request.dockerfileName

@@ -66,14 +66,19 @@ extension BuildPlan {
     /// In chroot isolation (``Isolation/chroot``) it also refuses what a chrooted step cannot
     /// be given (see ``checkChroot(_:buildNetwork:facts:refuse:)``); `chrootFacts` default to
     /// this process's, read only then.
+    ///
+    /// A stage whose platform this machine cannot execute (no native CPU, no usable emulator)
+    /// is refused at its first RUN (``checkRunPlatforms(_:emulation:refuse:)``); `emulation`
+    /// defaults to this process's binfmt_misc handlers.
     func checkRunRequirements(_ request: BuildRequest, sourceLines: [String],
-                              chrootFacts: Isolation.Facts? = nil) throws {
+                              chrootFacts: Isolation.Facts? = nil, emulation: Emulation = .current) throws {
         if request.network == .host && !request.entitlements.contains(.networkHost) {
             throw BuildError.invalidOption("--network host needs the network.host entitlement: add --allow network.host")
         }
         func refuse(_ message: String, at location: SourceLocation) -> BuildError {
             .dockerfile(DockerfileError(message, at: location).showingLine(from: sourceLines), fileName: request.dockerfileName)
         }
+        try checkRunPlatforms(request, emulation: emulation, refuse: refuse)
         for stage in stages {
             for resolved in stage.instructions {
                 guard case .run(let run) = resolved.instruction else { continue }

@@ -136,6 +136,10 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var cache: String?
     /// `--explain-cache`: for a miss, which input differs from the closest earlier entry.
     public var explain: String?
+    /// The platform of the step's stage (`linux/arm64`), set for every step.
+    public var platform: String?
+    /// True for a RUN that executed under emulation (QEMU through binfmt_misc); absent otherwise.
+    public var emulated: Bool?
 }
 
 /// Where an executed step's time went: Kiln's own overhead apart from the command's.

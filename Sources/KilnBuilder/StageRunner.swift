@@ -1,6 +1,7 @@
 import Foundation
 import KilnCache
 import KilnDockerfile
+import KilnExecutor
 import KilnOCI
 import KilnStorage
 
@@ -58,6 +59,13 @@ struct StageRunner: Sendable {
     let fromText: String
 
     var stepCount: Int { stage.instructions.count + 1 }
+
+    /// Whether this stage's RUN steps execute under emulation (the build checked beforehand
+    /// that they can execute at all).
+    var runsEmulated: Bool {
+        if case .emulated = Emulation.current.support(for: platform) { return true }
+        return false
+    }
 
     func run() async throws -> StageOutcome {
         let fromIdentity = StepIdentity(number: firstStepNumber, stage: stage.name ?? "stage-\(stage.index)", position: 1,
@@ -180,7 +188,7 @@ struct StageRunner: Sendable {
             try Task.checkCancellation()
             session.events(.stepStarted(step.identity))
             let began = ContinuousClock.now
-            var record = StepRecord(step: step.identity, status: .metadata, seconds: 0)
+            var record = StepRecord(step: step.identity, status: .metadata, seconds: 0, platform: platform.shortDescription)
             var emptyLayer = true
             if let key = step.key {
                 record.cacheKey = key.description
@@ -245,6 +253,7 @@ struct StageRunner: Sendable {
                                                commandSeconds: (committing - performing).seconds,
                                                layerSeconds: (ContinuousClock.now - committing).seconds)
                     record.status = .executed
+                    if case .run = step.resolved.instruction, runsEmulated { record.emulated = true }
                     time = session.created
                 }
                 if let layer {

@@ -38,7 +38,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "Add a label to the image, KEY=VALUE (repeatable).")
     var label: [String] = []
 
-    @Option(help: "The image's platform (default: this machine's); only the host's platform can run RUN steps.")
+    @Option(help: "The image's platform (default: this machine's); RUN steps of another platform run under QEMU user emulation where binfmt_misc has a handler for it with the F flag (Debian: apt-get install qemu-user-static).")
     var platform: String?
 
     @Option(name: .shortAndLong, help: "type=oci,dest=DIR[,name=N] | type=docker,dest=FILE | type=registry[,name=REF] (repeatable); also oci-mediatypes=false (Docker media types), compression=gzip|zstd.")

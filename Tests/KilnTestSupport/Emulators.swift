@@ -30,9 +30,11 @@ public enum Emulators {
 
     private static let cachedAarch64: Result<Void, any Error> = Result { try ensureRegistered("qemu-aarch64") }
 
-    /// Mounts binfmt_misc if needed and registers `name` from its binfmt.d file
-    /// (`/usr/lib/binfmt.d/NAME.conf`, which qemu-user-static installs with the F flag).
-    private static func ensureRegistered(_ name: String) throws {
+    /// Mounts binfmt_misc if needed and registers the handler `name` (`qemu-riscv64`) from its
+    /// binfmt.d file (`/usr/lib/binfmt.d/NAME.conf`, which qemu-user-static installs with the
+    /// F flag), unless it is registered, enabled and has F already; one registered otherwise
+    /// (disabled, or without F) is replaced.
+    public static func ensureRegistered(_ name: String) throws {
         let entry = binfmtMisc.appendingPathComponent(name)
         if let text = try? String(contentsOf: entry, encoding: .utf8), isUsable(text) { return }
         guard getuid() == 0 else {
@@ -66,6 +68,19 @@ public enum Emulators {
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
         try handle.write(contentsOf: Data(line.utf8))
+    }
+
+    /// Removes the handler `name` (as root), if registered: for a test that registered one
+    /// only for itself.
+    public static func unregister(_ name: String) throws {
+        let entry = binfmtMisc.appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: entry.path) { try writeProcFile("-1", to: entry) }
+    }
+
+    /// Registers `line` (`:name:M:offset:magic:mask:interpreter:flags`, `\xHH` escapes) as it
+    /// is, for a test that needs a handler in a given state.
+    public static func register(_ line: String) throws {
+        try writeProcFile(line, to: binfmtMisc.appendingPathComponent("register"))
     }
 
     private static func isUsable(_ entry: String) -> Bool {
