@@ -11,21 +11,44 @@ import KilnOCI
 ///                   "status": "executed", "seconds": 0.41, "cacheKey": "sha256:…", "layer": "sha256:…",
 ///                   "timing": {"rootfsSeconds": 0.02, "commandSeconds": 0.3, "layerSeconds": 0.09}} ] }
 /// ```
+///
+/// A build for several platforms gives the index's digest as `containerimage.digest`, no
+/// config digest, each platform's digests under `kiln.platforms`, and every platform's steps
+/// (each record names its platform), platform by platform.
 public struct BuildMetadata: Sendable, Codable {
-    /// The manifest digest.
+    /// The manifest digest, or the index digest of a multi-platform build.
     public var imageDigest: String
-    /// The config digest.
-    public var configDigest: String
-    /// Base images and their manifest digests.
+    /// The config digest (none for an index).
+    public var configDigest: String?
+    /// Base images and their manifest digests (for several platforms: `word@platform`).
     public var baseImages: [String: String]
     /// Every step.
     public var steps: [StepRecord]
+    /// A multi-platform build's images.
+    public var platforms: [PlatformImage]?
+
+    /// One platform's image in a multi-platform build.
+    public struct PlatformImage: Sendable, Codable, Hashable {
+        /// `os/arch[/variant]` as asked for.
+        public var platform: String
+        /// Its manifest digest.
+        public var imageDigest: String
+        /// Its config digest.
+        public var configDigest: String
+
+        enum CodingKeys: String, CodingKey {
+            case platform
+            case imageDigest = "containerimage.digest"
+            case configDigest = "containerimage.config.digest"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case imageDigest = "containerimage.digest"
         case configDigest = "containerimage.config.digest"
         case baseImages = "kiln.baseImages"
         case steps = "kiln.steps"
+        case platforms = "kiln.platforms"
     }
 
     /// The metadata of `result`.
@@ -34,6 +57,22 @@ public struct BuildMetadata: Sendable, Codable {
         configDigest = result.configDigest.description
         baseImages = result.baseImages.mapValues(\.description)
         steps = result.steps
+    }
+
+    /// The metadata of a multi-platform build.
+    public init(_ result: MultiPlatformBuildResult) {
+        imageDigest = result.index.digest.description
+        configDigest = nil
+        var bases: [String: String] = [:]
+        for build in result.builds {
+            for (word, digest) in build.result.baseImages { bases["\(word)@\(build.platform)"] = digest.description }
+        }
+        baseImages = bases
+        steps = result.builds.flatMap(\.result.steps)
+        platforms = result.builds.map {
+            PlatformImage(platform: $0.platform.description, imageDigest: $0.result.manifestDigest.description,
+                          configDigest: $0.result.configDigest.description)
+        }
     }
 
     /// Pretty, key-sorted JSON.

@@ -49,6 +49,34 @@ public protocol ImagePublisher: Sendable {
     /// Pushes `image` (blobs, then the manifest) as `reference`; returns the manifest digest.
     func publish(_ image: any Image, to reference: Reference, mountFrom: [Reference],
                  progress: @escaping @Sendable (TransferProgress) -> Void) async throws -> Digest
+
+    /// Pushes a manifest or index whose blobs and children are already in `reference`'s
+    /// repository, as `reference` (a tag or its digest).
+    func publishManifest(_ bytes: Data, mediaType: MediaType, to reference: Reference) async throws
+}
+
+/// What a build produced: one image, or one image per platform joined by an index.
+public enum BuildProduct: Sendable {
+    /// A single-platform image.
+    case image(any Image)
+    /// Images of several platforms and their index.
+    case index(AssembledIndex)
+
+    /// The images, one per platform.
+    var images: [any Image] {
+        switch self {
+        case .image(let image): return [image]
+        case .index(let index): return index.images
+        }
+    }
+
+    /// The same product with its images replaced (by fetched copies).
+    func replacingImages(_ images: [any Image]) throws -> BuildProduct {
+        switch self {
+        case .image: return .image(images[0])
+        case .index(let index): return .index(try index.replacingImages(images))
+        }
+    }
 }
 
 /// Writes a built image to the outputs `--output` named.
@@ -68,29 +96,59 @@ public struct ImageExporter: Sendable {
     /// Writes `image` to `target`; returns a one-line description of where it went.
     @discardableResult
     public func export(_ image: any Image, to target: OutputTarget, events: @escaping BuildEventSink = { _ in }) async throws -> String {
-        var fetched = image
-        if case .registry = target {} else if let assembled = image as? AssembledImage {
-            // Writers read every blob: fetch those still elsewhere first, several at once.
-            fetched = try await assembled.fetchingDeferredLayers()
+        try await export(.image(image), to: target, events: events)
+    }
+
+    /// Writes `product` to `target`; returns a one-line description of where it went. An index
+    /// goes where one can be held: an OCI layout lists the index under its name, a registry
+    /// gets each image by digest and then the index under each tag (so no tag ever names an
+    /// index whose images are missing); a docker-archive holds one platform and refuses it.
+    @discardableResult
+    public func export(_ product: BuildProduct, to target: OutputTarget, events: @escaping BuildEventSink = { _ in }) async throws -> String {
+        if case .index = product { try target.checkHoldsIndex() }
+        var fetched: [any Image] = []
+        for image in product.images {
+            if case .registry = target {} else if let assembled = image as? AssembledImage {
+                // Writers read every blob: fetch those still elsewhere first, several at once.
+                fetched.append(try await assembled.fetchingDeferredLayers())
+                continue
+            }
+            fetched.append(image)
         }
-        let image = fetched
+        let product = try product.replacingImages(fetched)
         try target.makeParentDirectories()
-        switch target {
-        case .ociLayout(let directory, let name):
+        switch (target, product) {
+        case (.ociLayout(let directory, let name), _):
             // Cancelling (SIGINT, SIGTERM) closes the gate: the copy stops within a chunk.
             let gate = WriteGate()
-            _ = try await onOwnThread(closing: gate) { try OCILayoutWriter(gate: gate).write(image, to: directory, refName: name) }
+            _ = try await onOwnThread(closing: gate) {
+                switch product {
+                case .image(let image): try OCILayoutWriter(gate: gate).write(image, to: directory, refName: name)
+                case .index(let index): try OCILayoutWriter(gate: gate).write(index, to: directory, refName: name)
+                }
+            }
             return "oci:\(directory.path)" + (name.map { ":" + $0 } ?? "")
-        case .dockerArchive(let file, let tags):
+        case (.dockerArchive(let file, let tags), .image(let image)):
             let gate = WriteGate()
             try await onOwnThread(closing: gate) { try DockerArchiveWriter(gate: gate).write(image, repoTags: tags, to: file) }
             return "docker-archive:\(file.path)"
-        case .registry(let references):
+        case (.dockerArchive, .index):
+            preconditionFailure("OutputTarget.check refuses an index for a docker-archive")
+        case (.registry(let references), _):
             guard let publisher else {
                 throw BuildError.invalidOption("pushing to a registry is not available in this build of kiln; use --output type=oci,dest=DIR")
             }
             for reference in references {
-                _ = try await publisher.publish(image, to: reference, mountFrom: mountFrom) { events(.transfer(nil, $0)) }
+                switch product {
+                case .image(let image):
+                    _ = try await publisher.publish(image, to: reference, mountFrom: mountFrom) { events(.transfer(nil, $0)) }
+                case .index(let index):
+                    for image in index.images {
+                        let byDigest = try Reference(registry: reference.registry, repository: reference.repository, digest: try image.digest())
+                        _ = try await publisher.publish(image, to: byDigest, mountFrom: mountFrom) { events(.transfer(nil, $0)) }
+                    }
+                    try await publisher.publishManifest(index.indexBlob.bytes, mediaType: index.mediaType, to: reference)
+                }
             }
             return references.map(\.description).joined(separator: ", ")
         }

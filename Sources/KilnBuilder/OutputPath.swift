@@ -65,6 +65,16 @@ extension OutputTarget {
         }
     }
 
+    /// Throws when the target cannot hold images of several platforms: a docker-archive is
+    /// what `docker load` reads, one image of one platform. Checked before a multi-platform
+    /// build starts and again when its index is exported.
+    public func checkHoldsIndex() throws(BuildError) {
+        if case .dockerArchive(let file, _) = self {
+            throw BuildError.invalidOption("--output type=docker,dest=\(file.path) holds one image of one platform; "
+                + "build several platforms into type=oci or type=registry, or build each platform into its own archive")
+        }
+    }
+
     /// Creates the missing parent directories of the destination, just before it is written.
     func makeParentDirectories() throws(BuildError) {
         switch self {

@@ -1,8 +1,9 @@
 import Foundation
 import KilnOCI
 
-/// Every blob of an image in the order a layout lists them (layers, config, manifest), each
-/// once, with a way to open it. Shared by the writers so they agree on what an image consists of.
+/// Every blob of an image, or of an index and its images, in the order a layout lists them
+/// (layers, config, manifest; the index last), each once, with a way to open it. Shared by the
+/// writers so they agree on what an image consists of.
 struct ImageBlobs {
     /// One blob to copy.
     struct Blob {
@@ -10,24 +11,29 @@ struct ImageBlobs {
         let open: () throws -> any BlobStream
     }
 
-    let manifest: Data
-    let config: Data
-    let blobs: [Blob]
+    private(set) var blobs: [Blob] = []
+    private var seen: Set<Digest> = []
 
     init(_ image: any Image) throws {
-        manifest = try image.rawManifest()
-        config = try image.rawConfig()
-        let configDescriptor = try image.manifest().config
-        var seen: Set<Digest> = []
-        var blobs: [Blob] = []
-        for layer in try image.layers() where seen.insert(layer.descriptor.digest).inserted {
-            blobs.append(Blob(descriptor: layer.descriptor, open: layer.openBlob))
-        }
-        for (descriptor, bytes) in [(configDescriptor, config), (try image.manifestDescriptor(), manifest)]
-        where seen.insert(descriptor.digest).inserted {
-            blobs.append(Blob(descriptor: descriptor, open: { DataStream(bytes) }))
-        }
-        self.blobs = blobs
+        try add(image)
+    }
+
+    init(_ index: AssembledIndex) throws {
+        for image in index.images { try add(image) }
+        let bytes = index.indexBlob.bytes
+        append(index.descriptor(), open: { DataStream(bytes) })
+    }
+
+    private mutating func add(_ image: any Image) throws {
+        let manifest = try image.rawManifest()
+        let config = try image.rawConfig()
+        for layer in try image.layers() { append(layer.descriptor, open: layer.openBlob) }
+        append(try image.manifest().config, open: { DataStream(config) })
+        append(try image.manifestDescriptor(), open: { DataStream(manifest) })
+    }
+
+    private mutating func append(_ descriptor: Descriptor, open: @escaping () throws -> any BlobStream) {
+        if seen.insert(descriptor.digest).inserted { blobs.append(Blob(descriptor: descriptor, open: open)) }
     }
 }
 

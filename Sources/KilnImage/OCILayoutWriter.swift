@@ -29,8 +29,20 @@ public struct OCILayoutWriter: Sendable {
     /// empty. Returns the index entry written.
     @discardableResult
     public func write(_ image: any Image, to directory: URL, refName: String?) throws -> Descriptor {
-        let blobs = try ImageBlobs(image)
-        let entry = try indexEntry(for: image, refName: refName)
+        try write(try ImageBlobs(image), entry: try indexEntry(for: image, refName: refName), to: directory)
+    }
+
+    /// Adds `index` and its images to the layout directory `directory`, the index listed under
+    /// `refName` (replacing whatever was listed under that name); the images are reachable
+    /// through the index only, as a registry holds them. Creates the layout as an image write
+    /// does. Returns the index entry written.
+    @discardableResult
+    public func write(_ index: AssembledIndex, to directory: URL, refName: String?) throws -> Descriptor {
+        try write(try ImageBlobs(index), entry: index.descriptor(annotations: refName.map { [AnnotationKey.refName: $0] } ?? [:]),
+                  to: directory)
+    }
+
+    private func write(_ blobs: ImageBlobs, entry: Descriptor, to directory: URL) throws -> Descriptor {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         let exists = fileManager.fileExists(atPath: directory.path, isDirectory: &isDirectory)

@@ -108,7 +108,22 @@ struct BuildCommand: AsyncParsableCommand {
             throw ValidationError("--commit \(commit): expected " + CommitMode.allCases.map(\.rawValue).joined(separator: " or "))
         }
         if context == "-" && file == "-" { throw ValidationError("the context and the Dockerfile cannot both come from standard input") }
-        if let platform, BuildPlatform(platform) == nil { throw ValidationError("--platform \(platform): expected os/arch[/variant]") }
+        _ = try platforms()
+    }
+
+    /// `--platform`: one platform, or a comma-separated list (one image each, joined by an
+    /// index); the host's when not given. A platform named twice is built once.
+    private func platforms() throws -> [BuildPlatform] {
+        guard let platform else { return [.current] }
+        var list: [BuildPlatform] = []
+        for item in platform.split(separator: ",", omittingEmptySubsequences: false) {
+            let text = item.trimmingCharacters(in: .whitespaces)
+            guard let parsed = BuildPlatform(text) else {
+                throw ValidationError("--platform \(platform): \"\(text)\" is not os/arch[/variant]")
+            }
+            if !list.contains(parsed) { list.append(parsed) }
+        }
+        return list
     }
 
     func run() async throws {
@@ -173,25 +188,43 @@ struct BuildCommand: AsyncParsableCommand {
         let builder = Builder(root: root, imageSource: RegistryImageSource(pool: pool), fileOperations: CopyOperations(memo: memo),
                               cacheSources: try await cacheFlags.sources(pool: pool),
                               cacheTimeout: .milliseconds(Int64(cacheFlags.cacheTimeout * 1000)))
-        let result = try await builder.build(request, events: events)
+        let platforms = try platforms()
+        let product: BuildProduct
+        let digest: Digest
+        let metadata: BuildMetadata
+        let baseWords: [String]
+        var summary: [String] = []
+        if platforms.count > 1 {
+            for target in targets.list { try target.checkHoldsIndex() }
+            let result = try await builder.build(request, platforms: platforms, events: events)
+            (product, digest, metadata) = (.index(result.index), result.index.digest, BuildMetadata(result))
+            baseWords = result.builds.flatMap(\.result.baseImages.keys)
+            summary = result.builds.map { "  \($0.platform): \($0.result.manifestDigest)" }
+        } else {
+            request.platform = platforms[0]
+            let result = try await builder.build(request, events: events)
+            (product, digest, metadata) = (.image(result.image), result.manifestDigest, BuildMetadata(result))
+            baseWords = Array(result.baseImages.keys)
+        }
         // A push mounts what the cache or the base image's repository already holds.
-        let bases = result.baseImages.keys.sorted().compactMap { try? Reference(parsing: $0) }
+        let bases = Set(baseWords).sorted().compactMap { try? Reference(parsing: $0) }
         let exporter = ImageExporter(publisher: ImagePusher(pool: pool), mountFrom: try cacheFlags.mountSources() + bases)
         try? await memo.save()
         var written: [String] = []
         for target in targets.list {
-            written.append(try await exporter.export(result.image, to: target, events: events))
+            written.append(try await exporter.export(product, to: target, events: events))
         }
         if let iidfile {
             try OutputPath.makeParentDirectories(of: URL(fileURLWithPath: iidfile))
-            try StagedFile.write(Data(result.manifestDigest.description.utf8), to: URL(fileURLWithPath: iidfile))
+            try StagedFile.write(Data(digest.description.utf8), to: URL(fileURLWithPath: iidfile))
         }
         if let metadataFile {
             try OutputPath.makeParentDirectories(of: URL(fileURLWithPath: metadataFile))
-            try StagedFile.write(try BuildMetadata(result).encoded(), to: URL(fileURLWithPath: metadataFile))
+            try StagedFile.write(try metadata.encoded(), to: URL(fileURLWithPath: metadataFile))
         }
         var lines = written.map { "exported \($0)" }
-        lines.append("image \(result.manifestDigest)")
+        lines.append(summary.isEmpty ? "image \(digest)" : "index \(digest) of \(summary.count) platforms:")
+        lines += summary
         if let defaultLayout = targets.defaultLayout {
             let path = defaultLayout.directory.path
             let name = defaultLayout.name
@@ -246,7 +279,7 @@ struct BuildCommand: AsyncParsableCommand {
         var request = BuildRequest(
             contextDirectory: contextDirectory, dockerfileText: dockerfileText, dockerfileName: dockerfileName,
             tags: tag, buildArgs: buildArgs, target: target, labels: labels,
-            platform: platform.flatMap(BuildPlatform.init) ?? .current, noCache: noCache,
+            noCache: noCache,
             runtime: RuntimeChoice(argument: runtime), network: NetworkMode(rawValue: network) ?? .default,
             compression: compression == "zstd" ? .zstd() : .parallelGzip(),
             namedContexts: try buildContext.map { text throws(BuildError) in try NamedContext(parsing: text) }, secrets: secrets, sourceDateEpoch: epoch)
