@@ -39,7 +39,7 @@ extension BaseImages {
     }
 
     /// debootstraps minbase with `packages` and imports it as `name:latest`.
-    private static func makeDebian(name: String, including packages: [String]) throws -> BaseImage {
+    static func makeDebian(name: String, including packages: [String]) throws -> BaseImage {
         // Making the busybox image empties the shared folder first: let it do so before.
         _ = try? busybox()
         let root = directory.appendingPathComponent("\(name)-rootfs")
