@@ -236,12 +236,15 @@ struct ReclaimTests {
     func killedDuringLayerWrite() throws {
         // 200 MB of random bytes take seconds to compress, time enough to see the layer file appear.
         let dead = try BackgroundBuild(try arguments("FROM busybox\nRUN head -c 200000000 /dev/urandom > /big\n"), root: harness.root.url)
+        // The layer is written straight into the store's ingest directory (the base's small
+        // blobs pass through there too: the layer is the file that grows past 8 MB).
+        let ingestDirectory = harness.root.blobs.appendingPathComponent("ingest")
         var layerFile: String?
         while layerFile == nil && dead.process.isRunning {
-            layerFile = buildDirectories.lazy.compactMap { directory in
-                let path = harness.root.tmp.appendingPathComponent(directory).path
-                return ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).first { $0.hasPrefix("layer-") }
-            }.first
+            layerFile = ((try? FileManager.default.contentsOfDirectory(atPath: ingestDirectory.path)) ?? []).first { name in
+                var info = stat()
+                return stat(ingestDirectory.appendingPathComponent(name).path, &info) == 0 && info.st_size > 8 << 20
+            }
             if layerFile == nil { usleep(5_000) }
         }
         kill(dead.process.processIdentifier, SIGKILL)
