@@ -134,7 +134,7 @@ public struct ImageExporter: Sendable {
             try await onOwnThread(closing: gate) { try DockerArchiveWriter(gate: gate).write(image, repoTags: tags, to: file) }
             return "docker-archive:\(file.path)"
         case (.dockerArchive, .index):
-            preconditionFailure("OutputTarget.check refuses an index for a docker-archive")
+            preconditionFailure("OutputTarget.checkHoldsIndex, called above, refuses an index for a docker-archive")
         case (.registry(let references), _):
             guard let publisher else {
                 throw BuildError.invalidOption("pushing to a registry is not available in this build of kiln; use --output type=oci,dest=DIR")
