@@ -89,7 +89,7 @@ final class LayerSource {
         var header = TarHeader(path: path, kind: kind, permissions: UInt32(info.st_mode) & 0o7777,
                                uid: info.st_uid, gid: info.st_gid, modificationTime: mtime)
         if !isLinkToEarlierEntry {
-            header.xattrs = try Xattrs.list(parentFD, name, displayPath: path)
+            header.xattrs = try Xattrs.recorded(parentFD, name, displayPath: path)
         }
         guard case .regular(let size) = kind else {
             try tar.writeHeader(header)

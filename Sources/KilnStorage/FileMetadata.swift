@@ -1,3 +1,4 @@
+import KilnArchive
 import Glibc
 
 /// A point in time with nanosecond precision, as `stat(2)` reports it.
@@ -68,8 +69,12 @@ public struct FileMetadata: Sendable, Hashable {
     public var rdev: UInt64
     /// Target of a symlink; nil for other kinds.
     public var symlinkTarget: String?
-    /// Extended attributes by name.
+    /// The extended attributes a layer records, by name (``KilnArchive/Xattrs/role(of:)``
+    /// decides which): what a snapshot compares and a copy keeps.
     public var xattrs: [String: [UInt8]]
+    /// overlayfs's own markers on the entry, by full name: only an upper directory has them,
+    /// and only the overlay diff reads them.
+    public var overlayMarkers: [String: [UInt8]] = [:]
 
     /// Whether content or metadata may differ between two records of the same path. A moved
     /// ctime counts only when the link count stayed the same.
@@ -100,14 +105,15 @@ public struct FileMetadata: Sendable, Hashable {
 extension FileMetadata {
     /// The metadata `status` describes, with the parts statx does not report; nil for a file
     /// type a layer cannot hold.
-    init?(_ status: FileStatus, symlinkTarget: String?, xattrs: [String: [UInt8]]) {
+    init?(_ status: FileStatus, symlinkTarget: String?, xattrs: EntryXattrs) {
         guard let kind = Kind(mode: mode_t(status.mode)) else { return nil }
         self.init(
             kind: kind, permissions: status.mode & 0o7777, uid: status.uid, gid: status.gid,
             size: status.size, mtime: status.mtime, ctime: status.ctime, birthTime: status.birthTime,
             device: status.device, inode: status.inode, linkCount: status.linkCount,
             rdev: (kind == .characterDevice || kind == .blockDevice) ? status.rdev : 0,
-            symlinkTarget: kind == .symlink ? symlinkTarget : nil, xattrs: xattrs)
+            symlinkTarget: kind == .symlink ? symlinkTarget : nil, xattrs: xattrs.recorded,
+            overlayMarkers: xattrs.overlayMarkers)
     }
 }
 
@@ -136,5 +142,15 @@ extension FileMetadata.Kind {
         case .blockDevice: return S_IFBLK
         case .socket: return S_IFSOCK
         }
+    }
+}
+
+extension FileMetadata {
+    /// The attributes as read, for a record that reuses them.
+    var entryXattrs: EntryXattrs {
+        var read = EntryXattrs()
+        read.recorded = xattrs
+        read.overlayMarkers = overlayMarkers
+        return read
     }
 }

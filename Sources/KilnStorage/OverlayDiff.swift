@@ -27,15 +27,15 @@ extension Snapshot {
                 changes.append(.delete(path: path))
                 continue
             }
-            if Overlay.marker("redirect", in: metadata.xattrs) != nil {
+            if Overlay.marker("redirect", in: metadata.overlayMarkers) != nil {
                 throw StorageError.unsupportedOverlayEntry(path: path, reason: "renamed directory (redirect_dir)")
             }
-            if Overlay.marker("metacopy", in: metadata.xattrs) != nil {
+            if Overlay.marker("metacopy", in: metadata.overlayMarkers) != nil {
                 throw StorageError.unsupportedOverlayEntry(path: path, reason: "metadata-only copy-up (metacopy)")
             }
             if metadata.kind == .regular, isUnchangedCopyUp(path, metadata, upper: upper, lowers: lowers) { continue }
             changes.append(.write(path: path))
-            if metadata.kind == .directory, Overlay.marker("opaque", in: metadata.xattrs) == Array("y".utf8),
+            if metadata.kind == .directory, Overlay.marker("opaque", in: metadata.overlayMarkers) == Array("y".utf8),
                topmostLowerEntry(path, in: lowers)?.metadata.kind == .directory {
                 changes.append(.opaque(directory: path))
             }
@@ -64,13 +64,13 @@ extension Snapshot {
     }
 
     /// Whether the regular file at `path` of the upper directory (`metadata`, read there) is
-    /// the topmost lower's file unchanged: the same mode, owner, size, mtime and xattrs (the
-    /// overlay's own markers aside), and the same bytes.
+    /// the topmost lower's file unchanged: the same mode, owner, size, mtime and recorded xattrs
+    /// (overlay's own markers are never among them), and the same bytes.
     static func isUnchangedCopyUp(_ path: String, _ metadata: FileMetadata, upper: URL, lowers: [CacheMountTree]) -> Bool {
         guard let (old, lower) = topmostLowerEntry(path, in: lowers), old.kind == .regular,
               old.permissions == metadata.permissions, old.uid == metadata.uid, old.gid == metadata.gid,
               old.size == metadata.size, old.mtime == metadata.mtime,
-              old.xattrs == metadata.xattrs.filter({ !Overlay.isMarker($0.key) })
+              old.xattrs == metadata.xattrs
         else { return false }
         let upperFile = open(upper.path + "/" + path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard upperFile >= 0 else { return false }

@@ -1,4 +1,5 @@
 import Glibc
+import KilnArchive
 
 /// Reads a directory tree with `openat`/`readdir`/`statx`/`llistxattr`: no Foundation, no
 /// path re-resolution from the root for each entry.
@@ -50,7 +51,7 @@ enum TreeWalker {
             let metadata: FileMetadata
             if let old = baseline?[relative], old.ctime == status.ctime, old.inode == status.inode,
                old.device == status.device, old.birthTime == status.birthTime,
-               let reused = FileMetadata(status, symlinkTarget: old.symlinkTarget, xattrs: old.xattrs), reused.kind == old.kind {
+               let reused = FileMetadata(status, symlinkTarget: old.symlinkTarget, xattrs: old.entryXattrs), reused.kind == old.kind {
                 metadata = reused
             } else {
                 guard let read = try describe(status, directoryFD: fd, name: name, absolutePath: "\(absolute)/\(name)") else {
@@ -105,48 +106,12 @@ enum TreeWalker {
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// All extended attributes of `path` (not following a symlink). Most entries have none, so
-    /// the common case costs one `llistxattr` into a stack buffer.
-    static func readXattrs(_ path: String) throws(StorageError) -> [String: [UInt8]] {
-        var names = [CChar](repeating: 0, count: 1024)
-        var length = LinuxCalls.llistxattr(path, &names, names.count)
-        while length < 0 {
-            switch errno {
-            case ENOTSUP, ENOENT: return [:]
-            case ERANGE:
-                let needed = LinuxCalls.llistxattr(path, nil, 0)
-                guard needed >= 0 else { continue }
-                names = [CChar](repeating: 0, count: needed + 1)
-                length = LinuxCalls.llistxattr(path, &names, names.count)
-            default:
-                throw StorageError.system(operation: "llistxattr", path: path, errno: errno)
-            }
-        }
-        if length == 0 { return [:] }
-        var result: [String: [UInt8]] = [:]
-        var start = 0
-        while start < length {
-            var end = start
-            while end < length && names[end] != 0 { end += 1 }
-            let name = String(decoding: names[start..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            start = end + 1
-            if let value = try readXattr(path, name) { result[name] = value }
-        }
-        return result
-    }
-
-    private static func readXattr(_ path: String, _ name: String) throws(StorageError) -> [UInt8]? {
-        while true {
-            let size = LinuxCalls.lgetxattr(path, name, nil, 0)
-            if size < 0 {
-                if errno == ENODATA { return nil }
-                throw StorageError.system(operation: "lgetxattr \(name)", path: path, errno: errno)
-            }
-            var value = [UInt8](repeating: 0, count: size)
-            let read = value.withUnsafeMutableBytes { LinuxCalls.lgetxattr(path, name, $0.baseAddress, size) }
-            if read >= 0 { return Array(value[..<read]) }
-            // The value grew between the two calls: ask again.
-            if errno != ERANGE { throw StorageError.system(operation: "lgetxattr \(name)", path: path, errno: errno) }
+    /// The attributes of `path` (not following a symlink) as KilnArchive's one reader splits them.
+    static func readXattrs(_ path: String) throws(StorageError) -> EntryXattrs {
+        do {
+            return try Xattrs.read(path: path)
+        } catch {
+            throw StorageError.system(operation: error.operation, path: path, errno: error.errno)
         }
     }
 }

@@ -43,7 +43,7 @@ enum ChangeListApplier {
             }
         }
         for (path, metadata) in directories.reversed() {
-            for name in try TreeWalker.readXattrs(path).keys where metadata.xattrs[name] == nil {
+            for name in try TreeWalker.readXattrs(path).recorded.keys where metadata.xattrs[name] == nil {
                 _ = LinuxCalls.lremovexattr(path, name)
             }
             try TreeCopier.applyMetadata(metadata, to: path)

@@ -180,7 +180,7 @@ struct RandomTree {
     }
 
     private func removeXattrs(_ path: String) throws {
-        for name in try TreeWalker.readXattrs(abs(path)).keys {
+        for name in try TreeWalker.readXattrs(abs(path)).recorded.keys {
             try check(LinuxCalls.lremovexattr(abs(path), name))
         }
     }
