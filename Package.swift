@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "KilnDockerfile"),
         // OCI value types: digests, media types, descriptors, manifests, configs, references.
         .target(name: "KilnOCI", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The one bounded-concurrency loop (at most N tasks at once, first error cancels the rest).
+        .target(name: "KilnConcurrency"),
         // C libraries from Debian: libarchive-dev, libzstd-dev, zlib1g-dev.
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -31,10 +33,10 @@ let package = Package(
         // Tar layers: writing, applying, compression codecs, streaming digests.
         .target(name: "KilnArchive", dependencies: ["KilnOCI", "CArchive", "CZstd", "CZlib"]),
         // Local state: content store, snapshots and diffs, rootfs materialisation.
-        .target(name: "KilnStorage", dependencies: ["KilnOCI", "KilnArchive"]),
+        .target(name: "KilnStorage", dependencies: ["KilnOCI", "KilnArchive", "KilnConcurrency"]),
         // Images as values (manifest, config, lazily opened layers) and their on-disk forms:
         // OCI image layouts (directory or tar) and docker-archive tarballs.
-        .target(name: "KilnImage", dependencies: ["KilnOCI", "KilnArchive", "KilnStorage", "CArchive"]),
+        .target(name: "KilnImage", dependencies: ["KilnOCI", "KilnArchive", "KilnStorage", "KilnConcurrency", "CArchive"]),
         // Distribution-spec client: auth, blobs, manifests, uploads, retries.
         .target(
             name: "KilnRegistry",
@@ -64,7 +66,7 @@ let package = Package(
         .target(
             name: "KilnDistribution",
             dependencies: [
-                "KilnOCI", "KilnRegistry", "KilnStorage", "KilnImage", "KilnArchive",
+                "KilnOCI", "KilnRegistry", "KilnStorage", "KilnImage", "KilnArchive", "KilnConcurrency",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -73,14 +75,14 @@ let package = Package(
         // Cache key v1, the CacheBackend protocol and the local backend.
         .target(
             name: "KilnCache",
-            dependencies: ["KilnOCI", "KilnStorage", "KilnRegistry", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["KilnOCI", "KilnStorage", "KilnRegistry", "KilnConcurrency", .product(name: "NIOCore", package: "swift-nio")]
         ),
         // `kiln build`: plan execution, step handlers (RUN, COPY/ADD, metadata), exporters, events.
         .target(
             name: "KilnBuilder",
             dependencies: [
                 "KilnDockerfile", "KilnOCI", "KilnArchive", "KilnStorage", "KilnImage", "KilnRegistry",
-                "KilnDistribution", "KilnCache", "KilnExecutor", "CArchive",
+                "KilnDistribution", "KilnCache", "KilnExecutor", "KilnConcurrency", "CArchive",
                 // ADD <url> downloads.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -106,6 +108,7 @@ let package = Package(
         .testTarget(name: "KilnOCITests", dependencies: ["KilnOCI", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KilnStorageTests", dependencies: ["KilnStorage", "KilnArchive", "KilnTestSupport"]),
+        .testTarget(name: "KilnConcurrencyTests", dependencies: ["KilnConcurrency"]),
         .testTarget(
             name: "KilnRegistryTests",
             dependencies: [

@@ -3,6 +3,7 @@ import Glibc
 import KilnOCI
 import KilnRegistry
 import KilnStorage
+import KilnConcurrency
 
 /// A place cache mount states are kept between machines: a registry cache.
 ///
@@ -76,20 +77,12 @@ extension RegistryCacheBackend: CacheMountRemote {
         let blobs = index.blobs
         let client = client
         let repository = repository
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = blobs.filter { !present.contains($0.digest) }.makeIterator()
-            func startNext() {
-                guard let blob = pending.next() else { return }
-                group.addTask {
-                    let fd = try open(blob.digest)
-                    defer { close(fd) }
-                    // The descriptor, not a path: nothing can swap the file for a link meanwhile.
-                    try await client.pushBlob(file: URL(fileURLWithPath: "/proc/self/fd/\(fd)"), digest: blob.digest,
-                                              size: blob.size, to: repository)
-                }
-            }
-            for _ in 0..<parallelism { startNext() }
-            while try await group.next() != nil { startNext() }
+        try await forEachConcurrently(blobs.filter { !present.contains($0.digest) }, limit: parallelism) { blob in
+            let fd = try open(blob.digest)
+            defer { close(fd) }
+            // The descriptor, not a path: nothing can swap the file for a link meanwhile.
+            try await client.pushBlob(file: URL(fileURLWithPath: "/proc/self/fd/\(fd)"), digest: blob.digest,
+                                      size: blob.size, to: repository)
         }
         let indexBlob = try await client.pushBlob(data: try index.encoded(), to: repository)
         let config = indexBlob.descriptor(mediaType: CacheMountIndex.mediaType)

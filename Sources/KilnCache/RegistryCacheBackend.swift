@@ -2,6 +2,7 @@ import Foundation
 import KilnOCI
 import KilnRegistry
 import KilnStorage
+import KilnConcurrency
 
 /// Cache entries kept in a registry repository, shared by every machine that can reach it.
 ///
@@ -47,18 +48,8 @@ public struct RegistryCacheBackend: CacheBackend {
     /// other failure is thrown, so the caller can warn that the cache is unavailable.
     public func lookup(_ keys: [CacheKey]) async throws -> [CacheKey: [CacheEntry]] {
         var found: [CacheKey: [CacheEntry]] = [:]
-        try await withThrowingTaskGroup(of: (CacheKey, [CacheEntry]).self) { group in
-            var pending = keys.makeIterator()
-            func addNext() {
-                guard let key = pending.next() else { return }
-                group.addTask { (key, try await fetchEntries(key)) }
-            }
-            for _ in 0..<parallelism { addNext() }
-            while let (key, entries) = try await group.next() {
-                if !entries.isEmpty { found[key] = entries }
-                addNext()
-            }
-        }
+        try await forEachConcurrently(keys, limit: parallelism, { key in (key, try await self.fetchEntries(key)) },
+                                      receive: { key, entries in if !entries.isEmpty { found[key] = entries } })
         return found
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KilnArchive
+import KilnConcurrency
 import KilnImage
 import KilnOCI
 import KilnStorage

@@ -1,4 +1,5 @@
 import Foundation
+import KilnConcurrency
 import KilnOCI
 import KilnRegistry
 import KilnStorage

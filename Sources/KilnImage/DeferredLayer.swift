@@ -1,4 +1,5 @@
 import KilnOCI
+import KilnConcurrency
 
 /// A layer whose blob is elsewhere (a registry cache, a base image's registry): fully
 /// described, its bytes fetched only when someone needs them.
@@ -36,19 +37,10 @@ extension AssembledImage {
     /// config are unchanged.
     public func fetchingDeferredLayers(limit: Int = 4) async throws -> AssembledImage {
         let all = try layers()
+        let deferred = all.enumerated().compactMap { index, layer in (layer as? DeferredLayer).map { (index, $0) } }
         var fetched: [Int: any Layer] = [:]
-        try await withThrowingTaskGroup(of: (Int, any Layer).self) { group in
-            var pending = all.enumerated().compactMap { index, layer in (layer as? DeferredLayer).map { (index, $0) } }.makeIterator()
-            func addNext() {
-                guard let (index, layer) = pending.next() else { return }
-                group.addTask { (index, try await layer.fetch()) }
-            }
-            for _ in 0..<max(1, limit) { addNext() }
-            while let (index, layer) = try await group.next() {
-                fetched[index] = layer
-                addNext()
-            }
-        }
+        try await forEachConcurrently(deferred, limit: limit, { (index, layer) in (index, try await layer.fetch()) },
+                                      receive: { fetched[$0.0] = $0.1 })
         if fetched.isEmpty { return self }
         return try replacingLayers(all.enumerated().map { fetched[$0.offset] ?? $0.element })
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import KilnOCI
+import KilnConcurrency
 
 /// What one cache directory last exchanged with registry caches, kept beside it as
 /// `<hex>.sync.json`: each file's digest with the status it had when it was hashed or
@@ -186,14 +187,8 @@ extension CacheMountStore {
                 downloads.append(blob)
             }
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = downloads.makeIterator()
-            func startNext() {
-                guard let blob = pending.next() else { return }
-                group.addTask { try await fetch(blob, staging.appendingPathComponent(blob.digest.encoded)) }
-            }
-            for _ in 0..<8 { startNext() }
-            while try await group.next() != nil { startNext() }
+        try await forEachConcurrently(downloads, limit: 8) { blob in
+            try await fetch(blob, staging.appendingPathComponent(blob.digest.encoded))
         }
         result.downloaded = downloads.count
         result.downloadedBytes = downloads.reduce(0) { $0 + $1.size }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import KilnConcurrency
 
 /// The recorded state of a directory tree: every entry below the root, by relative path
 /// (`/`-separated, no leading `/`), with the metadata that a later diff compares.
@@ -70,22 +71,11 @@ public struct Snapshot: Sendable {
             depth += 1
         }
 
-        try await withThrowingTaskGroup(of: [String: FileMetadata].self) { group in
-            var remaining = frontier[...]
-            func startNext() {
-                guard let pending = remaining.popFirst() else { return }
-                group.addTask {
-                    var part: [String: FileMetadata] = [:]
-                    try TreeWalker.walk(root: rootPath, from: pending, rootDevice: device, baseline: known, into: &part)
-                    return part
-                }
-            }
-            for _ in 0..<parallelism { startNext() }
-            while let part = try await group.next() {
-                entries.merge(part, uniquingKeysWith: { first, _ in first })
-                startNext()
-            }
-        }
+        try await forEachConcurrently(frontier, limit: parallelism, { pending in
+            var part: [String: FileMetadata] = [:]
+            try TreeWalker.walk(root: rootPath, from: pending, rootDevice: device, baseline: known, into: &part)
+            return part
+        }, receive: { entries.merge($0, uniquingKeysWith: { first, _ in first }) })
         return Snapshot(root: root, entries: entries)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KilnDockerfile
 import KilnOCI
+import KilnConcurrency
 
 /// Turns a ``CopyRequest`` into a ``CopyPlan``: finds the files (context after its ignore
 /// file, or another stage's rootfs), expands wildcards, downloads `ADD` URLs, and hashes
@@ -90,20 +91,10 @@ public struct CopyPlanner: Sendable {
     private func hash(_ collector: inout CopyEntryCollector) async throws {
         let memo: FileDigestMemo? = if case .context = collector.root { memo } else { nil }
         let pending = collector.unhashed
-        var results: [(Int, Digest)] = []
-        try await withThrowingTaskGroup(of: (Int, Digest).self) { group in
-            var next = pending.makeIterator()
-            func submit() {
-                guard let item = next.next() else { return }
-                group.addTask { (item.index, try await Self.digest(of: item.path, stamp: item.stamp, memo: memo)) }
-            }
-            for _ in 0..<4 { submit() }
-            while let result = try await group.next() {
-                results.append(result)
-                submit()
-            }
+        let digests = try await mapConcurrently(pending, limit: 4) { item in
+            try await Self.digest(of: item.path, stamp: item.stamp, memo: memo)
         }
-        for (index, digest) in results { collector.setDigest(digest, at: index) }
+        for (item, digest) in zip(pending, digests) { collector.setDigest(digest, at: item.index) }
         try await memo?.save()
     }
 
