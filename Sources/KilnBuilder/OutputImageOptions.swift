@@ -11,12 +11,27 @@ public struct OutputImageOptions: Sendable, Hashable {
     /// The layer compression asked for; nil when no output says (`--compression` then decides).
     public var compression: LayerCompression?
 
+    /// What `kiln build --output` writes and the keys each type takes (BuildKit's names;
+    /// `local-oci`, `docker-archive` and `image` are BuildKit's other names of the first three).
+    public static let acceptedOutputs: [(type: String, keys: Set<String>)] = {
+        let image: Set<String> = ["name", "oci-mediatypes", "compression"]
+        let file = image.union(["dest"]), registry = image.union(["push"])
+        return [("oci", file), ("docker", file), ("registry", registry),
+                ("local-oci", file), ("docker-archive", file), ("image", registry)]
+    }()
+
     /// The options of all `outputs` (each `type=…,key=value,…`), which must not disagree.
     public init(outputs: [String]) throws(BuildError) {
         for output in outputs {
-            let fields: KeyValueFields
-            do { fields = try KeyValueFields(parsing: output) } catch { throw BuildError.invalidOption("--output \(output): \(error)") }
-            if let text = fields.values["oci-mediatypes"] {
+            let fields: [String: String]
+            do { fields = try OutputFields(parsing: output, accepted: Self.acceptedOutputs).attributes } catch {
+                throw BuildError.invalidOption(error.description)
+            }
+            // BuildKit's `type=image,push=true`: a registry output is always pushed.
+            if fields["push"].map({ $0 != "true" }) == true {
+                throw BuildError.invalidOption("--output \(output): a registry output is always pushed (push=true or no push key)")
+            }
+            if let text = fields["oci-mediatypes"] {
                 guard let oci = Bool(text) else {
                     throw BuildError.invalidOption("--output \(output): oci-mediatypes must be true or false")
                 }
@@ -26,7 +41,7 @@ public struct OutputImageOptions: Sendable, Hashable {
                 }
                 mediaTypes = family
             }
-            if let text = fields.values["compression"] {
+            if let text = fields["compression"] {
                 let wanted: LayerCompression
                 switch text {
                 case "gzip": wanted = .parallelGzip()

@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import KilnBuilder
 
-/// `--output type=oci,dest=DIR` / `type=oci,dest=FILE.tar,tar=true` / `type=docker,dest=FILE.tar`:
-/// where an image goes, in BuildKit's comma-separated `key=value` form.
+/// `kiln import --output type=oci,dest=DIR` / `type=oci,dest=FILE.tar,tar=true` /
+/// `type=docker,dest=FILE.tar`: where an image goes, in BuildKit's `--output` grammar
+/// (``OutputFields``).
 struct OutputSpec: Sendable {
     /// The on-disk forms Kiln writes.
     enum Kind: String, Sendable {
@@ -13,25 +14,22 @@ struct OutputSpec: Sendable {
         case docker
     }
 
+    /// The types `kiln import --output` writes and the keys each takes.
+    static let accepted: [(type: String, keys: Set<String>)] = [("oci", ["dest", "tar"]), ("docker", ["dest"])]
+
     var kind: Kind
     var destination: URL
     /// For `oci`: write a tar of the layout instead of a directory.
     var tar: Bool
 
     init(parsing text: String) throws {
-        var fields: KeyValueFields
-        do { fields = try KeyValueFields(parsing: text) } catch { throw ArgumentParser.ValidationError("--output: \(error)") }
-        guard let typeText = fields.take("type"), let kind = Kind(rawValue: typeText) else {
-            throw ArgumentParser.ValidationError("--output needs type=oci or type=docker")
+        do {
+            let fields = try OutputFields(parsing: text, accepted: Self.accepted)
+            kind = Kind(rawValue: fields.type)!  // `accepted` names exactly the kinds
+            destination = URL(fileURLWithPath: try fields.required("dest", placeholder: "PATH")).standardizedFileURL
+            tar = try fields.bool("tar", default: false)
+        } catch {
+            throw ArgumentParser.ValidationError(error.description)
         }
-        guard let dest = fields.take("dest"), !dest.isEmpty else {
-            throw ArgumentParser.ValidationError("--output needs dest=PATH")
-        }
-        let tarText = fields.take("tar") ?? "false"
-        guard let tar = Bool(tarText) else { throw ArgumentParser.ValidationError("--output: tar must be true or false") }
-        if let unknown = fields.remainingKeys.first { throw ArgumentParser.ValidationError("--output: unknown key \"\(unknown)\"") }
-        self.kind = kind
-        self.destination = URL(fileURLWithPath: dest).standardizedFileURL
-        self.tar = tar
     }
 }

@@ -12,24 +12,22 @@ struct PullCommand: AsyncParsableCommand {
         abstract: "Pull an image from a registry into an OCI layout or an unpacked root filesystem."
     )
 
-    /// Where `--output` puts the image.
+    /// Where `--output` puts the image, in BuildKit's `--output` grammar (``OutputFields``).
     struct Output: Sendable {
         enum Kind: String, Sendable { case oci, rootfs }
+        /// The types `kiln pull --output` writes and the keys each takes.
+        static let accepted: [(type: String, keys: Set<String>)] = [("oci", ["dest"]), ("rootfs", ["dest"])]
         var kind: Kind
         var destination: URL
 
         init(parsing text: String) throws {
-            var fields: KeyValueFields
-            do { fields = try KeyValueFields(parsing: text) } catch { throw ArgumentParser.ValidationError("--output: \(error)") }
-            let kind = fields.take("type").flatMap(Kind.init(rawValue:))
-            let destination = fields.take("dest")
-            if let unknown = fields.remainingKeys.first {
-                throw ArgumentParser.ValidationError("--output: unknown field \"\(unknown)\" (expected type=oci|rootfs,dest=DIR)")
+            do {
+                let fields = try OutputFields(parsing: text, accepted: Self.accepted)
+                kind = Kind(rawValue: fields.type)!  // `accepted` names exactly the kinds
+                destination = URL(fileURLWithPath: try fields.required("dest", placeholder: "DIR")).standardizedFileURL
+            } catch {
+                throw ArgumentParser.ValidationError(error.description)
             }
-            guard let kind else { throw ArgumentParser.ValidationError("--output needs type=oci or type=rootfs") }
-            guard let destination, !destination.isEmpty else { throw ArgumentParser.ValidationError("--output needs dest=DIR") }
-            self.kind = kind
-            self.destination = URL(fileURLWithPath: destination).standardizedFileURL
         }
     }
 
