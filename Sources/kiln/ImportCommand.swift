@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KilnArchive
+import KilnBuilder
 import KilnImage
 import KilnOCI
 import KilnStorage
@@ -30,7 +31,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "The image name and tag (default: import:latest).")
     var tag: String?
 
-    @Option(help: "A Dockerfile instruction to apply: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR, VOLUME, STOPSIGNAL.")
+    @Option(help: "A Dockerfile instruction to apply, as in a Dockerfile: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.")
     var change: [String] = []
 
     @Option(help: "Layer compression for OCI output (docker-archives always hold plain tars).")
@@ -46,14 +47,16 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// The config changes, platform and name the command line asks for.
     private func settings() throws -> (config: ContainerConfig, platform: Platform, reference: Reference, refName: String) {
-        var containerConfig = ContainerConfig()
-        for change in try change.map(ConfigChange.init(parsing:)) { try change.apply(to: &containerConfig) }
         let platform = try platform.map { try Platform(parsing: $0) } ?? Platform.host
+        var image = ImageConfig(platform: platform)
+        do { try ConfigChanges(change).apply(to: &image) } catch {
+            throw ArgumentParser.ValidationError(error.description)
+        }
         let reference = try Reference(parsing: tag ?? "import:latest")
         guard reference.digest == nil, let refName = reference.tag else {
             throw ArgumentParser.ValidationError("--tag \"\(tag ?? "")\": expected NAME[:TAG] without a digest")
         }
-        return (containerConfig, platform, reference, refName)
+        return (image.config, platform, reference, refName)
     }
 
     func run() async throws {

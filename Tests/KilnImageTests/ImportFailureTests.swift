@@ -27,7 +27,9 @@ struct ImportFailureTests {
     }
 
     @Test("a bad --change", arguments: [
-        "FROBNICATE now", "EXPOSE http", "USER", "LABEL =x", #"ENV A="unterminated"#, "USER a b",
+        "FROBNICATE now", "EXPOSE http", "USER", "LABEL =x", #"ENV A="unterminated"#,
+        // Not metadata: refused, as is more than one instruction in one --change.
+        "RUN true", "COPY a /b", "ADD a /b", "FROM scratch", "ARG A=1", "CMD a\nRUN b",
     ])
     func badChange(change: String) throws {
         let scratch = try ScratchDirectory()
