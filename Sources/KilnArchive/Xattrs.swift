@@ -16,7 +16,8 @@ public enum XattrRole: Sendable, Hashable {
     /// else to overlayfs than to a copy.
     case overlayMarker
     /// Belongs to the host: `system.*` (ACLs, which the kernel encodes itself) and
-    /// `security.selinux` (a host label, meaningless in an image).
+    /// `security.selinux` (a host label, meaningless in an image). Not recorded, compared or
+    /// copied.
     case host
 }
 
@@ -26,6 +27,9 @@ public struct EntryXattrs: Sendable, Hashable {
     public var recorded: [String: [UInt8]] = [:]
     /// overlayfs's markers, by their full name.
     public var overlayMarkers: [String: [UInt8]] = [:]
+    /// The host's attributes, by name: read so that what must not outlive a step (a snapshot
+    /// kept from an upper directory) can be removed.
+    public var host: [String: [UInt8]] = [:]
 
     /// No attributes.
     public init() {}
@@ -63,16 +67,18 @@ public enum Xattrs {
         "/proc/self/fd/\(directoryFD)/\(name)"
     }
 
-    /// The attributes of `path` (a final symlink not followed) that are recorded or overlay
-    /// markers; host attributes are not even read. A filesystem without xattrs, or an entry
-    /// removed meanwhile, has none. Most entries have none, so the common case costs one
-    /// `llistxattr` into a small buffer.
+    /// The attributes of `path` (a final symlink not followed), split by role. A filesystem
+    /// without xattrs, or an entry removed meanwhile, has none. Most entries have none, so the
+    /// common case costs one `llistxattr` into a small buffer.
     public static func read(path: String) throws(XattrReadError) -> EntryXattrs {
         var result = EntryXattrs()
         for name in try names(path) {
-            let role = role(of: name)
-            guard role != .host, let value = try value(path, name) else { continue }
-            if role == .recorded { result.recorded[name] = value } else { result.overlayMarkers[name] = value }
+            guard let value = try value(path, name) else { continue }
+            switch role(of: name) {
+            case .recorded: result.recorded[name] = value
+            case .overlayMarker: result.overlayMarkers[name] = value
+            case .host: result.host[name] = value
+            }
         }
         return result
     }

@@ -75,6 +75,9 @@ public struct FileMetadata: Sendable, Hashable {
     /// overlayfs's own markers on the entry, by full name: only an upper directory has them,
     /// and only the overlay diff reads them.
     public var overlayMarkers: [String: [UInt8]] = [:]
+    /// The host's attributes on the entry (ACLs, SELinux label): never compared or copied, only
+    /// read so that a directory kept as a snapshot can be rid of them.
+    public var hostXattrs: [String: [UInt8]] = [:]
 
     /// Whether content or metadata may differ between two records of the same path. A moved
     /// ctime counts only when the link count stayed the same.
@@ -113,7 +116,7 @@ extension FileMetadata {
             device: status.device, inode: status.inode, linkCount: status.linkCount,
             rdev: (kind == .characterDevice || kind == .blockDevice) ? status.rdev : 0,
             symlinkTarget: kind == .symlink ? symlinkTarget : nil, xattrs: xattrs.recorded,
-            overlayMarkers: xattrs.overlayMarkers)
+            overlayMarkers: xattrs.overlayMarkers, hostXattrs: xattrs.host)
     }
 }
 
@@ -151,6 +154,7 @@ extension FileMetadata {
         var read = EntryXattrs()
         read.recorded = xattrs
         read.overlayMarkers = overlayMarkers
+        read.host = hostXattrs
         return read
     }
 }

@@ -12,7 +12,17 @@ import Testing
     /// bytes `setcap cap_net_raw+ep` writes.
     static let netRawCapability: [UInt8] = [0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00] + [UInt8](repeating: 0, count: 12)
 
+    /// `system.posix_acl_access` granting uid 1 read (user::rw-, user:1:r--, group::r--,
+    /// mask::r--, other::r--): an ACL beyond the mode bits, so the kernel keeps it as an xattr.
+    static let acl: [UInt8] = hexBytes("0200000001000600ffffffff020004000100000004000400ffffffff10000400ffffffff20000400ffffffff")
+
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    }
+
     static let attributes: [String: [UInt8]] = [
+        "system.posix_acl_access": acl,
         "trusted.overlay.opaque": Array("y".utf8),
         "user.overlay.origin": Array("o".utf8),
         "user.x": Array("1".utf8),
@@ -36,6 +46,7 @@ import Testing
             let snapshot = try await Snapshot.capture(tree)
             #expect(snapshot.entries["f"]?.xattrs == recorded)
             #expect(snapshot.entries["f"]?.overlayMarkers.keys.sorted() == ["trusted.overlay.opaque", "user.overlay.origin"])
+            #expect(snapshot.entries["f"]?.hostXattrs == ["system.posix_acl_access": Self.acl])
 
             // The layer's reading: the tar entry carries exactly the same attributes.
             let layer = scratch.appendingPathComponent("layer.tar")
@@ -55,6 +66,7 @@ import Testing
             let unpacked = try await Snapshot.capture(applied)
             #expect(unpacked.entries["f"]?.xattrs == recorded)
             #expect(unpacked.entries["f"]?.overlayMarkers == [:])
+            #expect(unpacked.entries["f"]?.hostXattrs == [:])
         }
     }
 
