@@ -89,12 +89,6 @@ public enum Overlay {
         xattrs["trusted.overlay." + name] ?? xattrs["user.overlay." + name]
     }
 
-    /// Whether the xattr `name` is one of overlay's own markers (of either namespace), which no
-    /// layer stores.
-    static func isMarker(_ name: String) -> Bool {
-        name.hasPrefix("trusted.overlay.") || name.hasPrefix("user.overlay.")
-    }
-
     /// Unmounts `target`; if it is busy, detaches it so that it goes away once unused.
     public static func unmount(_ target: String) throws(StorageError) {
         if LinuxCalls.umount2(target, 0) == 0 { return }
