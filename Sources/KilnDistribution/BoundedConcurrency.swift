@@ -14,3 +14,23 @@ func forEachConcurrently<Item: Sendable>(
         }
     }
 }
+
+/// Runs `body` for every element `items` yields, as it is yielded, with at most `limit` running
+/// at once; returns when `items` has finished and every `body` has returned. For work that
+/// arrives over time (layers as a build commits them), where the collection form above would
+/// have to wait for all of it.
+public func forEachConcurrently<Item: Sendable>(
+    _ items: AsyncStream<Item>, limit: Int, _ body: @escaping @Sendable (Item) async -> Void
+) async {
+    await withTaskGroup(of: Void.self) { group in
+        var running = 0
+        for await item in items {
+            if running >= max(1, limit) {
+                await group.next()
+                running -= 1
+            }
+            group.addTask { await body(item) }
+            running += 1
+        }
+    }
+}
