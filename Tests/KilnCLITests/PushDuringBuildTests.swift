@@ -30,8 +30,9 @@ struct PushDuringBuildTests {
     }
 
     /// Runs kiln with a root of its own under `directory` (`root` names it).
-    static func kiln(_ arguments: [String], in directory: URL, root: String = "kiln-root") throws -> KilnBinary.Result {
-        var environment = RegistryCommandTests.environment(directory)
+    static func kiln(_ arguments: [String], in directory: URL, root: String = "kiln-root",
+                     environment extra: [String: String] = [:]) throws -> KilnBinary.Result {
+        var environment = RegistryCommandTests.environment(directory).merging(extra) { $1 }
         environment["KILN_ROOT"] = directory.appendingPathComponent(root).path
         return try KilnBinary.run(arguments, environment: environment)
     }
@@ -149,7 +150,7 @@ struct PushDuringBuildTests {
         }
     }
 
-    @Test("--push uploads only the image's layers: never a builder stage's, never the layers --squash replaces")
+    @Test("--push uploads only the image's layers: never a builder stage's, never those --squash or SOURCE_DATE_EPOCH replace")
     func onlyTheImagesLayers() async throws {
         try await withTestRegistry { registry in
             try await RegistryCommandTests.withDirectory { directory in
@@ -189,6 +190,16 @@ struct PushDuringBuildTests {
                                                                 "docker://\(registry.host)/squashed/app:v1"])
                 let document = try #require(try JSONSerialization.jsonObject(with: manifest.stdoutData) as? [String: Any])
                 #expect((document["layers"] as? [Any])?.count == (baseLayers?.count ?? 0) + 1)
+
+                // SOURCE_DATE_EPOCH: every step layer is rewritten after the build; the unclamped ones are never pushed.
+                let clamped = try Self.kiln(["build", context.path, "--build-context", try Self.busyboxContext, "--progress", "plain",
+                                             "--push", "-t", "\(registry.host)/clamped/app:v1"], in: directory,
+                                            environment: ["SOURCE_DATE_EPOCH": "0"])
+                try #require(clamped.status == 0, "\(clamped.stderr)")
+                let clampLog = registry.log().split(separator: "\n").filter { $0.contains("/v2/clamped/app/") }
+                for own in [copyLayer, try #require(layers["RUN echo second > /second"])] {
+                    #expect(!clampLog.contains { $0.contains(Self.hex(own)) })
+                }
             }
         }
     }
