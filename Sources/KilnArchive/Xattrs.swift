@@ -7,7 +7,7 @@ import Glibc
 /// final symlink. Linux has no `*xattrat` calls before 6.13, so the entry is reached through
 /// `/proc/self/fd/<dir>/<name>` with the `l*` variants: the directory is pinned by descriptor
 /// and only the last component, never followed, is looked up by name.
-enum Xattrs {
+public enum Xattrs {
     /// The path that reaches `name` inside the directory open as `directoryFD`.
     static func procPath(_ directoryFD: Int32, _ name: String) -> String {
         "/proc/self/fd/\(directoryFD)/\(name)"
@@ -15,7 +15,7 @@ enum Xattrs {
 
     /// Whether an attribute travels in layers. `system.*` (ACLs, handled by the kernel's own
     /// encoding) and `security.selinux` (a host label, meaningless in an image) stay behind.
-    static func isCarried(_ name: String) -> Bool {
+    public static func isCarried(_ name: String) -> Bool {
         !name.hasPrefix("system.") && name != "security.selinux"
     }
 

@@ -6,7 +6,7 @@ import KilnOCI
 ///
 /// ```
 /// { "containerimage.digest": "sha256:…", "containerimage.config.digest": "sha256:…",
-///   "kiln.baseImages": {"busybox": "sha256:…"},
+///   "kiln.baseImages": {"busybox": "sha256:…"}, "kiln.unpackedLayers": 0,
 ///   "kiln.steps": [ {"step": {"number": 2, "stage": "0", "position": 2, "stageSteps": 3, "text": "RUN …"},
 ///                   "status": "executed", "seconds": 0.41, "cacheKey": "sha256:…", "layer": "sha256:…",
 ///                   "timing": {"rootfsSeconds": 0.02, "commandSeconds": 0.3, "layerSeconds": 0.09}} ] }
@@ -26,6 +26,9 @@ public struct BuildMetadata: Sendable, Codable {
     public var steps: [StepRecord]
     /// A multi-platform build's images.
     public var platforms: [PlatformImage]?
+    /// How many layers the build unpacked into layer snapshots or chain directories (a build
+    /// on a machine that already ran or unpacked everything it stacks unpacks none).
+    public var unpackedLayers: Int
 
     /// One platform's image in a multi-platform build.
     public struct PlatformImage: Sendable, Codable, Hashable {
@@ -49,6 +52,7 @@ public struct BuildMetadata: Sendable, Codable {
         case baseImages = "kiln.baseImages"
         case steps = "kiln.steps"
         case platforms = "kiln.platforms"
+        case unpackedLayers = "kiln.unpackedLayers"
     }
 
     /// The metadata of `result`.
@@ -57,6 +61,7 @@ public struct BuildMetadata: Sendable, Codable {
         configDigest = result.configDigest.description
         baseImages = result.baseImages.mapValues(\.description)
         steps = result.steps
+        unpackedLayers = result.unpackedLayers
     }
 
     /// The metadata of a multi-platform build.
@@ -69,6 +74,7 @@ public struct BuildMetadata: Sendable, Codable {
         }
         baseImages = bases
         steps = result.builds.flatMap(\.result.steps)
+        unpackedLayers = result.builds.reduce(0) { $0 + $1.result.unpackedLayers }
         platforms = result.builds.map {
             PlatformImage(platform: $0.platform.description, imageDigest: $0.result.manifestDigest.description,
                           configDigest: $0.result.configDigest.description)

@@ -86,20 +86,44 @@ struct BuildSession: Sendable {
         }
     }
 
-    /// A read-only directory holding `layers` (a cached chain directory), for `COPY --from`
-    /// and bind mounts from a stage or image.
+    /// A read-only directory holding `layers`, for `COPY --from` and bind mounts from a stage
+    /// or image: a read-only overlay of their layer snapshots (a step reads just the files it
+    /// needs, and nothing this machine has is unpacked again), else a flattened chain directory.
     func directory(of layers: [StageLayer], for step: StepIdentity?) async throws -> URL {
-        try await unpacking(layers, for: step) { references in try await snapshots.materialize(references) }
+        if await stacksLayerSnapshots() {
+            do {
+                let stack = try await layerStack(layers, for: step)
+                if stack.count <= OverlayStack.maximumLowers { return try snapshots.readOnlyView(of: stack, scratch: scratch) }
+            } catch StorageError.overlayTooDeep {}
+        }
+        return try await unpacking(layers, for: step) { references in try await snapshots.materialize(references) }
     }
 
-    /// Runs `body` (which unpacks `layers`) once their blobs are in the store. A blob found
-    /// corrupt on the way is quarantined by the store; when it can be fetched again (a base
-    /// layer, a remote cache hit) it is, and `body` runs once more; otherwise the error names
-    /// the layer, and the next build rebuilds it (its cache entry misses without its blob).
-    func unpacking<T>(_ layers: [StageLayer], for step: StepIdentity?,
+    /// Whether roots and stage directories are overlays of layer snapshots. The one place that
+    /// decides it: chroot isolation (no mounts) and `KILN_ROOTFS=copy` take copies, and so
+    /// does a process that cannot mount overlayfs.
+    func stacksLayerSnapshots() async -> Bool {
+        guard ProcessInfo.processInfo.environment["KILN_ROOTFS"] != "copy", request.isolation.allowsOverlayRootfs else { return false }
+        return await snapshots.canStack(scratch: scratch)
+    }
+
+    /// The layer snapshots of `layers`, bottom first. Only the layers this machine has no
+    /// snapshot of are fetched and unpacked.
+    func layerStack(_ layers: [StageLayer], for step: StepIdentity?) async throws -> [URL] {
+        let references = layers.map { LayerReference(blob: store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
+        let missing = snapshots.missingLayerSnapshots(references)
+        return try await unpacking(layers, fetching: missing.map { layers[$0] }, for: step) { try await snapshots.layerStack($0) }
+    }
+
+    /// Runs `body` (which unpacks `layers`) once the blobs of `fetching` (default: all of
+    /// `layers`) are in the store. A blob found corrupt on the way is quarantined by the store;
+    /// when it can be fetched again (a base layer, a remote cache hit) it is, and `body` runs
+    /// once more; otherwise the error names the layer, and the next build rebuilds it (its
+    /// cache entry misses without its blob).
+    func unpacking<T>(_ layers: [StageLayer], fetching: [StageLayer]? = nil, for step: StepIdentity?,
                       _ body: ([LayerReference]) async throws -> T) async throws -> T {
         let references = layers.map { LayerReference(blob: store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
-        try await ensureBlobs(layers, for: step)
+        try await ensureBlobs(fetching ?? layers, for: step)
         do {
             return try await body(references)
         } catch let error as StorageError {
@@ -113,7 +137,7 @@ struct BuildSession: Sendable {
                                                usedBy: usedBy, quarantinedAs: quarantinedAs)
             }
             events(.info("content store blob \(digest) (\(usedBy)) was corrupt; moved to \(quarantinedAs ?? "quarantine"), fetching it again"))
-            try await ensureBlobs(layers, for: step)
+            try await ensureBlobs(fetching ?? layers, for: step)
             return try await body(references)
         }
     }

@@ -22,6 +22,8 @@ public struct BuildResult: Sendable {
     public var steps: [StepRecord]
     /// The base images, by the word the Dockerfile used, with their manifest digests.
     public var baseImages: [String: Digest]
+    /// How many layers the build unpacked.
+    public var unpackedLayers: Int = 0
     /// The layers pushed while the build ran, for the exporter to wait for; nil without a push target.
     public var layerUploads: LayerUploadPipeline? = nil
 }
@@ -125,6 +127,8 @@ public struct Builder: Sendable {
             Self.removeScratch(scratch)
             ownership.release()
         }
+        keepWithinDiskBudget(events: events)
+        defer { DiskReserve.unregisterReclaimer(for: root.url) }
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
 
         // A remote cache that fails is reported once, then left alone for this build.
@@ -178,7 +182,7 @@ public struct Builder: Sendable {
         let steps = buildPlan.stages.flatMap { outcomes[$0.index]?.records ?? [] }
         return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.digest,
                            steps: steps, baseImages: bases.byWord().mapValues(\.resolved.manifestDigest),
-                           layerUploads: layerUploads)
+                           unpackedLayers: session.snapshots.unpacked.value, layerUploads: layerUploads)
     }
 
     private func parse(_ request: BuildRequest) throws -> Dockerfile {
@@ -363,9 +367,9 @@ public struct Builder: Sendable {
 
     /// Removes the build's scratch directory, unmounting anything a cancelled step left mounted.
     static func removeScratch(_ scratch: URL) {
-        if (try? FileManager.default.removeItem(at: scratch)) == nil, FileManager.default.fileExists(atPath: scratch.path) {
-            MountTable.detachAll(under: scratch.path)
-            try? FileManager.default.removeItem(at: scratch)
-        }
+        // Mounts first (read-only views of stages, a working rootfs a failure left mounted):
+        // removing through them would reach into layer snapshots.
+        MountTable.detachAll(under: scratch.path)
+        try? FileManager.default.removeItem(at: scratch)
     }
 }

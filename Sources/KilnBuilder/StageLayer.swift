@@ -140,6 +140,9 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var platform: String?
     /// True for a RUN that executed under emulation (QEMU through binfmt_misc); absent otherwise.
     public var emulated: Bool?
+    /// For an executed step, what Kiln's process read and wrote while it prepared the rootfs,
+    /// ran the step and wrote its layer (stages running at the same time count too).
+    public var io: ProcessIO?
 }
 
 /// Where an executed step's time went: Kiln's own overhead apart from the command's.

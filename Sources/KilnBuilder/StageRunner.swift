@@ -227,13 +227,13 @@ struct StageRunner: Sendable {
                         record.explain = pending?.explanation
                     }
                     let preparing = ContinuousClock.now
+                    let ioBefore = ProcessIO.current()
                     if pending?.begun == false {
                         if working?.isFull == true {
                             working?.release()
                             working = nil
                         }
                         if working == nil {
-                            try await session.ensureBlobs(outcome.layers, for: step.identity)
                             working = try await WorkingRootfs.open(outcome.layers, for: step.identity, session: session)
                         }
                         try working!.beginStep()
@@ -255,6 +255,7 @@ struct StageRunner: Sendable {
                     record.timing = StepTiming(rootfsSeconds: (performing - preparing).seconds,
                                                commandSeconds: (committing - performing).seconds,
                                                layerSeconds: (ContinuousClock.now - committing).seconds)
+                    if let ioBefore, let ioAfter = ProcessIO.current() { record.io = ioAfter.since(ioBefore) }
                     record.status = .executed
                     if case .run = step.resolved.instruction, runsEmulated { record.emulated = true }
                     time = session.created

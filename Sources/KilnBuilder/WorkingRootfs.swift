@@ -5,14 +5,17 @@ import KilnCache
 import KilnOCI
 import KilnStorage
 
-/// The one writable rootfs a stage keeps across consecutive cache misses: the layer chain
-/// is materialised once, and each step's layer holds only what that step changed.
+/// The one writable rootfs a stage keeps across consecutive cache misses: the layers below
+/// are made ready once, and each step's layer holds only what that step changed.
 ///
-/// On overlayfs (``OverlayStack``) each step gets its own upper directory, which is its
-/// diff. Where overlayfs cannot be mounted, the chain is copied once and each step's
-/// changes are the difference between snapshots taken before and after it (a snapshot of an
-/// overlay's merged view cannot be used for that: a copy-up changes inode numbers there,
-/// which reads as a replaced directory).
+/// On overlayfs (``OverlayStack``) the layer snapshots of the chain are stacked as lowers
+/// (nothing unpacked that this machine already has, nothing copied) and each step gets its
+/// own upper directory, which is its diff and, once its layer is written, the snapshot of that
+/// layer (``SnapshotStore/keep(upper:as:)``), so later steps and later builds stack it too.
+/// Where overlayfs cannot be mounted, the chain is copied once and each step's changes are
+/// the difference between snapshots taken before and after it (a snapshot of an overlay's
+/// merged view cannot be used for that: a copy-up changes inode numbers there, which reads as
+/// a replaced directory).
 struct WorkingRootfs: Sendable {
     private enum Storage: Sendable {
         case overlay(OverlayStack)
@@ -20,6 +23,8 @@ struct WorkingRootfs: Sendable {
     }
 
     private var storage: Storage
+    /// The chain ID of the layers below the next step (nil: none).
+    private var chain: Digest?
 
     /// Where steps run.
     var path: URL {
@@ -36,22 +41,31 @@ struct WorkingRootfs: Sendable {
         return false
     }
 
-    /// A writable rootfs holding `layers` (their blobs already in the store), ready for a step.
+    /// A writable rootfs holding `layers` (their blobs fetched when a layer must be unpacked),
+    /// ready for a step.
     ///
     /// Chroot isolation takes a copy: it cannot mount, and it places the step's mounts into the
     /// rootfs itself, which on an overlay would copy up what it moves aside.
     static func open(_ layers: [StageLayer], for step: StepIdentity?, session: BuildSession) async throws -> WorkingRootfs {
-        if ProcessInfo.processInfo.environment["KILN_ROOTFS"] != "copy" && session.request.isolation.allowsOverlayRootfs {
-            let chain = try await session.unpacking(layers, for: step) { try await session.snapshots.materialize($0) }
-            if let stack = OverlayStack.make(chain: chain, scratch: session.scratch) {
-                return WorkingRootfs(storage: .overlay(stack))
+        let chain = ChainID.of(layers.map(\.diffID))
+        if await session.stacksLayerSnapshots() {
+            do {
+                var lowers = try await session.layerStack(layers, for: step)
+                if lowers.isEmpty || lowers.count > OverlayStack.maximumLowers {
+                    lowers = [try await session.unpacking(layers, for: step) { try await session.snapshots.materialize($0) }]
+                }
+                return WorkingRootfs(storage: .overlay(try OverlayStack.make(lowers: lowers, scratch: session.scratch)), chain: chain)
+            } catch StorageError.overlayTooDeep {
+                // Neither mount(2) nor this kernel's fsconfig takes so many lowers: one flattened chain.
+                let flattened = try await session.unpacking(layers, for: step) { try await session.snapshots.materialize($0) }
+                return WorkingRootfs(storage: .overlay(try OverlayStack.make(lowers: [flattened], scratch: session.scratch)), chain: chain)
             }
         }
         let rootfs = try await session.unpacking(layers, for: step) {
             try await session.snapshots.makeRootfs($0, scratch: session.scratch, allowOverlay: false)
         }
         do {
-            return WorkingRootfs(storage: .copy(rootfs, before: try await Snapshot.capture(rootfs.path)))
+            return WorkingRootfs(storage: .copy(rootfs, before: try await Snapshot.capture(rootfs.path)), chain: chain)
         } catch {
             try? rootfs.release()
             throw error
@@ -67,22 +81,29 @@ struct WorkingRootfs: Sendable {
     }
 
     /// Turns what the step changed into a layer blob in the content store; nil when the step
-    /// changed nothing.
+    /// changed nothing. On overlayfs the step's upper becomes the layer's snapshot.
     mutating func commit(session: BuildSession) async throws -> CachedLayer? {
-        let changes: [LayerChange]
         switch storage {
         case .overlay(var stack):
-            changes = try await stack.changes()
-            defer {
-                stack.endStep()
-                storage = .overlay(stack)
+            let layer = try await Self.write(try await stack.changes(), from: stack.merged, session: session)
+            let upper = stack.endStep()
+            storage = .overlay(stack)
+            guard let upper else { return layer }
+            guard let layer else {
+                // Nothing a layer would hold: what the upper has, the lowers have too.
+                try? FileManager.default.removeItem(at: upper)
+                return nil
             }
-            return try await Self.write(changes, from: stack.merged, session: session)
+            chain = StageRunner.chain(chain, adding: layer.diffID)
+            stack.push(try await session.snapshots.keep(upper: upper, as: chain!))
+            storage = .overlay(stack)
+            return layer
         case .copy(let rootfs, let before):
             let after = try await Snapshot.capture(rootfs.path, baseline: before)
-            changes = after.changes(since: before)
             storage = .copy(rootfs, before: after)
-            return try await Self.write(changes, from: rootfs.path, session: session)
+            let layer = try await Self.write(after.changes(since: before), from: rootfs.path, session: session)
+            if let layer { chain = StageRunner.chain(chain, adding: layer.diffID) }
+            return layer
         }
     }
 
@@ -116,7 +137,7 @@ struct WorkingRootfs: Sendable {
     private func previousModificationTime(of relative: String) -> timespec? {
         switch storage {
         case .overlay(let stack):
-            return stack.previousStatus(of: relative)?.st_mtim
+            return stack.previousMetadata(of: relative).map { timespec(tv_sec: Int($0.mtime.seconds), tv_nsec: Int($0.mtime.nanoseconds)) }
         case .copy(_, let before):
             guard let time = before.entries[relative]?.mtime else { return nil }
             return timespec(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds))

@@ -10,7 +10,7 @@ public struct LocalCacheUsage: Sendable, Hashable, Codable {
     public var layerBytes: Int64
     /// Bytes of every blob in the content store (cached layers, base image layers, configs).
     public var storeBytes: Int64
-    /// Unpacked layer chains under `snapshots/`.
+    /// Unpacked layer chains and layer snapshots under `snapshots/`.
     public var snapshots: Int
 }
 
@@ -35,7 +35,7 @@ extension LocalCacheBackend {
         for entry in entries { if let layer = entry.layer { layers[layer.descriptor.digest] = layer.descriptor.size } }
         let storeBytes = Self.blobFiles(in: store).reduce(Int64(0)) { $0 + $1.size }
         return LocalCacheUsage(entries: entries.count, layerBytes: layers.values.reduce(0, +), storeBytes: storeBytes,
-                               snapshots: Self.snapshotDirectories(root: root).count)
+                               snapshots: SnapshotStore(root: root).usage().count)
     }
 
     /// Removes entries not used since `cutoff`, then every blob and snapshot that no remaining
@@ -59,10 +59,7 @@ extension LocalCacheBackend {
                 report.blobBytes += blob.size
             }
         }
-        for snapshot in Self.snapshotDirectories(root: root) where Self.modified(snapshot) < cutoff {
-            try FileManager.default.removeItem(at: snapshot)
-            report.snapshots += 1
-        }
+        report.snapshots = SnapshotStore(root: root).evict(freeing: .max, usedBefore: cutoff).count
         return report
     }
 
@@ -82,13 +79,13 @@ extension LocalCacheBackend {
         return removed
     }
 
-    private static func modified(_ url: URL) -> Date {
+    static func modified(_ url: URL) -> Date {
         var info = stat()
         guard stat(url.path, &info) == 0 else { return .distantPast }
         return Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
     }
 
-    private static func blobFiles(in store: ContentStore) -> [(digest: Digest, size: Int64, modified: Date)] {
+    static func blobFiles(in store: ContentStore) -> [(digest: Digest, size: Int64, modified: Date)] {
         let directory = store.directory.appendingPathComponent("sha256")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.compactMap { name in
@@ -99,8 +96,4 @@ extension LocalCacheBackend {
         }
     }
 
-    private static func snapshotDirectories(root: KilnRoot) -> [URL] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.snapshots.path)) ?? []
-        return names.filter { $0.count == 64 && $0.allSatisfy(\.isHexDigit) }.map { root.snapshots.appendingPathComponent($0) }
-    }
 }

@@ -132,8 +132,13 @@ public struct DiskReserve: Sendable, Hashable {
     /// less free space or fewer free inodes than this reserve keeps. `what` names what was
     /// being written (a layer digest, a step), for the error.
     public func check(_ path: String, writing what: @autoclosure () -> String) throws(StorageError) {
-        let state = try state(of: path)
+        var state = try state(of: path)
         guard state.isBelowReserve else { return }
+        // Least recently used snapshots go before the build does (a registered reclaimer).
+        if Self.reclaim(below: path, for: state) {
+            state = try self.state(of: path)
+            guard state.isBelowReserve else { return }
+        }
         throw StorageError.diskReserveReached(DiskReserveShortfall(writing: what(), state: state))
     }
 
@@ -189,7 +194,7 @@ public struct DiskReserveShortfall: Sendable, Hashable, CustomStringConvertible 
     }
 
     /// Bytes in the largest binary unit that keeps a value of at least 1, e.g. `812.4 MiB`.
-    static func bytes(_ count: UInt64) -> String {
+    public static func bytes(_ count: UInt64) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(count)
         var unit = 0

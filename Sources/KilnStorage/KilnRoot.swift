@@ -4,19 +4,24 @@ import Glibc
 /// Kiln's local state directory and its fixed layout.
 ///
 /// `$KILN_ROOT`, else `$XDG_DATA_HOME/kiln`, else `~/.local/share/kiln`:
-/// `blobs/sha256/…` (content store), `snapshots/<chainID>/` (unpacked chains),
+/// `blobs/sha256/…` (content store), `snapshots/layers/<chainID>/` (layer snapshots),
+/// `snapshots/<chainID>/` (unpacked chains),
 /// `cache/` (local cache entries), `tmp/` (per-build scratch).
 public struct KilnRoot: Sendable, Hashable {
     /// The root directory.
     public let url: URL
     /// The free space and inodes every write under this root leaves on its filesystem.
     public var reserve: DiskReserve
+    /// What the root keeps of snapshots and blobs before the least recently used go.
+    public var budget: DiskBudget
 
     /// A root at an explicit directory; `reserve` defaults to the environment's
-    /// (`KILN_MIN_FREE_SPACE`, `KILN_MIN_FREE_INODES`), else ``DiskReserve/default``.
-    public init(url: URL, reserve: DiskReserve? = nil) {
+    /// (`KILN_MIN_FREE_SPACE`, `KILN_MIN_FREE_INODES`), else ``DiskReserve/default``, and
+    /// `budget` to `KILN_DISK_BUDGET`, else ``DiskBudget/default``.
+    public init(url: URL, reserve: DiskReserve? = nil, budget: DiskBudget? = nil) {
         self.url = url
         self.reserve = reserve ?? (try? DiskReserve.fromEnvironment()) ?? .default
+        self.budget = budget ?? (try? DiskBudget.fromEnvironment()) ?? .default
     }
 
     /// The root chosen from the environment, as described above.

@@ -13,26 +13,74 @@ public enum Overlay {
         try mount(lowers: [lower], upper: upper, work: work, at: target)
     }
 
+    /// Mounts an overlay of `lowers` (topmost first) at `target`, writable into `upper`/`work`,
+    /// or read-only when `upper` is nil (then at least two lowers: one directory needs no mount).
+    ///
+    /// The options go through `mount(2)` when they fit in the page it copies; a deeper stack
+    /// (every layer of an image its own lower) goes through the new mount API, one `lowerdir+`
+    /// per lower, which has no such limit (Linux 6.8). Where neither can say it,
+    /// ``StorageError/overlayTooDeep(lowers:)`` lets the caller flatten the stack instead.
+    public static func mount(lowers: [String], upper: String?, work: String?, at target: String) throws(StorageError) {
+        let options = try options(lowers: lowers, upper: upper, work: work)
+        if options.utf8.count < legacyOptionLimit {
+            try posix("mount overlay", target) { LinuxCalls.mount(source: "overlay", target: target, type: "overlay", data: options) }
+            return
+        }
+        try mountThroughFSConfig(lowers: lowers, upper: upper, work: work, at: target)
+    }
+
     /// Mounts an overlay of `lowers` (topmost first) with `upper`/`work` at `target`.
     public static func mount(lowers: [String], upper: String, work: String, at target: String) throws(StorageError) {
-        let options = try options(lowers: lowers, upper: upper, work: work)
-        try posix("mount overlay", target) { LinuxCalls.mount(source: "overlay", target: target, type: "overlay", data: options) }
+        try mount(lowers: lowers, upper: Optional(upper), work: Optional(work), at: target)
+    }
+
+    /// What `mount(2)` copies of the options: one page, less the terminating NUL and a margin.
+    static let legacyOptionLimit = 4000
+
+    private static func mountThroughFSConfig(lowers: [String], upper: String?, work: String?, at target: String) throws(StorageError) {
+        guard LinuxCalls.hasMountAPI else { throw StorageError.overlayTooDeep(lowers: lowers.count) }
+        let context = LinuxCalls.fsopen("overlay")
+        guard context >= 0 else { throw StorageError.overlayTooDeep(lowers: lowers.count) }
+        defer { close(context) }
+        for lower in lowers where LinuxCalls.fsconfigSetString(context, "lowerdir+", lower) != 0 {
+            // EINVAL for the key itself: a kernel before 6.8; anything else is the lower's fault.
+            if errno == EINVAL && lower == lowers.first { throw StorageError.overlayTooDeep(lowers: lowers.count) }
+            throw StorageError.system(operation: "fsconfig overlay lowerdir+", path: lower, errno: errno)
+        }
+        var settings: [(String, String?)] = []
+        if let upper, let work { settings += [("upperdir", upper), ("workdir", work)] }
+        settings += fixedOptions.map { ($0.0, Optional($0.1)) }
+        if UserNamespace.isNested { settings.append(("userxattr", nil)) }
+        for (key, value) in settings {
+            let status = value.map { LinuxCalls.fsconfigSetString(context, key, $0) } ?? LinuxCalls.fsconfigSetFlag(context, key)
+            if status != 0 { throw StorageError.system(operation: "fsconfig overlay \(key)", path: target, errno: errno) }
+        }
+        try posix("fsconfig overlay create", target) { LinuxCalls.fsconfigCreate(context) }
+        let mount = try posix("fsmount overlay", target) { LinuxCalls.fsmount(context) }
+        defer { close(mount) }
+        try posix("move_mount overlay", target) { LinuxCalls.moveMount(mount, to: target) }
+    }
+
+    /// Options every overlay gets, whichever call mounts it. Redirects are never created
+    /// (renamed directories are copied up whole); as root "off" says so, while userxattr
+    /// refuses "off" where the kernel reads it as "follow".
+    private static var fixedOptions: [(String, String)] {
+        [("redirect_dir", UserNamespace.isNested ? "nofollow" : "off"), ("metacopy", "off"), ("index", "off")]
     }
 
     /// The one set of mount options every overlay Kiln mounts gets: `lowers` (topmost first)
-    /// under `upper`, and in a user namespace `userxattr` (overlay keeps its markers in
-    /// `user.overlay.*`, since `trusted.*` needs the host's root).
-    static func options(lowers: [String], upper: String, work: String) throws(StorageError) -> String {
-        for path in lowers + [upper, work] where path.contains(",") || path.contains(":") {
+    /// under `upper` (none: read-only), and in a user namespace `userxattr` (overlay keeps its
+    /// markers in `user.overlay.*`, since `trusted.*` needs the host's root).
+    static func options(lowers: [String], upper: String?, work: String?) throws(StorageError) -> String {
+        for path in lowers + [upper, work].compactMap({ $0 }) where path.contains(",") || path.contains(":") {
             throw StorageError.system(operation: "overlay mount (path has ',' or ':')", path: path, errno: EINVAL)
         }
-        // Redirects are never created (renamed directories are copied up whole); as root
-        // "off" says so, while userxattr refuses "off" where the kernel reads it as "follow".
-        let redirect = UserNamespace.isNested ? "nofollow" : "off"
-        let options = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work),redirect_dir=\(redirect),metacopy=off,index=off"
-        return UserNamespace.isNested ? options + ",userxattr" : options
+        var parts = ["lowerdir=\(lowers.joined(separator: ":"))"]
+        if let upper, let work { parts += ["upperdir=\(upper)", "workdir=\(work)"] }
+        parts += fixedOptions.map { "\($0.0)=\($0.1)" }
+        if UserNamespace.isNested { parts.append("userxattr") }
+        return parts.joined(separator: ",")
     }
-
 
     /// The xattr overlay marks `name` with (`opaque`, `redirect`, `metacopy`) as it may be
     /// found in an upper directory: `trusted.overlay.` as root mounts it, `user.overlay.` with

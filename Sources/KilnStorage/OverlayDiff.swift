@@ -54,13 +54,29 @@ extension Snapshot {
                     try TreeWalker.readMetadata(directoryFD: parent, name: name, absolutePath: lower.path + "/" + path)
                 }
                 if let found { return (found, lower) }
+                if hidesLowers(below: path, in: lower) { return nil }
             } catch StorageError.system(_, _, ENOENT) {
-                continue
+                if hidesLowers(below: path, in: lower) { return nil }
             } catch {
                 return nil
             }
         }
         return nil
+    }
+
+    /// Whether a directory on the way to `path` is opaque in `lower`: then the lowers below it
+    /// do not show what they have there (a layer removed the directory and made it again).
+    static func hidesLowers(below path: String, in lower: CacheMountTree) -> Bool {
+        var prefix = ""
+        for component in path.split(separator: "/").dropLast() {
+            prefix = prefix.isEmpty ? String(component) : prefix + "/" + component
+            let directory = prefix
+            guard let metadata = (try? lower.withParent(of: directory) { parent, name in
+                try TreeWalker.readMetadata(directoryFD: parent, name: name, absolutePath: lower.path + "/" + directory)
+            }) ?? nil else { return false }
+            if metadata.kind == .directory, Overlay.marker("opaque", in: metadata.xattrs) == Array("y".utf8) { return true }
+        }
+        return false
     }
 
     /// Whether the regular file at `path` of the upper directory (`metadata`, read there) is
@@ -70,7 +86,7 @@ extension Snapshot {
         guard let (old, lower) = topmostLowerEntry(path, in: lowers), old.kind == .regular,
               old.permissions == metadata.permissions, old.uid == metadata.uid, old.gid == metadata.gid,
               old.size == metadata.size, old.mtime == metadata.mtime,
-              old.xattrs == metadata.xattrs.filter({ !Overlay.isMarker($0.key) })
+              old.xattrs.filter({ !Overlay.isMarker($0.key) }) == metadata.xattrs.filter({ !Overlay.isMarker($0.key) })
         else { return false }
         let upperFile = open(upper.path + "/" + path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard upperFile >= 0 else { return false }

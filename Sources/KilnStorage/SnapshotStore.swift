@@ -7,8 +7,9 @@ import KilnOCI
 /// the uncompressed tar it read (the layer's diffID).
 public typealias LayerUnpacker = @Sendable (_ blob: URL, _ directory: URL) async throws -> Digest
 
-/// Unpacked layer chains under `$KILN_ROOT/snapshots/<chainID hex>`, and writable rootfs
-/// directories on top of them.
+/// Unpacked layer chains under `$KILN_ROOT/snapshots/<chainID hex>` (whole trees, for roots
+/// that cannot be overlays), layer snapshots under `snapshots/layers/` (see
+/// `SnapshotStore+Layers.swift`), and writable rootfs directories on top of them.
 ///
 /// A chain directory is built once: on a copy of the longest parent chain already unpacked
 /// (else from empty), in a temp directory beside the final one, then renamed into place. A
@@ -20,7 +21,9 @@ public struct SnapshotStore: Sendable {
     public let directory: URL
     /// What copies and unpacking leave free on the disk (the root's reserve).
     public let reserve: DiskReserve
-    private let unpack: LayerUnpacker
+    let unpack: LayerUnpacker
+    /// How many layers this store value (one per build) has unpacked.
+    public let unpacked = UnpackTally()
 
     /// The snapshot store of `root`, applying layers with `unpack`.
     public init(root: KilnRoot, unpack: @escaping LayerUnpacker) {
@@ -67,7 +70,10 @@ public struct SnapshotStore: Sendable {
             return empty
         }
         let target = path(for: chainID)
-        if isDirectory(target) { return target }
+        if isDirectory(target) {
+            _ = utimes(target.path, nil)  // its last use, for eviction
+            return target
+        }
         return try await withFileLock(path: directory.path + "/\(chainID.encoded).lock", exclusive: true) {
             // Another builder may have finished it while this one waited for the lock.
             if isDirectory(target) { return target }
@@ -82,20 +88,32 @@ public struct SnapshotStore: Sendable {
                 }
                 for layer in layers[((parentIndex ?? -1) + 1)...] {
                     try Task.checkCancellation()
-                    let diffID = try await unpack(layer.blob, temp)
-                    guard diffID == layer.diffID else {
-                        throw StorageError.diffIDMismatch(layer: layer.blob.path, expected: layer.diffID, actual: diffID)
-                    }
+                    try await unpackVerified(layer, into: temp)
                 }
-                try flushFilesystem(of: temp.path)
-                try posix("rename", target.path) { rename(temp.path, target.path) }
-                try syncDirectory(directory.path)
+                try publish(temp, as: target)
                 return target
             } catch {
                 try? FileManager.default.removeItem(at: temp)
                 throw error
             }
         }
+    }
+
+    /// Applies `layer` onto `directory` (a plain one or an overlay's merged view) and counts it;
+    /// a layer whose uncompressed content does not hash to its diffID is refused.
+    func unpackVerified(_ layer: LayerReference, into directory: URL) async throws {
+        let diffID = try await unpack(layer.blob, directory)
+        guard diffID == layer.diffID else {
+            throw StorageError.diffIDMismatch(layer: layer.blob.path, expected: layer.diffID, actual: diffID)
+        }
+        unpacked.add()
+    }
+
+    /// Renames the finished snapshot `temp` into place at `target`, on disk as a whole first.
+    func publish(_ temp: URL, as target: URL) throws {
+        try flushFilesystem(of: temp.path)
+        try posix("rename", target.path) { rename(temp.path, target.path) }
+        try syncDirectory(target.deletingLastPathComponent().path)
     }
 
     /// A writable rootfs on top of `layers`, in a new directory below `scratch` (the build's
@@ -154,19 +172,16 @@ public struct SnapshotStore: Sendable {
     /// a lock that can be taken at once marks one nobody owns. Mounts below it are detached
     /// first. Live builders' directories are skipped, never waited for.
     func removeAbandonedTemporaries() {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(".tmp-") {
-            let chain = name.dropFirst(5).prefix(64)
-            guard let held = FileLock(tryingPath: directory.path + "/\(chain).lock") else { continue }
-            defer { held.unlock() }
-            let path = directory.appendingPathComponent(name)
-            MountTable.detachAll(under: path.path)
-            try? FileManager.default.removeItem(at: path)
+        for parent in [directory, layerSnapshots] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? [] where name.hasPrefix(".tmp-") {
+                let chain = name.dropFirst(5).prefix(64)
+                guard let held = FileLock(tryingPath: parent.path + "/\(chain).lock") else { continue }
+                defer { held.unlock() }
+                let path = parent.appendingPathComponent(name)
+                MountTable.detachAll(under: path.path)
+                try? FileManager.default.removeItem(at: path)
+            }
         }
-    }
-
-    private func isDirectory(_ url: URL) -> Bool {
-        var st = stat()
-        return lstat(url.path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 }
 

@@ -20,6 +20,9 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     case notOwner(path: String, owner: UInt32)
     /// The overlay upper directory holds something Kiln cannot turn into a layer change.
     case unsupportedOverlayEntry(path: String, reason: String)
+    /// An overlay of this many lowers cannot be mounted here (its options exceed what `mount(2)`
+    /// takes and the kernel or libc lacks `lowerdir+`): the caller flattens the stack.
+    case overlayTooDeep(lowers: Int)
     /// Writing stopped because free space or free inodes fell below the ``DiskReserve``.
     case diskReserveReached(DiskReserveShortfall)
     /// A setting (flag or environment variable) has a value that does not parse.
@@ -48,6 +51,8 @@ public enum StorageError: Error, Sendable, Hashable, CustomStringConvertible {
             return "layer \(layer): diffID mismatch: expected \(expected), got \(actual)"
         case .unsupportedOverlayEntry(let path, let reason):
             return "overlay upper entry \(path): \(reason)"
+        case .overlayTooDeep(let lowers):
+            return "an overlay of \(lowers) lower directories cannot be mounted here"
         case .diskReserveReached(let shortfall):
             return shortfall.description
         case .invalidSetting(let name, let value, let expected):

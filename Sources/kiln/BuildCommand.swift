@@ -130,6 +130,7 @@ struct BuildCommand: AsyncParsableCommand {
     func run() async throws {
         var root = KilnRoot.fromEnvironment()
         root.reserve = try diskReserve.reserve()
+        root.budget = try diskReserve.budget()
         let display = ProgressDisplay(mode: ProgressMode(rawValue: progress) ?? .auto)
         let work = Task { try await build(root: root, events: display.sink) }
         let signals = SignalCancellation(cancelling: work)

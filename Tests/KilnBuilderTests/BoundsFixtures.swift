@@ -70,13 +70,22 @@ enum BoundsFixtures {
         }
     }
 
+    /// The temp directories of snapshots being unpacked: layer snapshots (`snapshots/layers/.tmp-…`,
+    /// the layer's files under `fs/`) and whole chains (`snapshots/.tmp-…`).
+    static func temporarySnapshots(_ root: KilnRoot) -> [URL] {
+        [root.snapshots.appendingPathComponent("layers"), root.snapshots].flatMap { parent in
+            ((try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []).filter { $0.hasPrefix(".tmp-") }
+                .map { parent.appendingPathComponent($0) }
+        }
+    }
+
     /// What a finished build must not leave under `root`: scratch directories, temp snapshot
     /// directories, ingest temp files, ownership records, mounts and runtime containers.
     static func leftovers(_ root: KilnRoot) -> [String] {
         func names(_ url: URL) -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [] }
         var found: [String] = []
         found += names(root.tmp).filter { $0.hasPrefix("build-") }.map { "tmp/\($0)" }
-        found += names(root.snapshots).filter { $0.hasPrefix(".tmp-") }.map { "snapshots/\($0)" }
+        found += temporarySnapshots(root).map { "snapshots/" + $0.path.dropFirst(root.snapshots.path.count + 1) }
         found += names(root.blobs.appendingPathComponent("ingest")).map { "blobs/ingest/\($0)" }
         found += names(root.owners).filter { $0.hasSuffix(".json") }.map { "owners/\($0)" }
         let mounts = (ProcFile.read("/proc/self/mountinfo") ?? "").split(separator: "\n")

@@ -47,12 +47,10 @@ struct CancellationTests {
         let bomb = try BoundsFixtures.bomb("bytes", 4096, in: harness.directory)
         let build = try start("FROM bomb\nCOPY hello /hello\n", bomb.contextFlag + ["--min-free-space", "0"])
         let unpacking = poll(build) {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: harness.root.snapshots.path)) ?? []
-            guard let temp = names.first(where: { $0.hasPrefix(".tmp-") }) else { return false }
+            guard let temp = BoundsFixtures.temporarySnapshots(harness.root).first else { return false }
             var info = stat()
-            // Well into the layer: its one file already holds 64 MiB.
-            return stat(harness.root.snapshots.appendingPathComponent(temp).appendingPathComponent("zeros").path, &info) == 0
-                && info.st_size > 64 << 20
+            // Well into the layer: its one file already holds 64 MiB (a layer snapshot unpacks into fs/).
+            return stat(temp.appendingPathComponent("fs/zeros").path, &info) == 0 && info.st_size > 64 << 20
         }
         try #require(unpacking, "the build ended before it unpacked: \(build.finish().1)")
         interrupt(build, during: "unpack")
@@ -122,7 +120,7 @@ struct CancellationTests {
         let bomb = try BoundsFixtures.bomb("bytes", 4096, in: harness.directory)
         let build = try start("FROM bomb\nCOPY hello /hello\n", bomb.contextFlag + ["--min-free-space", "0"])
         let unpacking = poll(build) {
-            ((try? FileManager.default.contentsOfDirectory(atPath: harness.root.snapshots.path)) ?? []).contains { $0.hasPrefix(".tmp-") }
+            !BoundsFixtures.temporarySnapshots(harness.root).isEmpty
         }
         try #require(unpacking, "the build ended before it unpacked: \(build.finish().1)")
         kill(build.process.processIdentifier, SIGKILL)

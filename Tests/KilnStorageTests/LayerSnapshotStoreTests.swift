@@ -1,0 +1,107 @@
+import Foundation
+import Glibc
+import KilnArchive
+import KilnOCI
+import Testing
+@testable import KilnStorage
+
+/// Layer snapshots in the store: one directory per layer, stacked by overlayfs, unpacked only
+/// once, and deep stacks mounted past the page `mount(2)` takes.
+@Suite(.serialized) struct LayerSnapshotStoreTests {
+    private static var canMount: Bool { geteuid() == 0 }
+
+    @Test("each layer is unpacked once into its own snapshot; a stack of them shows the layers applied in order",
+          .enabled(if: canMount))
+    func stackUnpacksEachLayerOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            let log = UnpackLog()
+            let root = KilnRoot(url: directory.appendingPathComponent("root"))
+            let store = SnapshotStore(root: root, unpack: TestLayers.unpacker(log))
+            let bottom = try TestLayers.make("bottom", in: directory, files: ["a": "1", "d/b": "2"])
+            let top = try TestLayers.make("top", in: directory, files: ["a": "changed", "d/c": "3"])
+            let stack = try await store.layerStack([bottom, top])
+            #expect(stack.count == 2)
+            #expect(store.unpacked.value == 2)
+            // The top snapshot holds only what its layer changed.
+            #expect(!FileManager.default.fileExists(atPath: stack[1].appendingPathComponent("d/b").path))
+            let again = try await store.layerStack([bottom, top])
+            #expect(again == stack)
+            #expect(await log.blobs.count == 2)
+            #expect(store.missingLayerSnapshots([bottom, top]).isEmpty)
+
+            let scratch = directory.appendingPathComponent("scratch")
+            let view = try store.readOnlyView(of: stack, scratch: scratch)
+            defer { MountTable.detachAll(under: scratch.path) }
+            #expect(try String(contentsOf: view.appendingPathComponent("a"), encoding: .utf8) == "changed")
+            #expect(try String(contentsOf: view.appendingPathComponent("d/b"), encoding: .utf8) == "2")
+            #expect(try String(contentsOf: view.appendingPathComponent("d/c"), encoding: .utf8) == "3")
+            #expect(open(view.appendingPathComponent("new").path, O_CREAT | O_WRONLY, 0o644) == -1)  // read-only
+        }
+    }
+
+    @Test("a stack whose options exceed mount(2)'s page is mounted through fsconfig, every lower visible",
+          .enabled(if: canMount))
+    func deepStackMountsThroughFSConfig() async throws {
+        try await withTemporaryDirectory { directory in
+            let long = String(repeating: "l", count: 90)
+            var lowers: [String] = []
+            for index in 0..<60 {
+                let lower = directory.appendingPathComponent("\(long)-\(index)")
+                try FileManager.default.createDirectory(at: lower, withIntermediateDirectories: true)
+                try Data("\(index)".utf8).write(to: lower.appendingPathComponent("file-\(index)"))
+                try Data("\(index)".utf8).write(to: lower.appendingPathComponent("shared"))
+                lowers.append(lower.path)
+            }
+            #expect(try Overlay.options(lowers: lowers, upper: nil, work: nil).utf8.count > Overlay.legacyOptionLimit)
+            let target = directory.appendingPathComponent("merged")
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            // Topmost first: lower 59 is on top.
+            try Overlay.mount(lowers: lowers.reversed(), upper: nil, work: nil, at: target.path)
+            defer { try? Overlay.unmount(target.path) }
+            for index in 0..<60 {
+                #expect(FileManager.default.fileExists(atPath: target.appendingPathComponent("file-\(index)").path))
+            }
+            #expect(try String(contentsOf: target.appendingPathComponent("shared"), encoding: .utf8) == "59")
+        }
+    }
+
+    @Test("keeping an upper: mtimes cut to whole seconds, sockets and copy-up markers gone, opaque kept",
+          .enabled(if: canMount))
+    func keptUpperIsConformed() async throws {
+        try await withTemporaryDirectory { directory in
+            let root = KilnRoot(url: directory.appendingPathComponent("root"))
+            let store = SnapshotStore(root: root)
+            let upper = directory.appendingPathComponent("upper")
+            try FileManager.default.createDirectory(at: upper.appendingPathComponent("d"), withIntermediateDirectories: true)
+            try Data("x".utf8).write(to: upper.appendingPathComponent("d/f"))
+            var times = [timespec(tv_sec: 0, tv_nsec: LinuxCalls.utimeOmit), timespec(tv_sec: 1_700_000_000, tv_nsec: 123_456_789)]
+            #expect(utimensat(AT_FDCWD, upper.appendingPathComponent("d/f").path, &times, 0) == 0)
+            #expect(LinuxCalls.lsetxattr(upper.appendingPathComponent("d").path, "trusted.overlay.opaque", "y", 1, 0) == 0)
+            #expect(LinuxCalls.lsetxattr(upper.appendingPathComponent("d/f").path, "trusted.overlay.origin", "o", 1, 0) == 0)
+            let socketPath = upper.appendingPathComponent("d/agent.sock").path
+            let socketFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(socketFD) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+                _ = socketPath.utf8CString.withUnsafeBytes { memcpy(buffer.baseAddress!, $0.baseAddress!, min(buffer.count, $0.count)) }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(bound == 0)
+
+            let chain = Digest("sha256:" + String(repeating: "ab", count: 32))!
+            let kept = try await store.keep(upper: upper, as: chain)
+            #expect(kept == store.layerSnapshotPath(for: chain))
+            #expect(!FileManager.default.fileExists(atPath: upper.path))
+            let file = try #require(try TreeWalker.readMetadata(absolutePath: kept.appendingPathComponent("d/f").path))
+            #expect(file.mtime == FileTime(seconds: 1_700_000_000, nanoseconds: 0))
+            #expect(file.xattrs.isEmpty)
+            let d = try #require(try TreeWalker.readMetadata(absolutePath: kept.appendingPathComponent("d").path))
+            #expect(d.xattrs["trusted.overlay.opaque"] == Array("y".utf8))
+            #expect(d.mtime.nanoseconds == 0)
+            #expect(!FileManager.default.fileExists(atPath: kept.appendingPathComponent("d/agent.sock").path))
+        }
+    }
+}
