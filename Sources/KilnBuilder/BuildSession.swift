@@ -33,6 +33,8 @@ struct BuildSession: Sendable {
     let created: String
     /// The Dockerfile's lines, for errors found while building.
     let sourceLines: [String]
+    /// The layers pushed while the build runs (`--push`), if any: ``pushEarly(_:of:)``.
+    var earlyPush: EarlyLayerPush? = nil
 
     /// Makes sure the blobs of `layers` are in the content store: base layers from their
     /// source (several at once per image), cache hits from the backend that answered, all

@@ -24,6 +24,8 @@ public struct BuildResult: Sendable {
     public var baseImages: [String: Digest]
     /// How many layers the build unpacked.
     public var unpackedLayers: Int = 0
+    /// The layers pushed while the build ran, for the exporter to wait for; nil without a push target.
+    public var layerUploads: LayerUploadPipeline? = nil
 }
 
 /// Runs Dockerfile builds in Kiln's root: plans, resolves base images, builds the stages
@@ -68,7 +70,34 @@ public struct Builder: Sendable {
 
     /// Builds `request`, reporting progress to `events`. On failure or cancellation
     /// nothing is left in the root but blobs and cache entries of steps that succeeded.
-    public func build(_ request: BuildRequest, events: @escaping BuildEventSink = { _ in }) async throws -> BuildResult {
+    ///
+    /// With `push`, each layer the image will hold is pushed to its repositories as soon as it
+    /// exists, while later steps run (``LayerUploadPipeline``); the result's ``BuildResult/layerUploads``
+    /// is what the exporter waits for before it pushes the manifest. A failed build stops them and
+    /// pushes no manifest, so it leaves no tag.
+    public func build(_ request: BuildRequest, pushingLayersTo push: LayerPushTarget? = nil,
+                      events: @escaping BuildEventSink = { _ in }) async throws -> BuildResult {
+        try await Self.pushingLayers(to: push, events: events) { pipeline in
+            try await build(request, layerUploads: pipeline, events: events)
+        }
+    }
+
+    /// Runs `body` with a layer pipeline for `push` (nil without one); stops the pipeline's
+    /// uploads when `body` fails.
+    static func pushingLayers<T>(to push: LayerPushTarget?, events: @escaping BuildEventSink,
+                                 _ body: (LayerUploadPipeline?) async throws -> T) async throws -> T {
+        let pipeline = push.map { LayerUploadPipeline(target: $0, events: events) }
+        do {
+            return try await body(pipeline)
+        } catch {
+            pipeline?.cancel()
+            throw error
+        }
+    }
+
+    /// ``build(_:pushingLayersTo:events:)`` with the pipeline of the whole invocation (one for
+    /// every platform of a multi-platform build).
+    func build(_ request: BuildRequest, layerUploads: LayerUploadPipeline?, events: @escaping BuildEventSink) async throws -> BuildResult {
         try root.makePrivate()
         var (dockerfile, options, firstPlan) = try checkBeforePulling(request)
         for warning in firstPlan.warnings { events(.warning(warning)) }
@@ -115,7 +144,8 @@ public struct Builder: Sendable {
             scratch: scratch, events: events, cacheMounts: cacheMounts, bases: bases,
             board: StageBoard(), plans: StageBoard(), runtime: RuntimeProvider(choice: request.runtime, ownership: ownership),
             runtimeState: runtimeState, fileOperations: fileOperations,
-            created: created, sourceLines: dockerfile.sourceLines)
+            created: created, sourceLines: dockerfile.sourceLines,
+            earlyPush: layerUploads.map { EarlyLayerPush(pipeline: $0, plan: buildPlan, request: request) })
         let outcomes: [Int: StageOutcome]
         do {
             outcomes = try await runStages(buildPlan, dockerfile: dockerfile, session: session)
@@ -152,7 +182,7 @@ public struct Builder: Sendable {
         let steps = buildPlan.stages.flatMap { outcomes[$0.index]?.records ?? [] }
         return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.digest,
                            steps: steps, baseImages: bases.byWord().mapValues(\.resolved.manifestDigest),
-                           unpackedLayers: session.snapshots.unpacked.value)
+                           unpackedLayers: session.snapshots.unpacked.value, layerUploads: layerUploads)
     }
 
     private func parse(_ request: BuildRequest) throws -> Dockerfile {

@@ -54,6 +54,11 @@ public protocol ImagePublisher: Sendable {
     /// index digest.
     func publishIndex(_ index: AssembledIndex, to references: [Reference], mountFrom: [Reference],
                       progress: @escaping @Sendable (TransferProgress) -> Void) async throws -> Digest
+
+    /// Pushes one layer's blob to every repository of `references`, tagging nothing: how a build
+    /// pushes a layer while later steps run (``LayerUploadPipeline``).
+    func publishLayer(_ layer: any Layer, to references: [Reference], mountFrom: [Reference],
+                      progress: @escaping @Sendable (TransferProgress) -> Void) async throws
 }
 
 /// What a build produced: one image, or one image per platform joined by an index.
@@ -87,11 +92,16 @@ public struct ImageExporter: Sendable {
     /// Repositories that may hold the image's blobs already (the registry cache, the base
     /// image's repository): a push mounts from them instead of uploading, or downloading.
     public let mountFrom: [Reference]
+    /// The layers the build pushed while it ran (``Builder/build(_:pushingLayersTo:events:)``):
+    /// a registry output waits for them, then finds them present and uploads only the rest.
+    public let layerUploads: LayerUploadPipeline?
 
-    /// An exporter pushing with `publisher`, mounting blobs from `mountFrom` where it can.
-    public init(publisher: (any ImagePublisher)? = nil, mountFrom: [Reference] = []) {
+    /// An exporter pushing with `publisher`, mounting blobs from `mountFrom` where it can, after
+    /// the uploads `layerUploads` started during the build.
+    public init(publisher: (any ImagePublisher)? = nil, mountFrom: [Reference] = [], layerUploads: LayerUploadPipeline? = nil) {
         self.publisher = publisher
         self.mountFrom = mountFrom
+        self.layerUploads = layerUploads
     }
 
     /// Writes `image` to `target`; returns a one-line description of where it went.
@@ -139,6 +149,9 @@ public struct ImageExporter: Sendable {
             guard let publisher else {
                 throw BuildError.invalidOption("pushing to a registry is not available in this build of kiln; use --output type=oci,dest=DIR")
             }
+            // Layers pushed during the build finish first: the push below finds them present
+            // (one HEAD each) instead of uploading them a second time, and the manifest goes last.
+            await layerUploads?.finish()
             switch product {
             case .image(let image):
                 for reference in references {

@@ -15,4 +15,10 @@ extension ImagePusher: ImagePublisher {
                              progress: @escaping @Sendable (TransferProgress) -> Void) async throws -> Digest {
         try await pushIndex(index.index, children: index.images, to: references, mountFrom: mountFrom, progress: progress)
     }
+
+    /// Pushes `layer`'s blob to every repository of `references`, tagging nothing.
+    public func publishLayer(_ layer: any Layer, to references: [Reference], mountFrom: [Reference],
+                             progress: @escaping @Sendable (TransferProgress) -> Void) async throws {
+        try await pushLayer(layer, to: references, mountFrom: mountFrom, progress: progress)
+    }
 }

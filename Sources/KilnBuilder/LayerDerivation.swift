@@ -34,6 +34,16 @@ struct LayerDerivation: CacheKeyed, Hashable {
     }
 }
 
+extension BuildRequest {
+    /// Whether the image holds another blob in `layer`'s place (``BuildSession/outputLayers(_:)``
+    /// rewrites it): a layer a step made, when `SOURCE_DATE_EPOCH` clamps timestamps or it is in
+    /// another compression than the one asked for. Base image layers are left as they are (as
+    /// BuildKit leaves them).
+    func derivesOutputLayer(_ layer: StageLayer) -> Bool {
+        layer.madeByStep && (sourceDateEpoch != nil || layer.descriptor.mediaType != compression.mediaType)
+    }
+}
+
 extension BuildSession {
     /// The final image's layers in the form the request asks for: every layer a step made is
     /// recompressed when the cache holds it in another compression, and rewritten with its
@@ -42,9 +52,8 @@ extension BuildSession {
     /// missing ones are computed and stored.
     func outputLayers(_ layers: [StageLayer]) async throws -> [StageLayer] {
         let clamp = request.sourceDateEpoch
-        let wanted = request.compression.mediaType
         var derivations: [Int: (LayerDerivation, KeyDocument, CacheKey)] = [:]
-        for (index, layer) in layers.enumerated() where layer.madeByStep && (clamp != nil || layer.descriptor.mediaType != wanted) {
+        for (index, layer) in layers.enumerated() where request.derivesOutputLayer(layer) {
             let derivation = LayerDerivation(derive: .init(source: layer.descriptor.digest,
                                                            compression: LayerDerivation.identity(of: request.compression),
                                                            clampTime: clamp))

@@ -266,6 +266,7 @@ struct StageRunner: Sendable {
                     chain = Self.chain(chain, adding: layer.diffID)
                     record.layer = layer.descriptor.digest.description
                     emptyLayer = false
+                    await session.pushEarly(outcome, of: stage.index)
                 }
                 if isCommit { pending = nil }
                 outcome.chainKey = key.digest

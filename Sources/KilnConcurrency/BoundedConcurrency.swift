@@ -42,3 +42,23 @@ public func mapConcurrently<Item: Sendable, Result: Sendable>(
     }, receive: { results[$0.0] = $0.1 })
     return results.map { $0! }
 }
+
+/// Runs `body` for every element `items` yields, as it is yielded, with at most `limit` running
+/// at once; returns when `items` has finished and every `body` has returned. For work that
+/// arrives over time (layers as a build commits them), where the collection forms above would
+/// have to wait for all of it.
+public func forEachConcurrently<Item: Sendable>(
+    _ items: AsyncStream<Item>, limit: Int, _ body: @escaping @Sendable (Item) async -> Void
+) async {
+    await withTaskGroup(of: Void.self) { group in
+        var running = 0
+        for await item in items {
+            if running >= max(1, limit) {
+                await group.next()
+                running -= 1
+            }
+            group.addTask { await body(item) }
+            running += 1
+        }
+    }
+}

@@ -108,7 +108,9 @@ public struct ImagePusher: Sendable {
         return false
     }
 
-    private static func pushLayer(
+    /// One layer's blob into `repository`: skipped when it is there, mounted from one of
+    /// `mountSources` when it can be, else uploaded (a ``DeferredLayer`` fetched first).
+    static func pushLayer(
         _ layer: any Layer, client: RegistryClient, repository: String, mountSources: [String], reference: Reference,
         progress: @Sendable (TransferProgress) -> Void
     ) async throws {

@@ -191,6 +191,16 @@ struct BuildCommand: AsyncParsableCommand {
                               cacheSources: try await cacheFlags.sources(pool: pool),
                               cacheTimeout: .milliseconds(Int64(cacheFlags.cacheTimeout * 1000)))
         let platforms = try platforms()
+        // Registry outputs get each layer while the build runs; the exporter pushes the manifests after.
+        let pusher = ImagePusher(pool: pool)
+        let pushedAs = targets.list.flatMap { target -> [Reference] in
+            if case .registry(let references) = target { return references }
+            return []
+        }
+        let layerPush = pushedAs.isEmpty ? nil : LayerPushTarget(
+            publisher: pusher, references: pushedAs, mountFrom: try cacheFlags.mountSources(),
+            concurrentUploads: pool.options.maximumConcurrentTransfers)
+        let layerUploads: LayerUploadPipeline?
         let product: BuildProduct
         let digest: Digest
         let metadata: BuildMetadata
@@ -198,19 +208,21 @@ struct BuildCommand: AsyncParsableCommand {
         var summary: [String] = []
         if platforms.count > 1 {
             for target in targets.list { try target.checkHoldsIndex() }
-            let result = try await builder.build(request, platforms: platforms, events: events)
+            let result = try await builder.build(request, platforms: platforms, pushingLayersTo: layerPush, events: events)
             (product, digest, metadata) = (.index(result.index), result.index.digest, BuildMetadata(result))
+            layerUploads = result.layerUploads
             baseWords = result.builds.flatMap(\.result.baseImages.keys)
             summary = result.builds.map { "  \($0.platform): \($0.result.manifestDigest)" }
         } else {
             request.platform = platforms[0]
-            let result = try await builder.build(request, events: events)
+            let result = try await builder.build(request, pushingLayersTo: layerPush, events: events)
             (product, digest, metadata) = (.image(result.image), result.manifestDigest, BuildMetadata(result))
+            layerUploads = result.layerUploads
             baseWords = Array(result.baseImages.keys)
         }
         // A push mounts what the cache or the base image's repository already holds.
         let bases = Set(baseWords).sorted().compactMap { try? Reference(parsing: $0) }
-        let exporter = ImageExporter(publisher: ImagePusher(pool: pool), mountFrom: try cacheFlags.mountSources() + bases)
+        let exporter = ImageExporter(publisher: pusher, mountFrom: try cacheFlags.mountSources() + bases, layerUploads: layerUploads)
         try? await memo.save()
         var written: [String] = []
         for target in targets.list {
