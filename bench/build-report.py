@@ -5,6 +5,7 @@
                     cold, warm, first edit, steady edit, build+push ("fail" for a failed build)
   unavailable.tsv   Kiln isolation modes that cannot build here, and why
   concurrent.tsv    workload, run, build number, seconds: the concurrent Kiln edit builds
+  retried.tsv       workload, column, run, case: builds on empty storage retried once after a failure
   metadata/         Kiln's --metadata-file of every build: kiln-MODE-WORKLOAD-CASE-RUN.json
 
 Usage: build-report.py RESULTS CONCURRENT COLUMN…   (the first kiln-* column is "kiln")"""
@@ -60,6 +61,11 @@ for w in workloads:
         if failed:
             row += "  failed: " + ", ".join(f"{c} ({failures[(w, c, case)]}x)" for c in failed)
         print(row)
+retried = [line.rstrip("\n").split("\t") for line in open(os.path.join(results, "retried.tsv"))] \
+    if os.path.exists(os.path.join(results, "retried.tsv")) else []
+if retried:
+    print("retried once on empty storage after a failure: "
+          + ", ".join(f"{column} {w} {CASE_NAMES[case]} (run {run})" for w, column, run, case in retried))
 print("(medians; k/bk = kiln/buildkit, k/bah = kiln/buildah. Kiln's output is an OCI layout (gzip), BuildKit's its\n"
       " image store, buildah's its storage; build+push is a cold build pushed to the loopback registry.)")
 

@@ -39,8 +39,9 @@
 # Kiln's time per case split into rootfs preparation / command / layer writing (/ upload, when the
 # metadata has it) from its --metadata-file (medians of the per-run sums over executed steps), and
 # per step for the edits; and with CONCURRENT=N (default 4), on one KILN_ROOT that built the
-# workload, N edit builds of N copies of the workload started together, RUNS times: their p50 and
-# p95 against Kiln's single steady edit.
+# workload and an edit of it, N edit builds of N copies of the workload (each its own edit) started
+# together, RUNS times: their p50 and p95 against Kiln's single steady edit. A cold or build+push
+# build that fails is retried once on empty storage (and said so); another failure is "failed".
 #
 # Bases come from a loopback docker-registry the script starts (and stops) on a free port:
 # busybox-static and a `debootstrap --variant=minbase` Debian bookworm with gcc, libc6-dev,
@@ -278,28 +279,42 @@ run_column() {
         if [ -n "$broken" ]; then took[$case]=fail; continue; fi
         if t=$(seconds column_build "$column" "$w" "$case" "$run"); then
             took[$case]=$t
+        elif [ "$case" = cold ] || [ "$case" = push ] && log=$(column_log "$column" "$w" "$case" "$run") &&
+                mv "$log" "$log.failed" && column_reset "$column" && t=$(seconds column_build "$column" "$w" "$case" "$run"); then
+            # A build on empty storage is retried once, on empty storage again (BuildKit 0.8 has
+            # been seen to fail a RUN on a fresh daemon under load: `stat /bin/sh: no such file`).
+            took[$case]=$t
+            printf '%s\t%s\t%s\t%s\n' "$w" "$column" "$run" "$case" >> "$results/retried.tsv"
+            echo "$column: $w $case (run $run) failed and was retried on empty storage; the failure: $log.failed" >&2
         else
             took[$case]=fail
             broken=1 # the cases after it on this storage would not be what they say
             log=$(column_log "$column" "$w" "$case" "$run")
             echo "$column: $w $case (run $run) failed; the end of $log:" >&2
-            tail -15 "$log" >&2
+            tail -15 "$log" >&2 || true
         fi
     done
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$column" "$run" \
         "${took[cold]}" "${took[warm]}" "${took[edit1]}" "${took[edit2]}" "${took[push]}" >> "$results/times.tsv"
 }
 
-# run_concurrent WORKLOAD: on one KILN_ROOT that built the workload, CONCURRENT edit builds of as
-# many copies of it started together, RUNS times; one line per build in results/concurrent.tsv.
+# run_concurrent WORKLOAD COLUMN: on one KILN_ROOT that built the workload and then an edit of it,
+# CONCURRENT edit builds of as many copies of it (each with its own edit) started together, RUNS
+# times; one line per build in results/concurrent.tsv.
 run_concurrent() {
     local w=$1 column=$2 mode=${2#kiln-} run i pids=() dir="$work/concurrent"
     rm -rf "$dir"
     mkdir -p "$dir/out"
     if [ "$mode" = rootless ]; then chown -R "$bench_user:" "$dir"; fi
     for i in $(seq "$concurrent"); do fresh_context "$w" "concurrent-$i"; done
-    build_kiln "$mode" "$dir" "$w" concurrent-warmup 0 "$work/contexts/concurrent-1/$w" \
-        || { echo "$column: $w, the build before the concurrent ones failed; see $(column_log "$column" "$w" concurrent-warmup 0)" >&2; return 0; }
+    # A machine that built the workload and an edit of it, as for the single steady edit.
+    for run in cold edit; do
+        [ "$run" = edit ] && edit_source "$work/contexts/concurrent-1/$w" "$w"
+        build_kiln "$mode" "$dir" "$w" "concurrent-$run" 0 "$work/contexts/concurrent-1/$w" || {
+            echo "$column: $w, the $run build before the concurrent ones failed; see $(column_log "$column" "$w" "concurrent-$run" 0)" >&2
+            return 0
+        }
+    done
     for run in $(seq "$runs"); do
         pids=()
         for i in $(seq "$concurrent"); do edit_source "$work/contexts/concurrent-$i/$w" "$w"; done
@@ -321,6 +336,7 @@ run_concurrent() {
 
 : > "$results/times.tsv"
 : > "$results/concurrent.tsv"
+: > "$results/retried.tsv"
 echo "$(nproc) cores; $runs interleaved run(s), medians; kiln ${KILN:-of $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')} (${columns[*]});" \
      "$(/usr/bin/docker --version | cut -d, -f1) with BuildKit; buildah $(buildah --version | cut -d' ' -f3), $driver storage"
 for w in "${workloads[@]}"; do
