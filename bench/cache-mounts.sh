@@ -32,17 +32,12 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 runs="${1:-1}"
 work="${KILN_BENCH_DIR:-/tmp/kiln-bench}/cache-mounts"
-mirror="${KILN_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 source scripts/lib/packages.sh
 ensure_packages buildah hyperfine jq skopeo docker-registry debootstrap docker.io containerd python3 \
     maven libmaven-compiler-plugin-java libmaven-resources-plugin-java junit5
 
-if [ -n "${KILN:-}" ]; then
-    kiln="$KILN"
-else
-    swift build -c release --product kiln >/dev/null
-    kiln="$(swift build -c release --show-bin-path)/kiln"
-fi
+source bench/lib/kiln.sh
+kiln_binary
 mkdir -p "$work"
 
 # --- loopback servers (registry, package index, dockerd), stopped on exit by their pids -------------
@@ -54,7 +49,7 @@ cleanup() {
     return 0
 }
 trap cleanup EXIT
-source bench/lib/loopback.sh # free_port, wait_port
+source bench/lib/loopback.sh # free_port, wait_port, the private dockerd
 
 registry_port=$(free_port)
 mkdir -p "$work/registry"
@@ -91,16 +86,7 @@ downloads() { if [ -f "$work/index/downloads.log" ]; then wc -l < "$work/index/d
 packages=$(grep -o 'packageManagerPackages = \[[^]]*\]' Tests/KilnTestSupport/BaseImages+DebianPackageManagers.swift \
     | grep -o '"[^"]*"' | tr -d '"' | paste -sd,)
 debian_root="$work/debian-rootfs"
-if [ ! -f "$debian_root/.complete-$packages" ]; then
-    rm -rf "$debian_root"
-    echo "making the Debian base with debootstrap ($packages; once, kept in $debian_root)"
-    start=$(date +%s)
-    debootstrap --variant=minbase --include="$packages" bookworm "$debian_root" "$mirror" >"$work/debootstrap.log" 2>&1 \
-        || { echo "debootstrap failed, see $work/debootstrap.log" >&2; exit 1; }
-    rm -f "$debian_root"/var/cache/apt/archives/*.deb
-    touch "$debian_root/.complete-$packages"
-    echo "debootstrap took $(( $(date +%s) - start )) s"
-fi
+make_debian_rootfs "$debian_root" "$packages"
 if [ ! -f "$work/base-layout/index.json" ]; then
     SOURCE_DATE_EPOCH=0 "$kiln" import "$debian_root" --output "type=oci,dest=$work/base-layout" --tag "debian:latest" \
         --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" >/dev/null
@@ -154,32 +140,12 @@ buildah_build="mkdir -p $buildah_store/tmp && TMPDIR=$buildah_store/tmp buildah 
 buildah_reset="buildah $buildah_flags rmi --all --force >/dev/null 2>&1; rm -rf $buildah_store"
 
 dockerd_dir="$work/dockerd"
-docker_sock="unix://$dockerd_dir/docker.sock"
-start_dockerd() {
-    mkdir -p "$dockerd_dir/config"
-    dockerd --data-root "$dockerd_dir/data" --exec-root "$dockerd_dir/exec" --pidfile "$dockerd_dir/docker.pid" \
-        -H "$docker_sock" --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
-        --storage-driver "${DOCKERD_STORAGE:-overlay2}" --insecure-registry "$registry" --log-level warn \
-        >"$dockerd_dir/log" 2>&1 &
-    echo $! > "$dockerd_dir/dockerd.bench-pid"
-    for _ in $(seq 200); do
-        DOCKER_CONFIG="$dockerd_dir/config" /usr/bin/docker -H "$docker_sock" version >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    echo "the private dockerd did not start, see $dockerd_dir/log" >&2; exit 1
-}
-stop_dockerd() {
-    local pid
-    pid=$(cat "$dockerd_dir/dockerd.bench-pid" 2>/dev/null || true)
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; fi
-    rm -rf "$dockerd_dir"
-}
-export -f start_dockerd stop_dockerd
-export dockerd_dir docker_sock registry
-docker_build="DOCKER_BUILDKIT=1 DOCKER_CONFIG=$dockerd_dir/config /usr/bin/docker -H $docker_sock build --network host -q -t bench-m2 $project >>$work/docker.log 2>&1"
+export -f start_dockerd stop_dockerd restart_dockerd docker_in unmount_below
+export dockerd_dir registry
+docker_build="docker_in $dockerd_dir build --network host -q -t bench-m2 $project >>$work/docker.log 2>&1"
 # BuildKit's "new machine" and "cold": a new daemon with an empty --data-root.
-docker_reset="bash -c 'stop_dockerd; start_dockerd'"
-trap 'stop_dockerd; cleanup' EXIT
+docker_reset="restart_dockerd $dockerd_dir >/dev/null"
+trap 'stop_dockerd "$dockerd_dir"; cleanup' EXIT
 
 # --- measuring ----------------------------------------------------------------------------------------
 # measure NAME PREPARE COMMAND: hyperfine's median in seconds, and the artifacts downloaded per run.
@@ -211,12 +177,12 @@ read -r bw bwd <<<"$(measure buildah-warm "edit_source" "$buildah_build")"
 printf 'buildah\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bc" "$bcd" "$bn" "$bnd" "$bw" "$bwd" >> "$results"
 eval "$buildah_reset"
 
-start_dockerd
+start_dockerd "$dockerd_dir"
 read -r dc dcd <<<"$(measure buildkit-cold "$docker_reset; edit_source" "$docker_build")"
 read -r dn dnd <<<"$(measure buildkit-new "$docker_reset; edit_source" "$docker_build")"
 read -r dw dwd <<<"$(measure buildkit-warm "edit_source" "$docker_build")"
 printf 'buildkit\t%s\t%s\t%s\t%s\t%s\t%s\n' "$dc" "$dcd" "$dn" "$dnd" "$dw" "$dwd" >> "$results"
-stop_dockerd
+stop_dockerd "$dockerd_dir"
 
 python3 - "$results" <<'PY'
 import sys

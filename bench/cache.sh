@@ -18,12 +18,8 @@ work="${KILN_BENCH_DIR:-/tmp/kiln-bench-cache}"
 source scripts/lib/packages.sh
 ensure_packages skopeo docker-registry buildah busybox-static python3 curl
 
-# KILN_BIN: a kiln binary built elsewhere (another --scratch-path) instead of building here.
-if [ -z "${KILN_BIN:-}" ]; then
-    swift build -c release --product kiln >/dev/null
-    KILN_BIN="$(swift build -c release --show-bin-path)/kiln"
-fi
-kiln="$KILN_BIN"
+source bench/lib/kiln.sh
+kiln_binary # KILN=path: a kiln binary built elsewhere (another --scratch-path, an earlier commit)
 rm -rf "$work"
 mkdir -p "$work"
 export DOCKER_CONFIG="$work/docker-config" XDG_CONFIG_HOME="$work/xdg"

@@ -5,19 +5,15 @@
 # of the context once — what a builder without the memo must do to key the step
 # (`tar -c | sha256sum`, run in the same session on the same tree).
 #
-# Usage: [KILN_BIN=…] bench/context.sh [RUNS]   (hyperfine runs, default 3; the tree is kept in $KILN_BENCH_DIR)
+# Usage: [KILN=…] bench/context.sh [RUNS]   (hyperfine runs, default 3; the tree is kept in $KILN_BENCH_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
 work="${KILN_BENCH_DIR:-/tmp/kiln-bench}/context"
 command -v hyperfine >/dev/null || { echo "bench/context.sh needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 
-# KILN_BIN: a kiln binary built elsewhere (another --scratch-path, an earlier commit) instead of building here.
-if [ -z "${KILN_BIN:-}" ]; then
-    swift build -c release --product kiln >/dev/null
-    KILN_BIN="$(swift build -c release --show-bin-path)/kiln"
-fi
-kiln="$KILN_BIN"
+source bench/lib/kiln.sh
+kiln_binary # KILN=path: a kiln binary built elsewhere (another --scratch-path, an earlier commit)
 
 mkdir -p "$work"
 if [ ! -d "$work/tree/d00" ]; then

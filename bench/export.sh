@@ -17,12 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
 work="${KILN_BENCH_DIR:-/tmp/kiln-bench}"
-if [ -n "${KILN:-}" ]; then
-    kiln="$KILN"
-else
-    swift build -c release --product kiln >/dev/null
-    kiln="$(swift build -c release --show-bin-path)/kiln"
-fi
+source bench/lib/kiln.sh
+kiln_binary
 mkdir -p "$work"
 tree="$work/tree-500m"
 base="$work/export-base"

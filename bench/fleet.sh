@@ -50,12 +50,8 @@ source scripts/lib/packages.sh
 ensure_packages buildah jq skopeo docker-registry docker.io containerd busybox-static python3
 source bench/lib/loopback.sh
 
-if [ -n "${KILN:-}" ]; then
-    kiln="$KILN"
-else
-    swift build -c release --product kiln >/dev/null
-    kiln="$(swift build -c release --show-bin-path)/kiln"
-fi
+source bench/lib/kiln.sh
+kiln_binary
 
 cleanup() {
     local b
@@ -163,7 +159,7 @@ build_buildah() {
 build_buildkit() {
     local b=$1 j=$2 k=$3 svc=$4 log=$5 context="$work/history/c$3" s cache_from=()
     for s in $(seq 0 $((services - 1))); do cache_from+=(--cache-from "$registry/fleet/buildkit-svc-$s:latest"); done
-    local docker=(env DOCKER_BUILDKIT=1 DOCKER_CONFIG="$work/buildkit/b$b/config" /usr/bin/docker -H "unix://$work/buildkit/b$b/docker.sock")
+    local docker=(docker_in "$work/buildkit/b$b")
     "${docker[@]}" build --progress plain --network host --build-arg BUILDKIT_INLINE_CACHE=1 "${cache_from[@]}" \
         -f "$context/$svc/Dockerfile" "${build_args[@]}" -t "$registry/fleet/buildkit-$svc:c$k" \
         -t "$registry/fleet/buildkit-$svc:latest" "$context" >"$log" 2>&1 &&

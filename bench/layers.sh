@@ -15,8 +15,8 @@ work="${KILN_BENCH_DIR:-/tmp/kiln-bench}"
 source scripts/lib/packages.sh
 ensure_packages pigz zstd time python3
 
-swift build -c release --product kiln >/dev/null
-kiln="$(swift build -c release --show-bin-path)/kiln"
+source bench/lib/kiln.sh
+kiln_binary # KILN=path: that binary instead of a release build of this checkout
 mkdir -p "$work"
 tree="$work/tree-500m"
 big="$work/tree-2g"

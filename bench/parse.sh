@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 iterations="${1:-20}"
 corpus="${KILN_CONFORMANCE_DIR:-../shared/conformance}/dockerfile-corpus"
 
-swift build -c release --product kiln >/dev/null
-kiln="$(swift build -c release --show-bin-path)/kiln"
+source bench/lib/kiln.sh
+kiln_binary # KILN=path: that binary instead of a release build of this checkout
 python3 -c 'import dockerfile_parse' 2>/dev/null || pip install -q dockerfile-parse >/dev/null
 
 mapfile -t files < <(python3 -c '

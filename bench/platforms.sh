@@ -38,12 +38,8 @@ mirror="${KILN_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 source scripts/lib/packages.sh
 ensure_packages buildah jq skopeo docker-registry debootstrap busybox-static qemu-user-static python3
 
-if [ -n "${KILN:-}" ]; then
-    kiln="$KILN"
-else
-    swift build -c release --product kiln >/dev/null
-    kiln="$(swift build -c release --show-bin-path)/kiln"
-fi
+source bench/lib/kiln.sh
+kiln_binary
 mkdir -p "$work"
 
 # --- QEMU for arm64 binaries: binfmt_misc with the F flag -------------------------------------------

@@ -20,8 +20,8 @@ work="${KILN_BENCH_DIR:-/tmp/kiln-bench-registry}"
 source scripts/lib/packages.sh
 ensure_packages skopeo docker-registry debootstrap python3 pigz
 
-swift build -c release --product kiln >/dev/null
-kiln="$(swift build -c release --show-bin-path)/kiln"
+source bench/lib/kiln.sh
+kiln_binary # KILN=path: that binary instead of a release build of this checkout
 mkdir -p "$work"
 export KILN_ROOT="$work/kiln-root" DOCKER_CONFIG="$work/docker-config" XDG_CONFIG_HOME="$work/xdg"
 

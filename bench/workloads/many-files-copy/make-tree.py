@@ -1,0 +1,1 @@
+../../make-tree.py

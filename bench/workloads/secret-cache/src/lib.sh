@@ -1,0 +1,3 @@
+greet() {
+    echo "secret-cache app: $1"
+}

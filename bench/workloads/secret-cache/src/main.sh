@@ -1,0 +1,3 @@
+#!/bin/sh
+. /app/src/lib.sh
+greet "$(ls /opt/deps | wc -l) dependencies"
