@@ -141,11 +141,14 @@ public struct OCILayoutWriter: Sendable {
     /// and an edit to a linked blob would corrupt the store and every earlier output. The copy
     /// reads the bytes anyway, so a store blob is verified in the same pass (its stream checks
     /// itself at the end, before the rename). A blob already in the layout is kept only when it
-    /// hashes to its name.
+    /// hashes to its name, or carries Kiln's seal from when it last did (``LayoutBlobSeal``).
     private func store(_ blob: ImageBlobs.Blob, in layout: URL) throws {
         let destination = layout.appendingPathComponent(Self.blobPath(blob.descriptor.digest))
+        // Sealed when Kiln wrote or verified it, and untouched since: no need to read it again.
+        if LayoutBlobSeal.holds(destination.path, digest: blob.descriptor.digest, size: blob.descriptor.size) { return }
         if let existing = try? FileRegion(wholeFile: destination), existing.length == blob.descriptor.size,
            (try? existing.open().measure().digest) == blob.descriptor.digest {
+            LayoutBlobSeal.seal(destination.path, digest: blob.descriptor.digest)
             return
         }
         let file = try StagedFile(destination: destination)
@@ -157,5 +160,6 @@ public struct OCILayoutWriter: Sendable {
             throw ImageError.digestMismatch(expected: blob.descriptor.digest, actual: digest)
         }
         try file.commit()
+        LayoutBlobSeal.seal(destination.path, digest: blob.descriptor.digest)
     }
 }

@@ -97,6 +97,12 @@ struct StoreIntegrityTests {
             let stored = Set(try FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256"))
             let shared = blobs.filter { stored.contains($0) }
             #expect(!shared.isEmpty)
+            // Each blob is sealed (LayoutBlobSeal): a re-export keeps it unread until it changes.
+            for hex in blobs {
+                let seal = try ProcessRunner.checked("python3", ["-c", "import os,sys; print(os.getxattr(sys.argv[1], 'user.kiln.blob').decode())",
+                                                                 layout.path + "/blobs/sha256/" + hex]).stdout
+                #expect(seal.hasPrefix("sha256:\(hex) "), "\(seal)")
+            }
             for hex in shared {
                 try flipByte(atPath: layout.path + "/blobs/sha256/" + hex)
                 #expect(try sha256(ofFile: root + "/blobs/sha256/" + hex) == hex, "the store's \(hex) is untouched")
