@@ -77,15 +77,23 @@ let package = Package(
             name: "KilnCache",
             dependencies: ["KilnOCI", "KilnStorage", "KilnRegistry", "KilnConcurrency", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // COPY and ADD: the build context, sources read and digested, files written into a rootfs.
+        .target(
+            name: "KilnFileOps",
+            dependencies: [
+                "KilnDockerfile", "KilnOCI", "KilnArchive", "KilnStorage", "KilnRegistry", "KilnExecutor",
+                "KilnConcurrency", "CArchive",
+                // ADD <url> downloads.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // `kiln build`: plan execution, step handlers (RUN, COPY/ADD, metadata), exporters, events.
         .target(
             name: "KilnBuilder",
             dependencies: [
                 "KilnDockerfile", "KilnOCI", "KilnArchive", "KilnStorage", "KilnImage", "KilnRegistry",
-                "KilnDistribution", "KilnCache", "KilnExecutor", "KilnConcurrency", "CArchive",
-                // ADD <url> downloads.
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "KilnDistribution", "KilnCache", "KilnExecutor", "KilnConcurrency", "KilnFileOps",
             ]
         ),
         .executableTarget(
@@ -98,6 +106,7 @@ let package = Package(
                 "KilnDistribution",
                 "KilnCache",
                 "KilnBuilder",
+                "KilnFileOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -127,8 +136,8 @@ let package = Package(
         .testTarget(
             name: "KilnBuilderTests",
             dependencies: [
-                "KilnBuilder", "KilnDockerfile", "KilnImage", "KilnStorage", "KilnTestSupport", "KilnOCI", "KilnCache",
-                "KilnExecutor",
+                "KilnBuilder", "KilnFileOps", "KilnDockerfile", "KilnImage", "KilnStorage", "KilnTestSupport", "KilnOCI",
+                "KilnCache", "KilnExecutor",
             ],
             exclude: ["Fixtures"]
         ),

@@ -20,7 +20,8 @@
 #  * warm         the same build again, nothing changed
 #  * build+push   empty storage again, the cold build pushed to the loopback registry (Kiln
 #                 `--push`; BuildKit `docker build` + `docker push`; buildah `bud` + `push`)
-# Kiln writes its default output, an OCI layout (gzip), except for build+push; BuildKit its own
+# Kiln writes its default output, an OCI layout (gzip), one per workload as the default output
+# `kiln-out/<context>` is (the cold build starts it, later cases write into it), except for build+push; BuildKit its own
 # image store (docker 20.10, DOCKER_BUILDKIT=1, a private dockerd: own --data-root and socket,
 # --bridge=none --iptables=false, the registry as localhost:PORT with --insecure-registry);
 # buildah `bud --layers --isolation chroot` its containers-storage. Every RUN has no network
@@ -184,7 +185,9 @@ build_kiln() {
     if [ "$case" = push ]; then
         output=(-t "$registry/bench/kiln-$mode-$w:r$run" --push)
     else
-        output=(--output "type=oci,dest=$dir/out/$w-$case")
+        # One layout per workload, as the default output (kiln-out/<context>) is one per context:
+        # a cold build starts it (column_reset empties $dir), the later cases write into it.
+        output=(--output "type=oci,dest=$dir/out/$w")
     fi
     "${as[@]}" env KILN_ROOT="$dir/root" "$kiln" build --isolation "$mode" --network none --progress plain \
         --metadata-file "$results/metadata/kiln-$mode-$w-$case-$run.json" --secret "id=token,src=$secret" \

@@ -170,7 +170,9 @@ final class LayerApplication {
             directories.append((components, header))
             return !existingIsDirectory
         case .regular(let size):
+            // Metadata is set through the open file: no path lookups.
             try writeFile(header, size: size, parentFD: parentFD, name: name, reader: reader)
+            return existingIsStructural
         case .symlink(let target):
             guard symlinkat(target, parentFD, name) == 0 else { throw ArchiveError.lastSystemError("symlink", entry) }
         case .hardlink(let target):
@@ -197,14 +199,17 @@ final class LayerApplication {
     }
 
     /// Creates the file exclusively (an existing name was removed first, so nothing is ever
-    /// written through a symlink or into another hardlinked inode) and copies its data.
+    /// written through a symlink or into another hardlinked inode), copies its data and sets
+    /// its owner, attributes, mode and time through the open file.
     private func writeFile(_ header: TarHeader, size: Int64, parentFD: Int32, name: String,
                            reader: TarEntryReader) throws {
         let entry = header.path
         let fd = openat(parentFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ArchiveError.lastSystemError("create", entry) }
         defer { close(fd) }
+        var end: Int64 = 0
         try reader.readData { offset, bytes in
+            end = max(end, offset + Int64(bytes.count))
             try gate.passBytes(bytes.count)
             var done = 0
             while done < bytes.count {
@@ -216,8 +221,20 @@ final class LayerApplication {
                 done += n
             }
         }
-        // Sparse entries end in a hole that no data block covers.
-        guard ftruncate(fd, off_t(size)) == 0 else { throw ArchiveError.lastSystemError("truncate", entry) }
+        // Sparse entries may end in a hole that no data block covers.
+        if end < size {
+            guard ftruncate(fd, off_t(size)) == 0 else { throw ArchiveError.lastSystemError("truncate", entry) }
+        }
+        // Owner first: chown clears setuid/setgid bits and file capabilities.
+        if privileged {
+            guard fchown(fd, header.uid, header.gid) == 0 else { throw ArchiveError.lastSystemError("chown", entry) }
+        }
+        for xattr in header.xattrs {
+            try Xattrs.set(xattr, on: parentFD, name, privileged: privileged, displayPath: entry)
+        }
+        guard fchmod(fd, mode_t(header.permissions & 0o7777)) == 0 else { throw ArchiveError.lastSystemError("chmod", entry) }
+        let time = timespec(tv_sec: time_t(header.modificationTime), tv_nsec: 0)
+        guard futimens(fd, [time, time]) == 0 else { throw ArchiveError.lastSystemError("utimensat", entry) }
     }
 
     private func link(to target: String, parentFD: Int32, name: String, entry: String) throws {

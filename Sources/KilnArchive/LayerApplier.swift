@@ -34,7 +34,9 @@ public struct LayerApplier: Sendable {
         let fd = open(layer.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError.lastSystemError("open", layer.path) }
         defer { close(fd) }
-        let source = try LayerDecompressor(fd: fd, path: layer.path)
+        let source = LayerReadAhead(try LayerDecompressor(fd: fd, path: layer.path))
+        // Stopped before the file closes, on every way out.
+        defer { source.close() }
         let reader = try TarEntryReader(source: source)
         let application = try LayerApplication(root: ContainedRoot(path: root.path), privileged: privileged, gate: gate)
         var count = 0
@@ -44,7 +46,8 @@ public struct LayerApplier: Sendable {
         }
         try application.finishDirectories()
         try source.drain()
-        return LayerApplyResult(diffID: source.diffID, digest: source.blobDigest,
-                                mediaType: source.compression.mediaType, entryCount: count)
+        let decoded = source.drained
+        return LayerApplyResult(diffID: decoded.diffID, digest: decoded.blobDigest,
+                                mediaType: decoded.compression.mediaType, entryCount: count)
     }
 }

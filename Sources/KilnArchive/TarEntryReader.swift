@@ -5,14 +5,14 @@ import Glibc
 
 /// Reads tar entries with libarchive from a decompressed layer stream. Only tar formats are
 /// enabled, and no libarchive filters: decompression (and hashing) happens in
-/// `LayerDecompressor`, which feeds libarchive through a read callback.
+/// `LayerDecompressor`, on a thread of its own (`LayerReadAhead`), whose blocks feed libarchive
+/// through a read callback.
 final class TarEntryReader {
     private let archive: OpaquePointer
-    fileprivate let source: LayerDecompressor
-    fileprivate let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    fileprivate let source: LayerReadAhead
     fileprivate var callbackError: (any Error)?
 
-    init(source: LayerDecompressor) throws {
+    init(source: LayerReadAhead) throws {
         guard let archive = archive_read_new() else { throw ArchiveError.libarchive("cannot allocate a tar reader") }
         self.archive = archive
         self.source = source
@@ -22,9 +22,9 @@ final class TarEntryReader {
         let status = archive_read_open(archive, client, nil, { _, client, block in
             let reader = Unmanaged<TarEntryReader>.fromOpaque(client!).takeUnretainedValue()
             do {
-                let n = try reader.source.read(into: reader.buffer)
-                block?.pointee = UnsafeRawPointer(reader.buffer.baseAddress)
-                return la_ssize_t(n)
+                let next = try reader.source.nextBlock()
+                block?.pointee = next.baseAddress.map { UnsafeRawPointer($0) }
+                return la_ssize_t(next.count)
             } catch {
                 reader.callbackError = error
                 return -1
@@ -35,7 +35,6 @@ final class TarEntryReader {
 
     deinit {
         archive_read_free(archive)
-        buffer.deallocate()
     }
 
     /// The next entry's header as stored (path not yet validated), or nil at the end.

@@ -9,7 +9,8 @@ import KilnOCI
 ///   "kiln.baseImages": {"busybox": "sha256:…"}, "kiln.unpackedLayers": 0,
 ///   "kiln.steps": [ {"step": {"number": 2, "stage": "0", "position": 2, "stageSteps": 3, "text": "RUN …"},
 ///                   "status": "executed", "seconds": 0.41, "cacheKey": "sha256:…", "layer": "sha256:…",
-///                   "timing": {"rootfsSeconds": 0.02, "commandSeconds": 0.3, "layerSeconds": 0.09}} ] }
+///                   "timing": {"rootfsSeconds": 0.02, "commandSeconds": 0.3, "layerSeconds": 0.09,
+///                              "uploadSeconds": 0.2}} ] }
 /// ```
 ///
 /// A build for several platforms gives the index's digest as `containerimage.digest`, no
@@ -78,6 +79,16 @@ public struct BuildMetadata: Sendable, Codable {
         platforms = result.builds.map {
             PlatformImage(platform: $0.platform.description, imageDigest: $0.result.manifestDigest.description,
                           configDigest: $0.result.configDigest.description)
+        }
+    }
+
+    /// Adds each executed step's upload time (``StepTiming/uploadSeconds``) from `uploadSeconds`,
+    /// the layer uploads of the build by layer digest.
+    public mutating func recordUploads(_ uploadSeconds: [Digest: Double]) {
+        for index in steps.indices {
+            guard steps[index].timing != nil, let layer = steps[index].layer.flatMap(Digest.init),
+                  let seconds = uploadSeconds[layer] else { continue }
+            steps[index].timing?.uploadSeconds = seconds
         }
     }
 

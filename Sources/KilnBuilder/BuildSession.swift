@@ -2,6 +2,7 @@ import Foundation
 import KilnCache
 import KilnDistribution
 import KilnExecutor
+import KilnFileOps
 import KilnImage
 import KilnOCI
 import KilnStorage

@@ -3,6 +3,7 @@ import KilnArchive
 import KilnCache
 import KilnDistribution
 import KilnDockerfile
+import KilnFileOps
 import KilnImage
 import KilnOCI
 import KilnRegistry
@@ -26,11 +27,14 @@ public struct BuildResult: Sendable {
     public var unpackedLayers: Int = 0
     /// The layers pushed while the build ran, for the exporter to wait for; nil without a push target.
     public var layerUploads: LayerUploadPipeline? = nil
+    /// The base images' references: where a push may mount their layers from.
+    public var baseReferences: [Reference] = []
 }
 
 /// Runs Dockerfile builds in Kiln's root: plans, resolves base images, builds the stages
-/// the target needs (independent ones concurrently) and assembles the image. Exporting is
-/// ``ImageExporter``'s.
+/// the target needs (independent ones concurrently) and assembles the image; with outputs
+/// (``build(_:platforms:writingTo:events:)``) it also pushes while building and exports
+/// through ``ImageExporter``.
 public struct Builder: Sendable {
     /// Kiln's root: content store, snapshots, cache, tmp.
     public let root: KilnRoot
@@ -182,7 +186,8 @@ public struct Builder: Sendable {
         let steps = buildPlan.stages.flatMap { outcomes[$0.index]?.records ?? [] }
         return BuildResult(image: image, manifestDigest: try image.digest(), configDigest: image.configBlob.digest,
                            steps: steps, baseImages: bases.byWord().mapValues(\.resolved.manifestDigest),
-                           unpackedLayers: session.snapshots.unpacked.value, layerUploads: layerUploads)
+                           unpackedLayers: session.snapshots.unpacked.value, layerUploads: layerUploads,
+                           baseReferences: bases.values.map(\.resolved.reference))
     }
 
     private func parse(_ request: BuildRequest) throws -> Dockerfile {

@@ -2,6 +2,16 @@ import KilnConcurrency
 import KilnDistribution
 import KilnImage
 import KilnOCI
+import Synchronization
+
+/// Upload durations by layer digest, written by the uploads as they end.
+private final class UploadTimes: Sendable {
+    private let seconds = Mutex<[Digest: Double]>([:])
+
+    func record(_ digest: Digest, seconds: Double) { self.seconds.withLock { $0[digest] = seconds } }
+
+    var all: [Digest: Double] { seconds.withLock { $0 } }
+}
 
 /// Where a build pushes its layers while it runs: the registry outputs' references, how to
 /// push, and what may be mounted instead of uploaded.
@@ -42,19 +52,23 @@ public actor LayerUploadPipeline {
     private let jobs: AsyncStream<Job>.Continuation
     private let uploads: Task<Void, Never>
     private var offered: Set<Digest> = []
+    private let times = UploadTimes()
 
     /// A pipeline pushing to `target`, reporting each finished transfer and each failure to `events`.
     public init(target: LayerPushTarget, events: @escaping BuildEventSink) {
         let (stream, continuation) = AsyncStream.makeStream(of: Job.self)
         jobs = continuation
+        let times = self.times
         uploads = Task {
             await forEachConcurrently(stream, limit: target.concurrentUploads) { job in
                 let digest = job.layer.descriptor.digest
                 do {
+                    let started = ContinuousClock.now
                     try await target.publisher.publishLayer(job.layer, to: target.references,
                                                          mountFrom: target.mountFrom + job.mountFrom) {
                         events(.transfer(nil, $0))
                     }
+                    times.record(digest, seconds: (ContinuousClock.now - started).seconds)
                 } catch is CancellationError {
                 } catch {
                     events(.warning("pushing layer \(digest) while building failed (\(error)); it is pushed again with the image"))
@@ -73,6 +87,10 @@ public actor LayerUploadPipeline {
         guard offered.insert(layer.descriptor.digest).inserted else { return }
         jobs.yield(Job(layer: layer, mountFrom: mountFrom))
     }
+
+    /// How long each layer pushed while building took to upload (a blob the registry already
+    /// had, or could mount, takes the one request that found it), by layer digest.
+    public nonisolated var uploadSeconds: [Digest: Double] { times.all }
 
     /// Takes no more layers and returns when every upload started has ended.
     public func finish() async {

@@ -1,4 +1,5 @@
 import Foundation
+import KilnFileOps
 import KilnOCI
 
 /// A BuildKit-style named context, `--build-context NAME=VALUE`: what `FROM NAME`,

@@ -153,4 +153,7 @@ public struct StepTiming: Sendable, Hashable, Codable {
     public var commandSeconds: Double
     /// Finding the changes, writing and compressing the layer, storing the blob.
     public var layerSeconds: Double
+    /// With `--push`: uploading the step's layer while later steps ran (absent without a push,
+    /// or when the layer was not pushed during the build).
+    public var uploadSeconds: Double?
 }

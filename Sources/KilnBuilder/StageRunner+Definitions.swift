@@ -1,6 +1,7 @@
 import Foundation
 import KilnCache
 import KilnDockerfile
+import KilnFileOps
 import KilnOCI
 
 extension StageRunner {

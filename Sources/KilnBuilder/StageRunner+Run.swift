@@ -1,6 +1,7 @@
 import Foundation
 import KilnDockerfile
 import KilnExecutor
+import KilnFileOps
 import KilnOCI
 import KilnStorage
 

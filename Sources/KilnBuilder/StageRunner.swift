@@ -2,6 +2,7 @@ import Foundation
 import KilnCache
 import KilnDockerfile
 import KilnExecutor
+import KilnFileOps
 import KilnOCI
 import KilnStorage
 

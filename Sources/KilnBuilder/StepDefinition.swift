@@ -2,6 +2,7 @@ import Foundation
 import KilnCache
 import KilnDockerfile
 import KilnExecutor
+import KilnFileOps
 import KilnOCI
 
 /// Everything one filesystem step does, as the values that do it: the executor runs a RUN

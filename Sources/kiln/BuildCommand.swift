@@ -6,6 +6,7 @@ import KilnCache
 import KilnDistribution
 import KilnDockerfile
 import KilnExecutor
+import KilnFileOps
 import KilnOCI
 import KilnStorage
 
@@ -190,53 +191,21 @@ struct BuildCommand: AsyncParsableCommand {
         let builder = Builder(root: root, imageSource: RegistryImageSource(pool: pool), fileOperations: CopyOperations(memo: memo),
                               cacheSources: try await cacheFlags.sources(pool: pool),
                               cacheTimeout: .milliseconds(Int64(cacheFlags.cacheTimeout * 1000)))
-        let platforms = try platforms()
-        // Registry outputs get each layer while the build runs; the exporter pushes the manifests after.
-        let pusher = ImagePusher(pool: pool)
-        let pushedAs = targets.list.flatMap { target -> [Reference] in
-            if case .registry(let references) = target { return references }
-            return []
-        }
-        let layerPush = pushedAs.isEmpty ? nil : LayerPushTarget(
-            publisher: pusher, references: pushedAs, mountFrom: try cacheFlags.mountSources(),
-            concurrentUploads: pool.options.maximumConcurrentTransfers)
-        let layerUploads: LayerUploadPipeline?
-        let product: BuildProduct
-        let digest: Digest
-        let metadata: BuildMetadata
-        let baseWords: [String]
-        var summary: [String] = []
-        if platforms.count > 1 {
-            for target in targets.list { try target.checkHoldsIndex() }
-            let result = try await builder.build(request, platforms: platforms, pushingLayersTo: layerPush, events: events)
-            (product, digest, metadata) = (.index(result.index), result.index.digest, BuildMetadata(result))
-            layerUploads = result.layerUploads
-            baseWords = result.builds.flatMap(\.result.baseImages.keys)
-            summary = result.builds.map { "  \($0.platform): \($0.result.manifestDigest)" }
-        } else {
-            request.platform = platforms[0]
-            let result = try await builder.build(request, pushingLayersTo: layerPush, events: events)
-            (product, digest, metadata) = (.image(result.image), result.manifestDigest, BuildMetadata(result))
-            layerUploads = result.layerUploads
-            baseWords = Array(result.baseImages.keys)
-        }
-        // A push mounts what the cache or the base image's repository already holds.
-        let bases = Set(baseWords).sorted().compactMap { try? Reference(parsing: $0) }
-        let exporter = ImageExporter(publisher: pusher, mountFrom: try cacheFlags.mountSources() + bases, layerUploads: layerUploads)
+        let outputs = BuildOutputs(targets: targets.list, publisher: ImagePusher(pool: pool), mountFrom: try cacheFlags.mountSources(),
+                                   concurrentUploads: pool.options.maximumConcurrentTransfers)
+        let built = try await builder.build(request, platforms: try platforms(), writingTo: outputs, events: events)
         try? await memo.save()
-        var written: [String] = []
-        for target in targets.list {
-            written.append(try await exporter.export(product, to: target, events: events))
-        }
+        let digest = built.digest
+        let summary = built.platforms.map { "  \($0.platform): \($0.digest)" }
         if let iidfile {
             try OutputPath.makeParentDirectories(of: URL(fileURLWithPath: iidfile))
             try StagedFile.write(Data(digest.description.utf8), to: URL(fileURLWithPath: iidfile))
         }
         if let metadataFile {
             try OutputPath.makeParentDirectories(of: URL(fileURLWithPath: metadataFile))
-            try StagedFile.write(try metadata.encoded(), to: URL(fileURLWithPath: metadataFile))
+            try StagedFile.write(try built.metadata.encoded(), to: URL(fileURLWithPath: metadataFile))
         }
-        var lines = written.map { "exported \($0)" }
+        var lines = built.written.map { "exported \($0)" }
         lines.append(summary.isEmpty ? "image \(digest)" : "index \(digest) of \(summary.count) platforms:")
         lines += summary
         if let defaultLayout = targets.defaultLayout {

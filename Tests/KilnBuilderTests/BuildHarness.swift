@@ -1,5 +1,6 @@
 import Foundation
 import KilnBuilder
+import KilnFileOps
 import KilnCache
 import KilnImage
 import KilnOCI

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import KilnBuilder
+import KilnFileOps
 import KilnStorage
 import KilnTestSupport
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 @testable import KilnBuilder
+@testable import KilnFileOps
 import KilnDockerfile
 import Testing
 

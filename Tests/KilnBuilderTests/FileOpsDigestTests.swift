@@ -1,6 +1,7 @@
 import Foundation
 import KilnOCI
 @testable import KilnBuilder
+@testable import KilnFileOps
 import KilnTestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import KilnBuilder
+@testable import KilnFileOps
 import KilnTestSupport
 
 #if canImport(Glibc)

@@ -5,6 +5,7 @@ import KilnExecutor
 import KilnOCI
 import Testing
 @testable import KilnBuilder
+@testable import KilnFileOps
 
 /// The cache key covers every property of a step's definition, or says why not: adding a
 /// property that is neither encoded into the key nor on ``StepDefinition/keyExclusions``

@@ -104,6 +104,12 @@ struct PushDuringBuildTests {
                 let steps = try #require(try PlatformIndexBuildTests.json(pushMetadata)["kiln.steps"] as? [[String: Any]])
                 #expect(steps.compactMap { $0["status"] as? String } == ["executed", "executed"])
                 #expect(try Self.stepLayers(pushMetadata)["COPY payload /payload"] == layer)
+                // Each executed step that made a layer has the upload of it in its split (the RUN makes none).
+                for step in steps where step["layer"] != nil {
+                    let timing = try #require(step["timing"] as? [String: Any])
+                    let upload = try #require(timing["uploadSeconds"] as? Double, "\(step)")
+                    #expect(upload >= 0)
+                }
 
                 // Progress: the layer's push finished before the last step did.
                 let events = Self.events(pushed)
@@ -170,6 +176,15 @@ struct PushDuringBuildTests {
                 let layers = try Self.stepLayers(metadataFile)
                 let builderLayer = try #require(layers["RUN echo built > /artifact && echo builder-only > /scratch-file"])
                 let copyLayer = try #require(layers["COPY --from=builder /artifact /artifact"])
+                // Upload time is recorded for what was pushed during the build, and only that.
+                let records = try #require(try PlatformIndexBuildTests.json(metadataFile)["kiln.steps"] as? [[String: Any]])
+                let uploads = Dictionary(records.compactMap { record -> (String, Bool)? in
+                    guard let text = (record["step"] as? [String: Any])?["text"] as? String,
+                          let timing = record["timing"] as? [String: Any] else { return nil }
+                    return (text, timing["uploadSeconds"] != nil)
+                }, uniquingKeysWith: { first, _ in first })
+                #expect(uploads["RUN echo built > /artifact && echo builder-only > /scratch-file"] == false)
+                #expect(uploads["COPY --from=builder /artifact /artifact"] == true)
                 let log = registry.log()
                 #expect(!log.contains(Self.hex(builderLayer)))
                 #expect(Self.commit(of: copyLayer, in: Self.writes(registry)) != nil)

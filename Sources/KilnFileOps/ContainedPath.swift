@@ -9,7 +9,7 @@ import KilnArchive
 /// root. This is how a source like `../x` or a context symlink to `/etc/passwd` stays in the
 /// context, and how `/lib/x` lands in `/usr/lib` of a merged-/usr rootfs without a symlink
 /// ever leading out of it.
-enum ContainedPath {
+public enum ContainedPath {
     /// The components of `path` with `.`, empty components and `..` resolved lexically, the
     /// root being the floor (Go's `path.Clean` of `"/" + path`, without the leading slash).
     static func components(_ path: String) -> [String] {
@@ -37,7 +37,7 @@ enum ContainedPath {
     /// the caller, i.e. root).
     ///
     /// - Returns: the resolved path relative to the root, as components.
-    static func resolve(_ path: String, in root: String, followFinal: Bool,
+    public static func resolve(_ path: String, in root: String, followFinal: Bool,
                         create: Bool = false, owner: (uid: UInt32, gid: UInt32)? = nil) throws(FileOperationError) -> [String] {
         let contained: ContainedRoot
         do { contained = try ContainedRoot(path: root) } catch { throw FileOperationError("cannot open \(root): \(error)") }
@@ -53,7 +53,7 @@ enum ContainedPath {
 
     /// Creates `path` (absolute, in-container) and its missing parents in `rootfs`, as
     /// `mkdir -p` in the container would (WORKDIR): symlinks followed inside the rootfs.
-    static func makeDirectories(_ path: String, in rootfs: URL) throws(FileOperationError) {
+    public static func makeDirectories(_ path: String, in rootfs: URL) throws(FileOperationError) {
         _ = try resolve(path, in: rootfs.path, followFinal: true, create: true)
     }
 
@@ -68,7 +68,7 @@ enum ContainedPath {
     }
 
     /// `root` joined with relative components.
-    static func join(_ root: String, _ components: [String]) -> String {
+    public static func join(_ root: String, _ components: [String]) -> String {
         guard !components.isEmpty else { return root }
         return (root.hasSuffix("/") ? root : root + "/") + components.joined(separator: "/")
     }

@@ -55,7 +55,7 @@ public struct PlannedFileOperation: Sendable {
     }
 }
 
-/// COPY and ADD: the KilnBuilder/FileOps module's `CopyPlanner` behind the one call the step
+/// COPY and ADD: KilnFileOps' `CopyPlanner` behind the one call the step
 /// loop needs. A builder made without one reports COPY/ADD as unavailable.
 public protocol FileOperationPlanner: Sendable {
     /// Reads the sources of `step` and returns what it will write, without writing.
