@@ -18,7 +18,9 @@ import KilnArchive
 /// root is no entry of any layer and is left alone.
 enum LayerSnapshotConformance {
     /// Conforms the unmounted upper directory `upper`.
-    static func conform(_ upper: URL) async throws {
+    /// Returns the tree as captured before (the budget's size record is made from it).
+    @discardableResult
+    static func conform(_ upper: URL) async throws -> Snapshot {
         let snapshot = try await Snapshot.capture(upper)
         // Sockets go first: unlinking one moves its directory's mtime, which is set below.
         var socketParents = Set<String>()
@@ -37,5 +39,6 @@ enum LayerSnapshotConformance {
                          timespec(tv_sec: Int(metadata.mtime.seconds), tv_nsec: 0)]
             try posix("utimensat", absolute) { utimensat(AT_FDCWD, absolute, &times, AT_SYMLINK_NOFOLLOW) }
         }
+        return snapshot
     }
 }

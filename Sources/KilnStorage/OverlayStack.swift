@@ -67,12 +67,21 @@ public struct OverlayStack: Sendable {
             if case .opaque(let directory) = change { return directory }
             return nil
         })
-        let paths = all.map(\.path)
+        // Every directory with a changed path below it, found once (not a scan of all paths
+        // per change, which is quadratic in a step that writes many files).
+        var ancestors = Set<Substring>()
+        for change in all {
+            let path = change.path
+            var index = path.startIndex
+            while let slash = path[index...].firstIndex(of: "/") {
+                ancestors.insert(path[..<slash])
+                index = path.index(after: slash)
+            }
+        }
         let trees = lowers.reversed().compactMap { try? CacheMountTree($0) }
         return all.filter { change in
             guard case .write(let path) = change, !opaque.contains(path) else { return true }
-            let prefix = path + "/"
-            if paths.contains(where: { $0.hasPrefix(prefix) }) { return true }
+            if ancestors.contains(Substring(path)) { return true }
             guard let now = try? TreeWalker.readMetadata(absolutePath: upper.path + "/" + path), now.kind == .directory,
                   let before = Snapshot.topmostLowerEntry(path, in: trees)?.metadata
             else { return true }

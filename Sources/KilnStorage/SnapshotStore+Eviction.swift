@@ -40,23 +40,43 @@ extension SnapshotStore {
             let name = snapshot.directory.lastPathComponent
             guard let lock = FileLock(tryingPath: parent + "/\(name).lock") else { continue }
             defer { lock.unlock() }
-            MountTable.detachAll(under: snapshot.directory.path)
-            guard (try? FileManager.default.removeItem(at: snapshot.directory)) != nil else { continue }
-            try? FileManager.default.removeItem(atPath: parent + "/\(name).size")
+            guard (try? Self.discard(snapshot.directory)) != nil else { continue }
             freed += snapshot.bytes
             count += 1
         }
         return (count, freed)
     }
 
+    /// Removes the snapshot or chain directory `directory` (its chain lock held by the caller):
+    /// first renamed to a temp name, so a removal cut short (SIGKILL, a crash) never leaves a
+    /// partial tree under the name builds stack (the temp name is swept like an abandoned
+    /// unpack); its mounts detached, its size record removed.
+    static func discard(_ directory: URL) throws {
+        let parent = directory.deletingLastPathComponent()
+        let name = directory.lastPathComponent
+        let doomed = parent.appendingPathComponent(".tmp-\(name)-discarded-\(String(UInt64.random(in: .min ... .max), radix: 16))")
+        MountTable.detachAll(under: directory.path)
+        try posix("rename", directory.path) { rename(directory.path, doomed.path) }
+        try? FileManager.default.removeItem(atPath: parent.path + "/\(name).size")
+        try FileManager.default.removeItem(at: doomed)
+    }
+
     /// The bytes of the files below `directory` plus a block per entry, from `<name>.size`
-    /// beside it, else measured and written there (a snapshot never changes).
+    /// beside it (written when the snapshot was made), else measured and written there (a
+    /// snapshot never changes).
     private static func size(of directory: URL) -> UInt64 {
         let record = directory.path + ".size"
         if let text = try? String(contentsOfFile: record, encoding: .utf8), let value = UInt64(text) { return value }
         guard let snapshot = try? Snapshot.captureSequentially(directory) else { return 0 }
+        return recordSize(of: snapshot, for: directory)
+    }
+
+    /// Writes the size record of the snapshot `directory` whose tree `snapshot` captured, so
+    /// the budget never walks it; returns the size.
+    @discardableResult
+    static func recordSize(of snapshot: Snapshot, for directory: URL) -> UInt64 {
         let total = snapshot.entries.values.reduce(UInt64(0)) { $0 + UInt64(max(0, $1.size)) + 512 }
-        try? Data("\(total)".utf8).write(to: URL(fileURLWithPath: record), options: .atomic)
+        try? Data("\(total)".utf8).write(to: URL(fileURLWithPath: directory.path + ".size"), options: .atomic)
         return total
     }
 }

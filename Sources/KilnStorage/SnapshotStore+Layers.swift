@@ -74,7 +74,7 @@ extension SnapshotStore {
             try? FileManager.default.removeItem(at: upper)
             return target
         }
-        try await LayerSnapshotConformance.conform(upper)
+        let captured = try await LayerSnapshotConformance.conform(upper)
         return try await withFileLock(path: layerSnapshots.path + "/\(chainID.encoded).lock", exclusive: true) {
             if isDirectory(target) {
                 try? FileManager.default.removeItem(at: upper)
@@ -86,6 +86,7 @@ extension SnapshotStore {
                 throw StorageError.system(operation: "rename", path: target.path, errno: errno)
             }
             try syncDirectory(layerSnapshots.path)
+            Self.recordSize(of: captured, for: target)
             return target
         }
     }
@@ -145,7 +146,10 @@ extension SnapshotStore {
                     }
                     try Overlay.unmount(merged.path)
                 }
+                // Measured now, while its inodes are cached: the budget never walks it later.
+                let captured = try await Snapshot.capture(upper)
                 try publish(upper, as: target)
+                Self.recordSize(of: captured, for: target)
                 try? FileManager.default.removeItem(at: temp)
             } catch {
                 MountTable.detachAll(under: temp.path)

@@ -160,7 +160,7 @@ public struct SnapshotStore: Sendable {
             }
             guard let chainID = Digest("sha256:\(name)") else { continue }
             try withFileLock(path: directory.path + "/\(name).lock", exclusive: true) {
-                try FileManager.default.removeItem(at: path(for: chainID))
+                try Self.discard(path(for: chainID))
             }
             removed.append(chainID)
         }

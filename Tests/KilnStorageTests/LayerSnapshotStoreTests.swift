@@ -28,9 +28,22 @@ import Testing
             #expect(again == stack)
             #expect(await log.blobs.count == 2)
             #expect(store.missingLayerSnapshots([bottom, top]).isEmpty)
+            // Each snapshot's size is recorded as it is made: the disk budget never walks it.
+            for snapshot in stack {
+                let record = try String(contentsOfFile: snapshot.path + ".size", encoding: .utf8)
+                #expect((UInt64(record) ?? 0) > 0)
+            }
+            // Evicting goes through a temp name: nothing is left under either name.
+            let evicted = store.evict(freeing: .max, usedBefore: Date().addingTimeInterval(60))
+            #expect(evicted.count == 2)
+            let left = try FileManager.default.contentsOfDirectory(atPath: store.layerSnapshots.path)
+            #expect(!left.contains { $0.count == 64 || $0.hasPrefix(".tmp-") || $0.hasSuffix(".size") }, "\(left)")
+            #expect(!store.missingLayerSnapshots([bottom, top]).isEmpty)
+            let restacked = try await store.layerStack([bottom, top])
+            #expect(await log.blobs.count == 4)
 
             let scratch = directory.appendingPathComponent("scratch")
-            let view = try store.readOnlyView(of: stack, scratch: scratch)
+            let view = try store.readOnlyView(of: restacked, scratch: scratch)
             defer { MountTable.detachAll(under: scratch.path) }
             #expect(try String(contentsOf: view.appendingPathComponent("a"), encoding: .utf8) == "changed")
             #expect(try String(contentsOf: view.appendingPathComponent("d/b"), encoding: .utf8) == "2")
