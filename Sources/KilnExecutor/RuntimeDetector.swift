@@ -34,17 +34,25 @@ public enum RuntimeChoice: Sendable, Hashable, CustomStringConvertible {
 
 /// Finds the runtime to use. Whether a runtime works is learnt by running one trivial
 /// container (Debian's crun 1.8, for one, refuses hybrid cgroup hierarchies), once per
-/// binary per process.
+/// binary per process, and not again in later processes of the same boot once it worked
+/// (``RuntimeProbeRecord``).
 public actor RuntimeDetector {
     /// The process-wide detector, so each binary is probed once.
     public static let shared = RuntimeDetector()
 
+    /// Where processes of this boot keep which runtimes worked: `/run/kiln/runtime-probes` for
+    /// root, `$KILN_ROOT/runtime-probes` in a user namespace (``RuntimeProbeRecord``).
+    public static var standardProbeRecords: URL? { RuntimeProbeRecord.standard.directory }
+
     /// The directories searched for `runc` and `crun`, in order.
     public let searchPath: [String]
     private var probes: [URL: String?] = [:]
+    private let records: RuntimeProbeRecord
 
-    /// Searches `searchPath`, by default `$PATH` followed by the sbin directories root's PATH has.
-    public init(searchPath: [String]? = nil) {
+    /// Searches `searchPath`, by default `$PATH` followed by the sbin directories root's PATH has;
+    /// keeps which runtimes worked in `probeRecords` (nil: nowhere).
+    public init(searchPath: [String]? = nil, probeRecords: URL? = RuntimeDetector.standardProbeRecords) {
+        records = RuntimeProbeRecord(directory: probeRecords)
         if let searchPath {
             self.searchPath = searchPath
         } else {
@@ -86,8 +94,13 @@ public actor RuntimeDetector {
     /// Nil when `runtime` runs a trivial container here, else why it does not.
     public func probe(_ runtime: OCIRuntime) async -> String? {
         if let cached = probes[runtime.executable] { return cached }
+        if records.worked(runtime.executable) {
+            probes[runtime.executable] = .some(nil)
+            return nil
+        }
         let failure = await Self.runTrivialContainer(runtime)
         probes[runtime.executable] = failure
+        if failure == nil { records.recordWorked(runtime.executable) }
         return failure
     }
 

@@ -47,6 +47,45 @@ struct RuntimeDetectorTests {
         #expect(try await detector.runtime(for: .auto) == runtime)
     }
 
+    @Test("a runtime that ran the probe container is not probed again by a later process of this boot, until the binary changes")
+    func probeRecordedAcrossProcesses() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-probe-records-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A stand-in runtime that logs each call and succeeds: `run` is the probe's container.
+        let log = directory.appendingPathComponent("calls")
+        let bin = directory.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let runc = bin.appendingPathComponent("runc")
+        try Data("#!/bin/sh\nfor a in \"$@\"; do case $a in run|delete) echo $a >> \(log.path);; esac; done\nexit 0\n".utf8).write(to: runc)
+        chmod(runc.path, 0o755)
+        let records = directory.appendingPathComponent("records")
+        func probes() -> Int {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0 == "run" }.count
+        }
+
+        #expect(try await RuntimeDetector(searchPath: [bin.path], probeRecords: records).runtime(for: .auto).executable == runc)
+        #expect(probes() == 1)
+        // Another detector is another process: the record answers.
+        #expect(try await RuntimeDetector(searchPath: [bin.path], probeRecords: records).runtime(for: .auto).executable == runc)
+        #expect(probes() == 1)
+        // Without records, every process probes.
+        _ = try await RuntimeDetector(searchPath: [bin.path], probeRecords: nil).runtime(for: .auto)
+        #expect(probes() == 2)
+        // A replaced binary is probed again.
+        try Data("#!/bin/sh\nfor a in \"$@\"; do case $a in run) echo run >> \(log.path);; esac; done\nexit 0\n".utf8).write(to: runc)
+        _ = try await RuntimeDetector(searchPath: [bin.path], probeRecords: records).runtime(for: .auto)
+        #expect(probes() == 3)
+        // A runtime that fails is never recorded: its reason is asked again.
+        try Data("#!/bin/sh\necho refused >&2\nexit 1\n".utf8).write(to: runc)
+        for _ in 0..<2 {
+            await #expect(throws: ExecutorError.self) {
+                try await RuntimeDetector(searchPath: [bin.path], probeRecords: records).runtime(for: .auto)
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: records.path).count == 2)
+    }
+
     @Test("crun either runs containers or is reported with its reason",
           .enabled(if: FileManager.default.isExecutableFile(atPath: ExecutorFixture.crun.path), "needs crun"))
     func crunProbe() async throws {
