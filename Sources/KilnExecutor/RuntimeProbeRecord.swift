@@ -36,7 +36,7 @@ struct RuntimeProbeRecord: Sendable {
         guard let directory, let file = file(for: executable) else { return }
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
-        FileManager.default.createFile(atPath: file.path, contents: Data(executable.path.utf8))
+        _ = FileManager.default.createFile(atPath: file.path, contents: Data(executable.path.utf8))
     }
 
     private func file(for executable: URL) -> URL? {
