@@ -25,7 +25,8 @@
 # image store (docker 20.10, DOCKER_BUILDKIT=1, a private dockerd: own --data-root and socket,
 # --bridge=none --iptables=false, the registry as localhost:PORT with --insecure-registry);
 # buildah `bud --layers --isolation chroot` its containers-storage. Every RUN has no network
-# (Kiln and BuildKit `--network none`; buildah's chroot isolation has no network setup).
+# (Kiln and BuildKit `--network none`; buildah's chroot isolation has no network setup, and
+# neither has Kiln's chroot mode, which is run without the flag).
 #
 # Runs are interleaved: in each run every tool builds every case of a workload, tools in turn
 # (the order reversed every other run) so that the machine's load falls on all alike; the median
@@ -189,7 +190,11 @@ build_kiln() {
         # a cold build starts it (column_reset empties $dir), the later cases write into it.
         output=(--output "type=oci,dest=$dir/out/$w")
     fi
-    "${as[@]}" env KILN_ROOT="$dir/root" "$kiln" build --isolation "$mode" --network none --progress plain \
+    # chroot isolation has no network namespace to take away (Kiln refuses --network none
+    # there, as buildah's chroot isolation shares the host's network too).
+    local network=(--network none)
+    [ "$mode" = chroot ] && network=()
+    "${as[@]}" env KILN_ROOT="$dir/root" "$kiln" build --isolation "$mode" "${network[@]}" --progress plain \
         --metadata-file "$results/metadata/kiln-$mode-$w-$case-$run.json" --secret "id=token,src=$secret" \
         "${kiln_build_args[@]}" "${output[@]}" "$context" >"$results/logs/kiln-$mode-$w-$case-$run.log" 2>&1
 }
