@@ -225,16 +225,8 @@ final class LayerApplication {
         if end < size {
             guard ftruncate(fd, off_t(size)) == 0 else { throw ArchiveError.lastSystemError("truncate", entry) }
         }
-        // Owner first: chown clears setuid/setgid bits and file capabilities.
-        if privileged {
-            guard fchown(fd, header.uid, header.gid) == 0 else { throw ArchiveError.lastSystemError("chown", entry) }
-        }
-        for xattr in header.xattrs {
-            try Xattrs.set(xattr, on: parentFD, name, privileged: privileged, displayPath: entry)
-        }
-        guard fchmod(fd, mode_t(header.permissions & 0o7777)) == 0 else { throw ArchiveError.lastSystemError("chmod", entry) }
-        let time = timespec(tv_sec: time_t(header.modificationTime), tv_nsec: 0)
-        guard futimens(fd, [time, time]) == 0 else { throw ArchiveError.lastSystemError("utimensat", entry) }
+        try setOwnerAndXattrs(header, parentFD: parentFD, name: name, openFile: fd)
+        try setModeAndTime(header, parentFD: parentFD, name: name, isSymlink: false, openFile: fd)
     }
 
     private func link(to target: String, parentFD: Int32, name: String, entry: String) throws {
@@ -268,27 +260,30 @@ final class LayerApplication {
     }
 
     /// Owner first: chown clears setuid/setgid bits and file capabilities, so mode and xattrs follow it.
-    private func setOwnerAndXattrs(_ header: TarHeader, parentFD: Int32, name: String) throws {
+    /// `openFile`, the entry's own descriptor when the caller holds one, spares the path lookup.
+    private func setOwnerAndXattrs(_ header: TarHeader, parentFD: Int32, name: String, openFile: Int32? = nil) throws {
         if privileged {
-            guard fchownat(parentFD, name, header.uid, header.gid, AT_SYMLINK_NOFOLLOW) == 0 else {
-                throw ArchiveError.lastSystemError("chown", header.path)
-            }
+            let status = openFile.map { fchown($0, header.uid, header.gid) }
+                ?? fchownat(parentFD, name, header.uid, header.gid, AT_SYMLINK_NOFOLLOW)
+            guard status == 0 else { throw ArchiveError.lastSystemError("chown", header.path) }
         }
         for xattr in header.xattrs {
             try Xattrs.set(xattr, on: parentFD, name, privileged: privileged, displayPath: header.path)
         }
     }
 
-    private func setModeAndTime(_ header: TarHeader, parentFD: Int32, name: String, isSymlink: Bool) throws {
+    private func setModeAndTime(_ header: TarHeader, parentFD: Int32, name: String, isSymlink: Bool,
+                                openFile: Int32? = nil) throws {
+        let mode = mode_t(header.permissions & 0o7777)
         if !isSymlink {
             // The entry was just created (or checked) as a non-symlink, so following is harmless.
-            guard fchmodat(parentFD, name, mode_t(header.permissions & 0o7777), 0) == 0 else {
+            guard (openFile.map { fchmod($0, mode) } ?? fchmodat(parentFD, name, mode, 0)) == 0 else {
                 throw ArchiveError.lastSystemError("chmod", header.path)
             }
         }
         let time = timespec(tv_sec: time_t(header.modificationTime), tv_nsec: 0)
         let times = [time, time]
-        guard utimensat(parentFD, name, times, AT_SYMLINK_NOFOLLOW) == 0 else {
+        guard (openFile.map { futimens($0, times) } ?? utimensat(parentFD, name, times, AT_SYMLINK_NOFOLLOW)) == 0 else {
             throw ArchiveError.lastSystemError("utimensat", header.path)
         }
     }

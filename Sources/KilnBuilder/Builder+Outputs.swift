@@ -80,8 +80,7 @@ extension Builder {
             layerUploads = result.layerUploads
             bases = result.baseReferences
         }
-        let mountFrom = outputs.mountFrom + Dictionary(bases.map { ($0.description, $0) }, uniquingKeysWith: { first, _ in first })
-            .sorted { $0.key < $1.key }.map(\.value)
+        let mountFrom = outputs.mountFrom + Set(bases).sorted { $0.description < $1.description }
         let exporter = ImageExporter(publisher: outputs.publisher, mountFrom: mountFrom, layerUploads: layerUploads)
         var written: [String] = []
         do {

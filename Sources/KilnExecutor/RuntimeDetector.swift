@@ -94,13 +94,15 @@ public actor RuntimeDetector {
     /// Nil when `runtime` runs a trivial container here, else why it does not.
     public func probe(_ runtime: OCIRuntime) async -> String? {
         if let cached = probes[runtime.executable] { return cached }
-        if records.worked(runtime.executable) {
+        // The key is read once: the binary's identity as it was before the probe.
+        let record = records.file(for: runtime.executable)
+        if let record, records.worked(record) {
             probes[runtime.executable] = .some(nil)
             return nil
         }
         let failure = await Self.runTrivialContainer(runtime)
         probes[runtime.executable] = failure
-        if failure == nil { records.recordWorked(runtime.executable) }
+        if failure == nil, let record { records.recordWorked(runtime.executable, in: record) }
         return failure
     }
 

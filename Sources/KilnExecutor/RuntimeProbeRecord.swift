@@ -24,24 +24,23 @@ struct RuntimeProbeRecord: Sendable {
         return RuntimeProbeRecord(directory: KilnRoot.fromEnvironment().url.appendingPathComponent("runtime-probes"))
     }
 
-    /// Whether an earlier process with the same key saw `executable` run a container.
-    func worked(_ executable: URL) -> Bool {
-        guard let file = file(for: executable) else { return false }
-        return FileManager.default.fileExists(atPath: file.path)
-    }
-
-    /// Notes that `executable` ran a container (best effort: a record that cannot be written
-    /// only costs the next process a probe).
-    func recordWorked(_ executable: URL) {
-        guard let directory, let file = file(for: executable) else { return }
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o700])
-        _ = FileManager.default.createFile(atPath: file.path, contents: Data(executable.path.utf8))
-    }
-
-    private func file(for executable: URL) -> URL? {
+    /// Where the record of `executable` for this process's key is (nil: none can be kept).
+    func file(for executable: URL) -> URL? {
         guard let directory, let key = Self.key(for: executable) else { return nil }
         return directory.appendingPathComponent(key)
+    }
+
+    /// Whether an earlier process with the same key saw the runtime of `file` run a container.
+    func worked(_ file: URL) -> Bool {
+        FileManager.default.fileExists(atPath: file.path)
+    }
+
+    /// Notes in `file` that `executable` ran a container (best effort: a record that cannot be
+    /// written only costs the next process a probe).
+    func recordWorked(_ executable: URL, in file: URL) {
+        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+        _ = FileManager.default.createFile(atPath: file.path, contents: Data(executable.path.utf8))
     }
 
     /// The binary's identity (path, inode, size, times) and this process's boot and standing.

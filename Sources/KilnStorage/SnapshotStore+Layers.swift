@@ -80,12 +80,11 @@ extension SnapshotStore {
                 try? FileManager.default.removeItem(at: upper)
                 return target
             }
-            try flushFilesystem(of: upper.path)
-            guard rename(upper.path, target.path) == 0 else {
-                if errno == EXDEV { return upper }
-                throw StorageError.system(operation: "rename", path: target.path, errno: errno)
+            do {
+                try publish(upper, as: target)
+            } catch StorageError.system(operation: "rename", path: _, errno: EXDEV) {
+                return upper
             }
-            try syncDirectory(layerSnapshots.path)
             Self.recordSize(of: captured, for: target)
             return target
         }
