@@ -30,8 +30,11 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Whole-block deflate for parallel gzip members: about 2.4× zlib's speed at level 6,
+        // with output at least as small (zlib stays for streams and for inflating).
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // Tar layers: writing, applying, compression codecs, streaming digests.
-        .target(name: "KilnArchive", dependencies: ["KilnOCI", "CArchive", "CZstd", "CZlib"]),
+        .target(name: "KilnArchive", dependencies: ["KilnOCI", "CArchive", "CZstd", "CZlib", "CDeflate"]),
         // Local state: content store, snapshots and diffs, rootfs materialisation.
         .target(name: "KilnStorage", dependencies: ["KilnOCI", "KilnArchive", "KilnConcurrency"]),
         // Images as values (manifest, config, lazily opened layers) and their on-disk forms:

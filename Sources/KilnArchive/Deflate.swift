@@ -3,9 +3,8 @@ import CZlib
 /// A zlib deflate stream producing gzip framing, pinned in memory because zlib keeps a
 /// pointer back to its `z_stream` and rejects a moved one.
 ///
-/// zlib is used directly (rather than through a generic codec library) because parallel
-/// gzip needs deflate-level control: a fresh member per block, at a chosen level, with a
-/// bounded output size known up front.
+/// zlib is used directly (rather than through a generic codec library) for level control
+/// over one streaming gzip member (parallel gzip's whole-block members are libdeflate's).
 final class DeflateStream {
     let stream: UnsafeMutablePointer<z_stream>
 
@@ -48,23 +47,6 @@ final class DeflateStream {
             } else if stream.pointee.avail_in == 0 && stream.pointee.avail_out != 0 {
                 return
             }
-        }
-    }
-
-    /// Compresses `input` as one complete gzip member into a new array, in a single deflate
-    /// call: `deflateBound` sizes the output so that Z_FINISH always completes.
-    static func member(of input: UnsafeRawBufferPointer, level: Int32) throws -> [UInt8] {
-        let deflater = try DeflateStream(level: level)
-        let stream = deflater.stream
-        let bound = Int(deflateBound(stream, uLong(input.count)))
-        return try [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            stream.pointee.avail_in = uInt(input.count)
-            stream.pointee.next_out = buffer.baseAddress
-            stream.pointee.avail_out = uInt(bound)
-            let status = CZlib.deflate(stream, Z_FINISH)
-            guard status == Z_STREAM_END else { throw ArchiveError.codec("deflate did not finish a member (\(status))") }
-            count = bound - Int(stream.pointee.avail_out)
         }
     }
 }

@@ -123,6 +123,8 @@ public final class BuildOwnership: @unchecked Sendable {
             ContentStore(root: root).removeIngestFilesOfDeadProcesses()
             // A chain directory being unpacked lives beside the snapshots, not in the scratch.
             SnapshotStore(root: root).removeAbandonedTemporaries()
+            // Snapshots an earlier boot left unsynced may be torn: gone before anything stacks them.
+            SnapshotStore(root: root).sweepUnsyncedSnapshots()
             for name in (try? FileManager.default.contentsOfDirectory(atPath: root.tmp.path)) ?? []
             where ProcessIdentity.scratchPrefixes.contains(where: name.hasPrefix) {
                 let fields = name.split(separator: "-")

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import KilnArchive
 
 /// Mounting and unmounting overlayfs, and finding out once per process whether it may.
@@ -48,7 +49,10 @@ public enum Overlay {
             throw StorageError.system(operation: "fsconfig overlay lowerdir+", path: lower, errno: errno)
         }
         var settings: [(String, String?)] = []
-        if let upper, let work { settings += [("upperdir", upper), ("workdir", work)] }
+        if let upper, let work {
+            settings += [("upperdir", upper), ("workdir", work)]
+            if volatileUpper.load(ordering: .relaxed) { settings.append(("volatile", nil)) }
+        }
         settings += fixedOptions.map { ($0.0, Optional($0.1)) }
         if UserNamespace.isNested { settings.append(("userxattr", nil)) }
         for (key, value) in settings {
@@ -76,11 +80,20 @@ public enum Overlay {
             throw StorageError.system(operation: "overlay mount (path has ',' or ':')", path: path, errno: EINVAL)
         }
         var parts = ["lowerdir=\(lowers.joined(separator: ":"))"]
-        if let upper, let work { parts += ["upperdir=\(upper)", "workdir=\(work)"] }
+        if let upper, let work {
+            parts += ["upperdir=\(upper)", "workdir=\(work)"]
+            if volatileUpper.load(ordering: .relaxed) { parts.append("volatile") }
+        }
         parts += fixedOptions.map { "\($0.0)=\($0.1)" }
         if UserNamespace.isNested { parts.append("userxattr") }
         return parts.joined(separator: ",")
     }
+
+    /// Whether writable overlays are mounted `volatile` (Linux 5.10): no sync of the upper
+    /// filesystem when one is unmounted, which wrote out every file a step made before the next
+    /// could start. Kiln never mounts an upper twice, and a snapshot made from one is trusted by
+    /// ``SnapshotDurability``, not by the sync. Set by the trial mount where the kernel takes it.
+    static let volatileUpper = Atomic<Bool>(false)
 
     /// The xattr overlay marks `name` with (`opaque`, `redirect`, `metacopy`) as it may be
     /// found in an upper directory: `trusted.overlay.` as root mounts it, `user.overlay.` with
@@ -119,7 +132,14 @@ actor OverlayProbe {
         defer { try? FileManager.default.removeItem(atPath: base) }
         do {
             for name in ["lower", "upper", "work", "merged"] { try createDirectory("\(base)/\(name)") }
-            try Overlay.mount(lower: "\(base)/lower", upper: "\(base)/upper", work: "\(base)/work", at: "\(base)/merged")
+            // Volatile first; a kernel before 5.10 refuses the option, then it is left out.
+            Overlay.volatileUpper.store(true, ordering: .relaxed)
+            do {
+                try Overlay.mount(lower: "\(base)/lower", upper: "\(base)/upper", work: "\(base)/work", at: "\(base)/merged")
+            } catch {
+                Overlay.volatileUpper.store(false, ordering: .relaxed)
+                try Overlay.mount(lower: "\(base)/lower", upper: "\(base)/upper", work: "\(base)/work", at: "\(base)/merged")
+            }
             try Overlay.unmount("\(base)/merged")
             return true
         } catch {

@@ -50,7 +50,7 @@ extension SnapshotStore {
     /// Removes the snapshot or chain directory `directory` (its chain lock held by the caller):
     /// first renamed to a temp name, so a removal cut short (SIGKILL, a crash) never leaves a
     /// partial tree under the name builds stack (the temp name is swept like an abandoned
-    /// unpack); its mounts detached, its size record removed.
+    /// unpack); its mounts detached, its size record and durability marker removed.
     static func discard(_ directory: URL) throws {
         let parent = directory.deletingLastPathComponent()
         let name = directory.lastPathComponent
@@ -58,6 +58,7 @@ extension SnapshotStore {
         MountTable.detachAll(under: directory.path)
         try posix("rename", directory.path) { rename(directory.path, doomed.path) }
         try? FileManager.default.removeItem(atPath: parent.path + "/\(name).size")
+        unlink(SnapshotDurability.marker(of: directory))
         try FileManager.default.removeItem(at: doomed)
     }
 

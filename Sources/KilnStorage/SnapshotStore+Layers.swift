@@ -40,7 +40,7 @@ extension SnapshotStore {
     /// The positions in `layers` whose snapshot does not exist yet: the blobs a stack of them needs.
     public func missingLayerSnapshots(_ layers: [LayerReference]) -> [Int] {
         ChainID.chain(layers.map(\.diffID)).enumerated().compactMap { index, chainID in
-            isDirectory(layerSnapshotPath(for: chainID)) ? nil : index
+            isUsable(layerSnapshotPath(for: chainID)) ? nil : index
         }
     }
 
@@ -52,7 +52,7 @@ extension SnapshotStore {
         for (layer, chainID) in zip(layers, ChainID.chain(layers.map(\.diffID))) {
             try Task.checkCancellation()
             let target = layerSnapshotPath(for: chainID)
-            if !isDirectory(target) {
+            if !isUsable(target) {
                 try await unpackSnapshot(of: layer, as: chainID, onto: stack)
             }
             _ = utimes(target.path, nil)
@@ -70,13 +70,13 @@ extension SnapshotStore {
     public func keep(upper: URL, as chainID: Digest) async throws -> URL {
         try createDirectory(layerSnapshots.path)
         let target = layerSnapshotPath(for: chainID)
-        if isDirectory(target) {
+        if isUsable(target) {
             try? FileManager.default.removeItem(at: upper)
             return target
         }
         let captured = try await LayerSnapshotConformance.conform(upper)
         return try await withFileLock(path: layerSnapshots.path + "/\(chainID.encoded).lock", exclusive: true) {
-            if isDirectory(target) {
+            if isUsable(target) {
                 try? FileManager.default.removeItem(at: upper)
                 return target
             }
@@ -124,7 +124,7 @@ extension SnapshotStore {
     private func unpackSnapshot(of layer: LayerReference, as chainID: Digest, onto lowers: [URL]) async throws {
         let target = layerSnapshotPath(for: chainID)
         try await withFileLock(path: layerSnapshots.path + "/\(chainID.encoded).lock", exclusive: true) {
-            if isDirectory(target) { return }
+            if isUsable(target) { return }
             let temp = layerSnapshots.appendingPathComponent(
                 ".tmp-\(chainID.encoded)-\(String(UInt64.random(in: .min ... .max), radix: 16))")
             let upper = temp.appendingPathComponent("fs")
@@ -158,8 +158,8 @@ extension SnapshotStore {
         }
     }
 
-    func isDirectory(_ url: URL) -> Bool {
-        var st = stat()
-        return lstat(url.path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    /// Whether the snapshot `url` exists and may be used (``SnapshotDurability``).
+    func isUsable(_ url: URL) -> Bool {
+        SnapshotDurability.isUsable(url)
     }
 }

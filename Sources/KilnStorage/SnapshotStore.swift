@@ -70,14 +70,14 @@ public struct SnapshotStore: Sendable {
             return empty
         }
         let target = path(for: chainID)
-        if isDirectory(target) {
+        if isUsable(target) {
             _ = utimes(target.path, nil)  // its last use, for eviction
             return target
         }
         return try await withFileLock(path: directory.path + "/\(chainID.encoded).lock", exclusive: true) {
             // Another builder may have finished it while this one waited for the lock.
-            if isDirectory(target) { return target }
-            let parentIndex = chainIDs.dropLast().lastIndex { isDirectory(path(for: $0)) }
+            if isUsable(target) { return target }
+            let parentIndex = chainIDs.dropLast().lastIndex { isUsable(path(for: $0)) }
             let temp = directory.appendingPathComponent(".tmp-\(chainID.encoded)-\(String(UInt64.random(in: .min ... .max), radix: 16))")
             do {
                 if let parentIndex {
@@ -109,11 +109,10 @@ public struct SnapshotStore: Sendable {
         unpacked.add()
     }
 
-    /// Renames the finished snapshot `temp` into place at `target`, on disk as a whole first.
+    /// Renames the finished snapshot `temp` into place at `target` (its chain lock held), as
+    /// ``SnapshotDurability`` decides: marked as made in this boot, not synced on the build's path.
     func publish(_ temp: URL, as target: URL) throws {
-        try flushFilesystem(of: temp.path)
-        try posix("rename", target.path) { rename(temp.path, target.path) }
-        try syncDirectory(target.deletingLastPathComponent().path)
+        try SnapshotDurability.publish(temp, as: target)
     }
 
     /// A writable rootfs on top of `layers`, in a new directory below `scratch` (the build's
@@ -182,6 +181,12 @@ public struct SnapshotStore: Sendable {
                 try? FileManager.default.removeItem(at: path)
             }
         }
+    }
+
+    /// Removes the snapshots an earlier boot left unsynced and promotes this boot's old ones
+    /// (``SnapshotDurability/sweep(_:)``), in both snapshot directories.
+    func sweepUnsyncedSnapshots(promotingOlderThan age: TimeInterval = SnapshotDurability.promotionAge) {
+        for parent in [directory, layerSnapshots] { SnapshotDurability.sweep(parent, promotingOlderThan: age) }
     }
 }
 

@@ -37,7 +37,7 @@ import Testing
             let evicted = store.evict(freeing: .max, usedBefore: Date().addingTimeInterval(60))
             #expect(evicted.count == 2)
             let left = try FileManager.default.contentsOfDirectory(atPath: store.layerSnapshots.path)
-            #expect(!left.contains { $0.count == 64 || $0.hasPrefix(".tmp-") || $0.hasSuffix(".size") }, "\(left)")
+            #expect(!left.contains { $0.count == 64 || $0.hasPrefix(".tmp-") || $0.hasSuffix(".size") || $0.hasSuffix(".boot") }, "\(left)")
             #expect(!store.missingLayerSnapshots([bottom, top]).isEmpty)
             let restacked = try await store.layerStack([bottom, top])
             #expect(await log.blobs.count == 4)
@@ -49,6 +49,55 @@ import Testing
             #expect(try String(contentsOf: view.appendingPathComponent("d/b"), encoding: .utf8) == "2")
             #expect(try String(contentsOf: view.appendingPathComponent("d/c"), encoding: .utf8) == "3")
             #expect(open(view.appendingPathComponent("new").path, O_CREAT | O_WRONLY, 0o644) == -1)  // read-only
+        }
+    }
+
+    @Test("a snapshot made unsynced in an earlier boot is never stacked: it is unpacked again, and the sweep removes it; an old one of this boot is synced and promoted",
+          .enabled(if: canMount))
+    func snapshotOfEarlierBootIsNotTrusted() async throws {
+        try await withTemporaryDirectory { directory in
+            let log = UnpackLog()
+            let root = KilnRoot(url: directory.appendingPathComponent("root"))
+            let store = SnapshotStore(root: root, unpack: TestLayers.unpacker(log))
+            let bottom = try TestLayers.make("bottom", in: directory, files: ["a": "1"])
+            let top = try TestLayers.make("top", in: directory, files: ["b": "2"])
+            let stack = try await store.layerStack([bottom, top])
+            let thisBoot = try #require(SnapshotDurability.bootID)
+            // Made without a sync: marked with this boot, and used as they are.
+            for snapshot in stack { #expect(SnapshotDurability.markedBoot(of: snapshot) == thisBoot) }
+            #expect(store.missingLayerSnapshots([bottom, top]).isEmpty)
+
+            // As a power cut leaves it: the top snapshot's marker names another boot, its file torn.
+            let otherBoot = "00000000-0000-4000-8000-000000000000"
+            let marker = SnapshotDurability.marker(of: stack[1])
+            func markEarlierBoot() {
+                unlink(marker)
+                #expect(symlink(otherBoot, marker) == 0)
+            }
+            markEarlierBoot()
+            try Data().write(to: stack[1].appendingPathComponent("b"))
+            #expect(store.missingLayerSnapshots([bottom, top]) == [1])
+            let again = try await store.layerStack([bottom, top])
+            #expect(again == stack)
+            #expect(await log.blobs.count == 3)
+            #expect(try String(contentsOf: again[1].appendingPathComponent("b"), encoding: .utf8) == "2")
+            #expect(SnapshotDurability.markedBoot(of: again[1]) == thisBoot)
+
+            // The sweep at a build's start removes a stale snapshot (and its marker)...
+            markEarlierBoot()
+            store.sweepUnsyncedSnapshots()
+            var info = stat()
+            #expect(lstat(stack[1].path, &info) == -1 && errno == ENOENT)
+            #expect(lstat(marker, &info) == -1 && errno == ENOENT)
+            // ...and leaves this boot's alone until they are old enough, then syncs and promotes them.
+            #expect(SnapshotDurability.markedBoot(of: stack[0]) == thisBoot)
+            store.sweepUnsyncedSnapshots(promotingOlderThan: 0)
+            for _ in 0..<200 where SnapshotDurability.markedBoot(of: stack[0]) != nil {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(SnapshotDurability.markedBoot(of: stack[0]) == nil)
+            #expect(SnapshotDurability.isUsable(stack[0]))
+            #expect(store.missingLayerSnapshots([bottom]).isEmpty)
         }
     }
 

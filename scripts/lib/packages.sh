@@ -2,7 +2,7 @@
 # Sourced by scripts/example and scripts/test; safe to source twice.
 
 # To compile Kiln: the C libraries behind the system-library targets.
-KILN_BUILD_PACKAGES=(pkg-config libarchive-dev libzstd-dev zlib1g-dev)
+KILN_BUILD_PACKAGES=(pkg-config libarchive-dev libzstd-dev zlib1g-dev libdeflate-dev)
 # To run the example (scripts/example): a base image made from busybox-static, RUN in runc,
 # and umoci to unpack the result and run it.
 # slirp4netns and iproute2 give RUN steps the default (sandbox) network.
