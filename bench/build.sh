@@ -30,7 +30,9 @@
 #
 # Runs are interleaved: in each run every tool builds every case of a workload, tools in turn
 # (the order reversed every other run) so that the machine's load falls on all alike; the median
-# of RUNS runs is printed. Kiln is measured once per isolation mode (issue 13): `root`,
+# of RUNS runs is printed. Every timed build starts after a `sync` (not timed): without it the
+# disk was still writing back what the build before wrote, and the 500 MB RUN of many-files took
+# 2 s or 15 s by whose build came first in a run. Kiln is measured once per isolation mode (issue 13): `root`,
 # `rootless` (the same kiln run as a non-root user, kiln-bench, made here with its own
 # /etc/subuid and /etc/subgid range) and `chroot`; a mode this machine cannot build with prints
 # n/a and why. The main table's Kiln is the first mode of MODES.
@@ -285,6 +287,7 @@ run_column() {
             push) column_reset "$column"; broken="" ;;
         esac
         if [ -n "$broken" ]; then took[$case]=fail; continue; fi
+        sync # not timed: the writeback of what the case before wrote (another tool's) falls on no one
         if t=$(seconds column_build "$column" "$w" "$case" "$run"); then
             took[$case]=$t
         elif [ "$case" = cold ] || [ "$case" = push ] && log=$(column_log "$column" "$w" "$case" "$run") &&
@@ -326,6 +329,7 @@ run_concurrent() {
     for run in $(seq "$runs"); do
         pids=()
         for i in $(seq "$concurrent"); do edit_source "$work/contexts/concurrent-$i/$w" "$w"; done
+        sync
         for i in $(seq "$concurrent"); do
             (
                 if t=$(seconds build_kiln "$mode" "$dir" "$w" "concurrent-$i" "$run" "$work/contexts/concurrent-$i/$w"); then

@@ -7,10 +7,20 @@ import KilnImage
 import KilnOCI
 import KilnStorage
 
-/// What every stage of one build shares: the request, Kiln's root and its stores, the
-/// build's scratch directory, the resolved base images and the event sink.
+/// What every stage of one build shares: Kiln's root and its stores, the build's scratch
+/// directory, the resolved base images, the event sink, and of the request only the few values
+/// steps read (``RunGrants``, ``CacheUse``, ``BuildSource``, ``LayerPolicy``); the request
+/// itself (outputs, tags, labels, build arguments, the checks before the build) stays with
+/// ``Builder``.
 struct BuildSession: Sendable {
-    let request: BuildRequest
+    /// What RUN steps may use.
+    let grants: RunGrants
+    /// How steps use the cache.
+    let cacheUse: CacheUse
+    /// The Dockerfile (its lines, for errors found while building) and the contexts.
+    let source: BuildSource
+    /// How layers are made and assembled.
+    let layering: LayerPolicy
     let store: ContentStore
     let snapshots: SnapshotStore
     let cache: BuildCache
@@ -32,8 +42,6 @@ struct BuildSession: Sendable {
     let fileOperations: (any FileOperationPlanner)?
     /// `created` of the image and its history entries.
     let created: String
-    /// The Dockerfile's lines, for errors found while building.
-    let sourceLines: [String]
     /// The layers pushed while the build runs (`--push`), if any: ``pushEarly(_:of:)``.
     var earlyPush: EarlyLayerPush? = nil
 
@@ -104,7 +112,7 @@ struct BuildSession: Sendable {
     /// decides it: chroot isolation (no mounts) and `KILN_ROOTFS=copy` take copies, and so
     /// does a process that cannot mount overlayfs.
     func stacksLayerSnapshots() async -> Bool {
-        guard ProcessInfo.processInfo.environment["KILN_ROOTFS"] != "copy", request.isolation.allowsOverlayRootfs else { return false }
+        guard ProcessInfo.processInfo.environment["KILN_ROOTFS"] != "copy", grants.isolation.allowsOverlayRootfs else { return false }
         return await snapshots.canStack(scratch: scratch)
     }
 

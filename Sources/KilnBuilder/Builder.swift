@@ -144,15 +144,16 @@ public struct Builder: Sendable {
             directory: root.url.appendingPathComponent("cache-mounts"), sources: cacheSources, selection: request.remoteCacheMounts,
             maximumSize: request.cacheMountMaximumSize, info: { events(.info($0)) }, warning: { events(.warning($0)) })
         let session = BuildSession(
-            request: request, store: ContentStore(root: root), snapshots: SnapshotStore(root: root), cache: cache,
+            grants: request.runGrants, cacheUse: request.cacheUse, source: request.source(lines: dockerfile.sourceLines),
+            layering: request.layerPolicy, store: ContentStore(root: root), snapshots: SnapshotStore(root: root), cache: cache,
             scratch: scratch, events: events, cacheMounts: cacheMounts, bases: bases,
             board: StageBoard(), plans: StageBoard(), runtime: RuntimeProvider(choice: request.runtime, ownership: ownership),
             runtimeState: runtimeState, fileOperations: fileOperations,
-            created: created, sourceLines: dockerfile.sourceLines,
-            earlyPush: layerUploads.map { EarlyLayerPush(pipeline: $0, plan: buildPlan, request: request) })
+            created: created,
+            earlyPush: layerUploads.map { EarlyLayerPush(pipeline: $0, plan: buildPlan, layering: request.layerPolicy) })
         let outcomes: [Int: StageOutcome]
         do {
-            outcomes = try await runStages(buildPlan, dockerfile: dockerfile, session: session)
+            outcomes = try await runStages(buildPlan, dockerfile: dockerfile, platform: request.platform, session: session)
         } catch {
             // Entries of the steps that succeeded are still worth sharing; bounded like success.
             await cache.finish(within: cacheTimeout)
@@ -299,7 +300,8 @@ public struct Builder: Sendable {
 
     /// Builds the plan's stages as a DAG: each in a task of its own that waits on the
     /// board for the stages it reads. The first failure cancels the others.
-    private func runStages(_ plan: BuildPlan, dockerfile: Dockerfile, session: BuildSession) async throws -> [Int: StageOutcome] {
+    private func runStages(_ plan: BuildPlan, dockerfile: Dockerfile, platform: BuildPlatform,
+                           session: BuildSession) async throws -> [Int: StageOutcome] {
         var firstNumbers: [Int: Int] = [:]
         var next = 1
         for stage in plan.stages {
@@ -308,7 +310,7 @@ public struct Builder: Sendable {
         }
         let runners = try plan.stages.map { stage in
             StageRunner(session: session, stage: stage, firstStepNumber: firstNumbers[stage.index]!,
-                        platform: try Self.platform(stage.platform, default: session.request.platform),
+                        platform: try Self.platform(stage.platform, default: platform),
                         fromText: dockerfile.stages[stage.index].from.source.original)
         }
         return try await withThrowingTaskGroup(of: (Int, StageOutcome).self) { group in
@@ -340,7 +342,7 @@ public struct Builder: Sendable {
     /// metadata) gets an empty tar, its last history entry marked as the one that made it,
     /// as buildah does.
     private static func addEmptyLayer(to outcome: inout StageOutcome, session: BuildSession) async throws {
-        let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: session.request.sourceDateEpoch)
+        let writer = LayerWriter(compression: session.layering.compression, sourceDateEpoch: session.layering.sourceDateEpoch)
         let scratch = session.scratch
         let written = try await session.store.ingestLayer(doing: "writing an empty layer") { file, gate in
             try writer.write(changes: [], from: scratch, to: file, gate: gate)

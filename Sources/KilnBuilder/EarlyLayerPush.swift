@@ -3,14 +3,14 @@ import KilnDockerfile
 import KilnOCI
 
 /// Which layers of one build are pushed while it runs: exactly the layers the pushed image will
-/// hold as they are. Decided here alone, from the plan and the request, before any step runs.
+/// hold as they are. Decided here alone, from the plan and the layer policy, before any step runs.
 ///
 /// - Only the target stage and the stages it inherits through `FROM stage` end up in the image.
 ///   A builder stage read only by `COPY --from` contributes the layer of that COPY (a step of the
 ///   target, pushed when it commits), never its own layers, so they are never pushed.
 /// - Output transforms replace a layer by another blob after the build: with `--squash` the
 ///   target's own layers (those it inherited stay), with `SOURCE_DATE_EPOCH` or a cached layer in
-///   another compression every layer a step made (``BuildRequest/derivesOutputLayer(_:)``). Those
+///   another compression every layer a step made (``LayerPolicy/derivesOutputLayer(_:)``). Those
 ///   are pushed after the build, as they were before the pipeline; base image layers, and the
 ///   other layers, still go early.
 struct EarlyLayerPush: Sendable {
@@ -20,12 +20,13 @@ struct EarlyLayerPush: Sendable {
     let inheritedStages: Set<Int>
     /// The stage whose own layers `--squash` replaces, if any.
     let squashedStage: Int?
-    let request: BuildRequest
+    /// The output transforms that replace layers.
+    let layering: LayerPolicy
 
-    init(pipeline: LayerUploadPipeline, plan: BuildPlan, request: BuildRequest) {
+    init(pipeline: LayerUploadPipeline, plan: BuildPlan, layering: LayerPolicy) {
         self.pipeline = pipeline
-        self.request = request
-        squashedStage = request.squash ? plan.target : nil
+        self.layering = layering
+        squashedStage = layering.squash ? plan.target : nil
         var stages: Set<Int> = []
         var next: Int? = plan.target
         while let index = next, stages.insert(index).inserted {
@@ -40,7 +41,7 @@ struct EarlyLayerPush: Sendable {
     func finalLayers(of outcome: StageOutcome, stage: Int) -> [Int] {
         guard inheritedStages.contains(stage) else { return [] }
         let kept = stage == squashedStage ? outcome.inherited.layers : outcome.layers.count
-        return (0..<min(kept, outcome.layers.count)).filter { !request.derivesOutputLayer(outcome.layers[$0]) }
+        return (0..<min(kept, outcome.layers.count)).filter { !layering.derivesOutputLayer(outcome.layers[$0]) }
     }
 }
 

@@ -34,16 +34,6 @@ struct LayerDerivation: CacheKeyed, Hashable {
     }
 }
 
-extension BuildRequest {
-    /// Whether the image holds another blob in `layer`'s place (``BuildSession/outputLayers(_:)``
-    /// rewrites it): a layer a step made, when `SOURCE_DATE_EPOCH` clamps timestamps or it is in
-    /// another compression than the one asked for. Base image layers are left as they are (as
-    /// BuildKit leaves them).
-    func derivesOutputLayer(_ layer: StageLayer) -> Bool {
-        layer.madeByStep && (sourceDateEpoch != nil || layer.descriptor.mediaType != compression.mediaType)
-    }
-}
-
 extension BuildSession {
     /// The final image's layers in the form the request asks for: every layer a step made is
     /// recompressed when the cache holds it in another compression, and rewritten with its
@@ -51,11 +41,11 @@ extension BuildSession {
     /// (as BuildKit leaves them). Derivations are looked up in the cache all at once; the
     /// missing ones are computed and stored.
     func outputLayers(_ layers: [StageLayer]) async throws -> [StageLayer] {
-        let clamp = request.sourceDateEpoch
+        let clamp = layering.sourceDateEpoch
         var derivations: [Int: (LayerDerivation, KeyDocument, CacheKey)] = [:]
-        for (index, layer) in layers.enumerated() where request.derivesOutputLayer(layer) {
+        for (index, layer) in layers.enumerated() where layering.derivesOutputLayer(layer) {
             let derivation = LayerDerivation(derive: .init(source: layer.descriptor.digest,
-                                                           compression: LayerDerivation.identity(of: request.compression),
+                                                           compression: LayerDerivation.identity(of: layering.compression),
                                                            clampTime: clamp))
             let document = try derivation.keyDocument()
             derivations[index] = (derivation, document, CacheKey(document: document))
@@ -75,7 +65,7 @@ extension BuildSession {
             // and a corrupt one's quarantine takes the lock an ingest holds (see ContentStore.ingest(writingFile:)).
             let output = scratch.appendingPathComponent("derived-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: output) }
-            let rewriter = LayerRewriter(compression: request.compression, clampTime: clamp)
+            let rewriter = LayerRewriter(compression: layering.compression, clampTime: clamp)
             let store = store
             let usedBy = source.usage(at: index, of: "the image being exported")
             // The rewriter reads the source through the store's verifying reader: a corrupt blob

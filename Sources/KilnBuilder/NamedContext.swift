@@ -153,13 +153,4 @@ extension BuildRequest {
             }
         }
     }
-
-    /// The directory of the directory context `name` (``StageSource/context(_:)`` names it),
-    /// as the main context is read: the `.dockerignore` at its root applies.
-    func contextSource(named name: String) throws -> FileOperationSource {
-        guard let directory = namedContexts.named(name)?.directory else {
-            throw BuildError.namedContext(name, "is not a local directory context")
-        }
-        return .context(directory: directory, dockerfile: nil)
-    }
 }

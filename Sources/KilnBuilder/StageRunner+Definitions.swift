@@ -78,7 +78,7 @@ extension StageRunner {
             case .tmpfs:
                 guard target != nil else { throw mountError(step, "tmpfs mount needs a target") }
             case .secret:
-                definition.secretGiven = session.request.secrets[mount.secretID] != nil
+                definition.secretGiven = session.grants.secrets[mount.secretID] != nil
             case .ssh:
                 // BuildKit's default place: one socket per ssh mount of the step.
                 let sshIndex = run.mounts[..<index].filter { $0.type == .ssh }.count
@@ -94,7 +94,7 @@ extension StageRunner {
             script: run.scriptFile?.content, environment: pairs(step.resolved.environment),
             proxyEnvironment: pairs(step.resolved.proxyEnvironment), user: config.user,
             workingDirectory: config.workingDirectory, hostname: Self.hostname,
-            network: run.networkMode(default: session.request.network), security: run.securityMode, devices: run.devices,
+            network: run.networkMode(default: session.grants.network), security: run.securityMode, devices: run.devices,
             mounts: mounts)
     }
 
@@ -130,8 +130,8 @@ extension StageRunner {
     /// bind mounts and cache seeds read.
     private func planContextCopy(_ request: CopyRequest, from source: StageSource?, step: PlannedStep) async throws -> PlannedFileOperation {
         let files: FileOperationSource = switch source {
-        case .context(let name)?: try session.request.contextSource(named: name)
-        default: .context(directory: session.request.contextDirectory, dockerfile: session.request.dockerfile)
+        case .context(let name)?: try session.source.contextSource(named: name)
+        default: .context(directory: session.source.contextDirectory, dockerfile: session.source.dockerfile)
         }
         return try await planFileOperation(request, source: files, step: step)
     }

@@ -58,7 +58,7 @@ extension StageRunner {
         let executionStep = ExecutionStep(
             rootfs: rootfs, arguments: arguments, environment: Self.lastAssignmentWins(environment),
             workingDirectory: run.workingDirectory, user: run.user, hostname: run.hostname, network: run.network,
-            security: run.security, entitlements: session.request.entitlements, mounts: mounts)
+            security: run.security, entitlements: session.grants.entitlements, mounts: mounts)
         if run.workingDirectory != "/" {
             do {
                 try ContainedPath.makeDirectories(run.workingDirectory, in: rootfs)
@@ -67,7 +67,7 @@ extension StageRunner {
             }
         }
         let session = session
-        let backend = try await session.request.isolation.executorBackend {
+        let backend = try await session.grants.isolation.executorBackend {
             try await session.runtime.runtime().withStateDirectory(session.runtimeState)
         }
         let executor = Executor(backend: backend, bundleParent: session.scratch.appendingPathComponent("bundles"))
@@ -179,7 +179,7 @@ extension StageRunner {
     /// 0600 unless `mode` does; nil when no agent was given and the mount is not required.
     private func sshMount(_ mount: MountDefinition, run: RunDefinition, step: PlannedStep, rootfs: URL) throws -> SSHAgentProxy? {
         let options = mount.options
-        guard let upstream = session.request.sshAgents[options.sshID] else {
+        guard let upstream = session.grants.sshAgents[options.sshID] else {
             if options.required {
                 throw mountError(step, "ssh agent \"\(options.sshID)\" is required but was not given (--ssh \(options.sshID)=…)")
             }
@@ -236,7 +236,7 @@ extension StageRunner {
             return ([.bind(source: copy, destination: target, readOnly: false)], [copy])
         case .secret:
             let id = options.secretID
-            guard let file = session.request.secrets[id] else {
+            guard let file = session.grants.secrets[id] else {
                 if options.required { throw mountError(step, "secret \"\(id)\" is required but was not given (--secret id=\(id),src=…)") }
                 return ([], [])
             }

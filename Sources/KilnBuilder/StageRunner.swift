@@ -82,7 +82,7 @@ struct StageRunner: Sendable {
         await session.plans.publish(stage.index, .success(plannedOutcome(of: steps, from: planned)))
         // Only commit points have entries.
         let keys = steps.filter(\.isCommitPoint).compactMap(\.key)
-        let lookups = skipsLookups ? keys.filter { session.request.keysBuiltThisRun.contains($0.digest) } : keys
+        let lookups = skipsLookups ? keys.filter { session.cacheUse.keysBuiltThisRun.contains($0.digest) } : keys
         let hits = lookups.isEmpty ? [:] : await session.cache.lookup(lookups, store: session.store)
         var start = planned
         if case .stage = stage.base { start = try await startingPoint(from: session.board) }
@@ -111,8 +111,8 @@ struct StageRunner: Sendable {
 
     /// `--no-cache`, or `--no-cache-filter` naming this stage (by name or index).
     var skipsLookups: Bool {
-        let filter = session.request.noCacheFilter
-        return session.request.noCache || filter.contains(String(stage.index)) || stage.name.map(filter.contains) == true
+        let filter = session.cacheUse.noCacheFilter
+        return session.cacheUse.noCache || filter.contains(String(stage.index)) || stage.name.map(filter.contains) == true
     }
 
     /// The base's image, layers and key; a parent stage's as `board` has it (planned or built).
@@ -163,12 +163,12 @@ struct StageRunner: Sendable {
                 try await planFilesystemEffect(of: &step, parent: parent)
                 try config.apply(resolved.instruction)
             } catch let error as DockerfileError {
-                throw BuildError.dockerfile(error.showingLine(from: session.sourceLines), fileName: session.request.dockerfileName)
+                throw BuildError.dockerfile(error.showingLine(from: session.source.lines), fileName: session.source.dockerfileName)
             }
             if let key = step.key { parent = key.digest }
             steps.append(step)
         }
-        for index in steps.indices { steps[index].isCommitPoint = session.request.commitMode.commits(steps, at: index) }
+        for index in steps.indices { steps[index].isCommitPoint = session.layering.commitMode.commits(steps, at: index) }
         return steps
     }
 
@@ -186,7 +186,7 @@ struct StageRunner: Sendable {
         // History times come from the cache for cached steps, so an unchanged rebuild gives the
         // same config, hence the same image digest; metadata steps take the time of the
         // filesystem state they annotate. SOURCE_DATE_EPOCH overrides all of them.
-        let fixedTime = session.request.sourceDateEpoch != nil
+        let fixedTime = session.layering.sourceDateEpoch != nil
         var time = fixedTime ? session.created : (start.config.created ?? session.created)
         for (index, step) in steps.enumerated() {
             try Task.checkCancellation()
@@ -201,7 +201,7 @@ struct StageRunner: Sendable {
                 if pending == nil {
                     let commit = steps[index...].firstIndex(where: \.isCommitPoint) ?? index
                     pending = PendingCommit(commit: commit, chain: chain, hit: try await chooser.choose(at: commit, chain: chain))
-                    if pending?.hit == nil, session.request.explainCache {
+                    if pending?.hit == nil, session.cacheUse.explainCache {
                         pending?.explanation = await explainMiss(of: steps[commit], hits: hits)
                     }
                 }
@@ -345,7 +345,7 @@ struct StageRunner: Sendable {
 
     /// `Dockerfile:12`, how errors point at a step.
     func location(_ step: PlannedStep) -> String {
-        "\(session.request.dockerfileName):\(step.resolved.instruction.location.line)"
+        "\(session.source.dockerfileName):\(step.resolved.instruction.location.line)"
     }
 }
 

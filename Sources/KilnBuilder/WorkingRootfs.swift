@@ -112,7 +112,7 @@ struct WorkingRootfs: Sendable {
         // Written as the step left it: the SOURCE_DATE_EPOCH clamp is applied to the image's
         // layers when it is assembled (an output transform), so one cached layer serves builds
         // with and without it.
-        let writer = LayerWriter(compression: session.request.compression, sourceDateEpoch: nil)
+        let writer = LayerWriter(compression: session.layering.compression, sourceDateEpoch: nil)
         let written = try await session.store.ingestLayer(doing: "writing the step's layer") { file, gate in
             try writer.write(changes: changes, from: root, to: file, gate: gate)
         }
