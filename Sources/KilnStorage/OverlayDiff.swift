@@ -1,5 +1,6 @@
 import Foundation
 import KilnArchive
+import KilnConcurrency
 
 extension Snapshot {
     /// The layer changes recorded in an overlayfs upper directory: a whiteout (a 0/0 character
@@ -20,9 +21,24 @@ extension Snapshot {
     public static func overlayChanges(upper: URL, lowers: [URL], parallelism: Int = defaultParallelism) async throws -> [LayerChange] {
         let snapshot = try await capture(upper, parallelism: parallelism)
         let lowers = lowers.compactMap { try? CacheMountTree($0) }
+        // Each entry is judged on its own (lookups in the lowers, which only read), so the
+        // entries are shared out in slices; the order comes from the sort at the end.
+        let entries = Array(snapshot.entries)
+        let sliceSize = max(1024, (entries.count + parallelism * 4 - 1) / max(1, parallelism * 4))
+        let slices = stride(from: 0, to: entries.count, by: sliceSize).map { entries[$0..<min($0 + sliceSize, entries.count)] }
         var changes: [LayerChange] = []
-        changes.reserveCapacity(snapshot.entries.count)
-        for (path, metadata) in snapshot.entries {
+        changes.reserveCapacity(entries.count)
+        try await forEachConcurrently(slices, limit: parallelism, { slice in
+            try Snapshot.changes(of: slice, upper: upper, lowers: lowers)
+        }, receive: { changes += $0 })
+        return changes.sortedForLayer()
+    }
+
+    /// The changes the upper's entries `slice` stand for (see ``overlayChanges(upper:lowers:parallelism:)``).
+    private static func changes(of slice: ArraySlice<(key: String, value: FileMetadata)>, upper: URL,
+                                lowers: [CacheMountTree]) throws -> [LayerChange] {
+        var changes: [LayerChange] = []
+        for (path, metadata) in slice {
             if metadata.kind == .characterDevice && metadata.rdev == 0 {
                 changes.append(.delete(path: path))
                 continue
@@ -40,7 +56,7 @@ extension Snapshot {
                 changes.append(.opaque(directory: path))
             }
         }
-        return changes.sortedForLayer()
+        return changes
     }
 
     /// The entry at `path` in the topmost of `lowers` that has one (a whiteout there is a
