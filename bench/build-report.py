@@ -94,6 +94,50 @@ if kiln and "buildkit" in peers:
                   + f" against BuildKit build+push {bp:.2f}s (cold {bc:.2f}s): "
                   + ("met" if kc <= bp and (kp is None or kp <= bp) else "not met"))
 
+# --- each tool's own time: the edit less what its RUN reports it spent -------------------------------------------
+# A workload whose RUN times itself (`bench-run-seconds S` in the build log) shows how long each tool
+# took beyond running that command. On this disk the command itself swings (the 500 MB RUN took 1.9 s
+# or 12 s depending on where in the run it fell, for every tool alike), and that swing, not the tool,
+# decides the raw medians; the difference is the tool's own work (snapshots, layers, export).
+def run_seconds(column, w, case, run):
+    log = os.path.join(results, "logs", f"{column}-{w}-{case}-{run}.log")
+    if not os.path.exists(log):
+        return None
+    found = [float(line.rsplit("bench-run-seconds", 1)[1].split()[0]) for line in open(log, errors="replace")
+             if "bench-run-seconds" in line and line.rsplit("bench-run-seconds", 1)[1].split()[:1]
+             and line.rsplit("bench-run-seconds", 1)[1].split()[0].replace(".", "", 1).isdigit()]
+    return sum(found) if found else None
+
+runs_of = {}  # (workload, column) -> run numbers in order
+for line in open(os.path.join(results, "times.tsv")):
+    w, column, run, *values = line.rstrip("\n").split("\t")
+    runs_of.setdefault((w, column), []).append((run, dict(zip(CASES, values))))
+own_rows = []
+for w in workloads:
+    for case in ("edit1", "edit2"):
+        per_column = {}
+        for column in [kiln] + peers if kiln else peers:
+            own = {}
+            for run, values in runs_of.get((w, column), []):
+                spent = run_seconds(column, w, case, run)
+                if spent is not None and values.get(case) not in (None, "fail"):
+                    own[run] = float(values[case]) - spent
+            per_column[column] = own
+        if kiln and per_column.get(kiln):
+            own_rows.append((w, case, per_column))
+if own_rows:
+    print(f"\n{'workload':16} {'case':12} {'kiln own':>9}" + "".join(f" {p + ' own':>13}" for p in peers)
+          + "   (edit less the RUN's own time, medians; runs where kiln's <= buildkit's)")
+    for w, case, per_column in own_rows:
+        k = per_column[kiln]
+        row = f"{w:16} {CASE_NAMES[case]:12} {cell(statistics.median(k.values()))}"
+        for p in peers:
+            row += f" {cell(statistics.median(per_column[p].values()) if per_column.get(p) else None, 13)}"
+        if per_column.get("buildkit"):
+            paired = [r for r in k if r in per_column["buildkit"]]
+            row += f"   {sum(k[r] <= per_column['buildkit'][r] for r in paired)} of {len(paired)}"
+        print(row)
+
 # --- Kiln's isolation modes -------------------------------------------------------------------------------
 modes = [c[5:] for c in kiln_columns] + list(unavailable)
 if len(modes) > 1:
