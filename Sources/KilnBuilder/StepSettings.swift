@@ -5,7 +5,7 @@ import KilnFileOps
 import KilnOCI
 
 /// What a RUN step may use, taken from the request once: the same for every RUN of the
-/// build, checked before anything runs (``BuildRequest/checkRunRequirements(_:sourceLines:emulation:chrootFacts:)``)
+/// build, checked before anything runs (``BuildPlan/checkRunRequirements(_:sourceLines:emulation:chrootFacts:)``)
 /// and granted while it runs.
 struct RunGrants: Sendable {
     /// How a RUN is isolated (`--isolation`).

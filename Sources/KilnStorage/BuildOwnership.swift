@@ -121,10 +121,9 @@ public final class BuildOwnership: @unchecked Sendable {
             // a context read from stdin before it): each carries its creator's pid and start
             // time, so whatever a dead process made goes, whichever command made it.
             ContentStore(root: root).removeIngestFilesOfDeadProcesses()
-            // A chain directory being unpacked lives beside the snapshots, not in the scratch.
-            SnapshotStore(root: root).removeAbandonedTemporaries()
-            // Snapshots an earlier boot left unsynced may be torn: gone before anything stacks them.
-            SnapshotStore(root: root).sweepUnsyncedSnapshots()
+            // A chain directory being unpacked lives beside the snapshots, not in the scratch; and
+            // snapshots an earlier boot left unsynced may be torn: gone before anything stacks them.
+            SnapshotStore(root: root).sweep()
             for name in (try? FileManager.default.contentsOfDirectory(atPath: root.tmp.path)) ?? []
             where ProcessIdentity.scratchPrefixes.contains(where: name.hasPrefix) {
                 let fields = name.split(separator: "-")

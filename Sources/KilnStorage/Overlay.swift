@@ -48,11 +48,7 @@ public enum Overlay {
             if errno == EINVAL && lower == lowers.first { throw StorageError.overlayTooDeep(lowers: lowers.count) }
             throw StorageError.system(operation: "fsconfig overlay lowerdir+", path: lower, errno: errno)
         }
-        var settings: [(String, String?)] = []
-        if let upper, let work {
-            settings += [("upperdir", upper), ("workdir", work)]
-            if volatileUpper.load(ordering: .relaxed) { settings.append(("volatile", nil)) }
-        }
+        var settings = writableOptions(upper: upper, work: work)
         settings += fixedOptions.map { ($0.0, Optional($0.1)) }
         if UserNamespace.isNested { settings.append(("userxattr", nil)) }
         for (key, value) in settings {
@@ -80,13 +76,17 @@ public enum Overlay {
             throw StorageError.system(operation: "overlay mount (path has ',' or ':')", path: path, errno: EINVAL)
         }
         var parts = ["lowerdir=\(lowers.joined(separator: ":"))"]
-        if let upper, let work {
-            parts += ["upperdir=\(upper)", "workdir=\(work)"]
-            if volatileUpper.load(ordering: .relaxed) { parts.append("volatile") }
-        }
+        parts += writableOptions(upper: upper, work: work).map { key, value in value.map { "\(key)=\($0)" } ?? key }
         parts += fixedOptions.map { "\($0.0)=\($0.1)" }
         if UserNamespace.isNested { parts.append("userxattr") }
         return parts.joined(separator: ",")
+    }
+
+    /// The options of a writable overlay (none for a read-only one): `upperdir`, `workdir`, and
+    /// `volatile` where the trial mount found the kernel takes it. A nil value is a flag.
+    private static func writableOptions(upper: String?, work: String?) -> [(String, String?)] {
+        guard let upper, let work else { return [] }
+        return [("upperdir", upper), ("workdir", work)] + (volatileUpper.load(ordering: .relaxed) ? [("volatile", nil)] : [])
     }
 
     /// Whether writable overlays are mounted `volatile` (Linux 5.10): no sync of the upper

@@ -18,8 +18,8 @@ import Glibc
 ///
 /// The marker is metadata created before the rename, so a journaling filesystem (ext4, xfs,
 /// btrfs) that kept the rename kept the marker too. A snapshot without a marker was synced
-/// before it was renamed (or promoted since): it is trusted in every boot. Promotion is
-/// ``promoteOldSnapshots(in:)``: once a marker is old enough that the kernel has written its
+/// before it was renamed (or promoted since): it is trusted in every boot. Promotion is in
+/// ``sweep(_:markers:promotingOlderThan:)``: once a marker is old enough that the kernel has written its
 /// data back anyway, one `syncfs` off the build's path makes it certain, and the marker goes.
 enum SnapshotDurability {
     /// This boot's ID; nil where it cannot be read (then snapshots are synced as they are made).
@@ -74,13 +74,13 @@ enum SnapshotDurability {
     /// after 30 s, so by then the `syncfs` has little left to write.
     static let promotionAge: TimeInterval = 300
 
-    /// Sweeps `parent` (a directory of snapshots): removes the snapshots of earlier boots'
-    /// markers (and the markers), skipping any whose chain lock is held; and promotes the
-    /// snapshots of this boot whose markers are older than `age`, on a thread of its own that
-    /// the caller does not wait for (a process that exits first promotes nothing).
-    static func sweep(_ parent: URL, promotingOlderThan age: TimeInterval = promotionAge) {
+    /// Sweeps `parent` (a directory of snapshots), given the names of its `markers`: removes the
+    /// snapshots of earlier boots' markers (and the markers), skipping any whose chain lock is
+    /// held; and promotes the snapshots of this boot whose markers are older than `age`, on a
+    /// thread of its own that the caller does not wait for (a process that exits first promotes nothing).
+    static func sweep(_ parent: URL, markers names: [String], promotingOlderThan age: TimeInterval) {
         var promotable: [(marker: String, inode: ino_t, changed: Int)] = []
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? [] where name.hasSuffix(".boot") {
+        for name in names {
             let chain = String(name.dropLast(5))
             let snapshot = parent.appendingPathComponent(chain, isDirectory: true)
             if isStale(snapshot) {

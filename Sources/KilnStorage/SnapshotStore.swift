@@ -166,13 +166,17 @@ public struct SnapshotStore: Sendable {
         return removed.sorted()
     }
 
-    /// Removes the temp chain directories (`.tmp-<chainID>-<random>`) of builders that died
-    /// while unpacking (SIGKILL, a crash): the builder filling one holds its chain's lock, so
-    /// a lock that can be taken at once marks one nobody owns. Mounts below it are detached
-    /// first. Live builders' directories are skipped, never waited for.
-    func removeAbandonedTemporaries() {
+    /// What a build's start clears from both snapshot directories, each listed once:
+    /// - the temp chain directories (`.tmp-<chainID>-<random>`) of builders that died while
+    ///   unpacking (SIGKILL, a crash): the builder filling one holds its chain's lock, so a lock
+    ///   that can be taken at once marks one nobody owns. Mounts below it are detached first.
+    ///   Live builders' directories are skipped, never waited for;
+    /// - the snapshots an earlier boot left unsynced, and this boot's old ones promoted
+    ///   (``SnapshotDurability/sweep(_:markers:promotingOlderThan:)``).
+    func sweep(promotingOlderThan age: TimeInterval = SnapshotDurability.promotionAge) {
         for parent in [directory, layerSnapshots] {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? [] where name.hasPrefix(".tmp-") {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
+            for name in names where name.hasPrefix(".tmp-") {
                 let chain = name.dropFirst(5).prefix(64)
                 guard let held = FileLock(tryingPath: parent.path + "/\(chain).lock") else { continue }
                 defer { held.unlock() }
@@ -180,13 +184,8 @@ public struct SnapshotStore: Sendable {
                 MountTable.detachAll(under: path.path)
                 try? FileManager.default.removeItem(at: path)
             }
+            SnapshotDurability.sweep(parent, markers: names.filter { $0.hasSuffix(".boot") }, promotingOlderThan: age)
         }
-    }
-
-    /// Removes the snapshots an earlier boot left unsynced and promotes this boot's old ones
-    /// (``SnapshotDurability/sweep(_:)``), in both snapshot directories.
-    func sweepUnsyncedSnapshots(promotingOlderThan age: TimeInterval = SnapshotDurability.promotionAge) {
-        for parent in [directory, layerSnapshots] { SnapshotDurability.sweep(parent, promotingOlderThan: age) }
     }
 }
 

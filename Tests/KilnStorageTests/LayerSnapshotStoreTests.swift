@@ -85,13 +85,13 @@ import Testing
 
             // The sweep at a build's start removes a stale snapshot (and its marker)...
             markEarlierBoot()
-            store.sweepUnsyncedSnapshots()
+            store.sweep()
             var info = stat()
             #expect(lstat(stack[1].path, &info) == -1 && errno == ENOENT)
             #expect(lstat(marker, &info) == -1 && errno == ENOENT)
             // ...and leaves this boot's alone until they are old enough, then syncs and promotes them.
             #expect(SnapshotDurability.markedBoot(of: stack[0]) == thisBoot)
-            store.sweepUnsyncedSnapshots(promotingOlderThan: 0)
+            store.sweep(promotingOlderThan: 0)
             for _ in 0..<200 where SnapshotDurability.markedBoot(of: stack[0]) != nil {
                 try await Task.sleep(for: .milliseconds(50))
             }
