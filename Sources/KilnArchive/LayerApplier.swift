@@ -17,10 +17,14 @@ public struct LayerApplier: Sendable {
     /// Whether entries get their recorded owners and device nodes may be created; true when
     /// running as root. When false, files belong to the caller and device entries are refused.
     public var privileged: Bool
+    /// When set, only the entries it keeps are applied (see ``LayerEntrySelection``); the whole
+    /// blob is still read and hashed.
+    public var selection: LayerEntrySelection?
 
     /// An applier; `privileged` defaults to whether the process runs as root.
-    public init(privileged: Bool = geteuid() == 0) {
+    public init(privileged: Bool = geteuid() == 0, selection: LayerEntrySelection? = nil) {
         self.privileged = privileged
+        self.selection = selection
     }
 
     /// Applies the layer blob at `layer` onto the directory `root`, passing `gate` before every
@@ -41,6 +45,7 @@ public struct LayerApplier: Sendable {
         let application = try LayerApplication(root: ContainedRoot(path: root.path), privileged: privileged, gate: gate)
         var count = 0
         while let header = try reader.next() {
+            if let selection, try !selection.keeps(header) { continue }
             try application.apply(header, reader: reader)
             count += 1
         }

@@ -309,9 +309,11 @@ public struct Builder: Sendable {
             next += stage.instructions.count + 1
         }
         let runners = try plan.stages.map { stage in
-            StageRunner(session: session, stage: stage, firstStepNumber: firstNumbers[stage.index]!,
-                        platform: try Self.platform(stage.platform, default: platform),
-                        fromText: dockerfile.stages[stage.index].from.source.original)
+            var runner = StageRunner(session: session, stage: stage, firstStepNumber: firstNumbers[stage.index]!,
+                                     platform: try Self.platform(stage.platform, default: platform),
+                                     fromText: dockerfile.stages[stage.index].from.source.original)
+            runner.readByOtherStages = plan.stages.contains { $0.dependencies.contains(stage.index) }
+            return runner
         }
         return try await withThrowingTaskGroup(of: (Int, StageOutcome).self) { group in
             for runner in runners {

@@ -58,6 +58,9 @@ struct StageRunner: Sendable {
     let firstStepNumber: Int
     let platform: Platform
     let fromText: String
+    /// Whether another stage of the build starts from this one or reads its files (then its
+    /// whole root is made anyway, and a partial root would read the blobs once more).
+    var readByOtherStages = false
 
     var stepCount: Int { stage.instructions.count + 1 }
 
@@ -180,6 +183,8 @@ struct StageRunner: Sendable {
         var config = StageConfig(image: start.config)
         var working: WorkingRootfs?
         defer { working?.release() }
+        var partialRoot: PartialWorkingRoot?
+        defer { partialRoot?.release() }
         var chain = ChainID.of(start.layers.map(\.diffID))
         var chooser = VariantChooser(runner: self, steps: steps, hits: hits)
         var pending: PendingCommit?
@@ -214,6 +219,8 @@ struct StageRunner: Sendable {
                         // The working rootfs no longer matches the chain; the next miss starts afresh.
                         working?.release()
                         working = nil
+                        partialRoot?.release()
+                        partialRoot = nil
                         layer = hit.entry.layer
                         // Not downloaded here: only a later miss, a COPY --from or an output that
                         // needs the bytes fetches it.
@@ -229,7 +236,17 @@ struct StageRunner: Sendable {
                     }
                     let preparing = ContinuousClock.now
                     let ioBefore = ProcessIO.current()
-                    if pending?.begun == false {
+                    // A COPY alone in its commit, on layers not unpacked here: only what it consults is read.
+                    var partial: CachedLayer??
+                    if pending?.begun == false, working == nil, isCommit,
+                       await runsOnPartialRoot(steps, at: index, below: outcome.layers, hits: hits, partial: partialRoot) {
+                        partial = try await copyOnPartialRoot(steps, at: index, below: outcome.layers, partial: &partialRoot)
+                    }
+                    if partial == nil {
+                        partialRoot?.release()
+                        partialRoot = nil
+                    }
+                    if partial == nil, pending?.begun == false {
                         if working?.isFull == true {
                             working?.release()
                             working = nil
@@ -241,10 +258,14 @@ struct StageRunner: Sendable {
                         pending?.begun = true
                     }
                     let performing = ContinuousClock.now
-                    try await perform(step, in: &working!)
+                    if partial == nil { try await perform(step, in: &working!) }
                     let committing = ContinuousClock.now
                     if isCommit, let document = step.document, let below = pending.map(\.chain) {
-                        layer = try await working!.commit(session: session)
+                        if let partial {
+                            layer = partial
+                        } else {
+                            layer = try await working!.commit(session: session)
+                        }
                         // What the steps were built on: the layers below the first of them (before
                         // the layer) and the stages they read.
                         let basis = try await self.basis(ofCommitAt: index, in: steps, on: below)

@@ -107,7 +107,8 @@ struct WorkingRootfs: Sendable {
         }
     }
 
-    private static func write(_ changes: [LayerChange], from root: URL, session: BuildSession) async throws -> CachedLayer? {
+    /// Writes `changes` (read from `root`) as a layer into the content store; nil when there are none.
+    static func write(_ changes: [LayerChange], from root: URL, session: BuildSession) async throws -> CachedLayer? {
         if changes.isEmpty { return nil }
         // Written as the step left it: the SOURCE_DATE_EPOCH clamp is applied to the image's
         // layers when it is assembled (an output transform), so one cached layer serves builds

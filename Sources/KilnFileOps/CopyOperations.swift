@@ -22,7 +22,7 @@ public struct CopyOperations: FileOperationPlanner {
         }
         let plan = try await CopyPlanner(scratch: step.scratch, memo: memo).plan(step.request, from: root)
         return PlannedFileOperation(contentDigest: plan.contentDigest, description: plan.description,
-                                    sourceFiles: plan.sourceFiles) { rootfs in
+                                    sourceFiles: plan.sourceFiles, consultedPaths: plan.consultedPaths) { rootfs in
             try await plan.apply(to: rootfs, reserve: step.reserve)
         }
     }

@@ -72,6 +72,23 @@ public struct CopyPlan: Sendable {
         return lines
     }
 
+    /// The rootfs paths (relative) whose state decides what ``apply(to:reserve:)`` does: the
+    /// destination, each entry's place below it (and the single file's name inside it, when it
+    /// is a directory), and `etc/passwd` and `etc/group` when `--chown` names resolve there.
+    /// Where symbolic links lead, and an archive's members, show only in what is written.
+    public var consultedPaths: Set<String> {
+        let destination = String(self.destination.drop { $0 == "/" })
+        var paths: Set<String> = [destination]
+        func below(_ path: String) -> String {
+            destination.isEmpty ? path : path.isEmpty ? destination : destination + "/" + path
+        }
+        if let fileName { paths.insert(below(fileName)) }
+        for entry in entries { paths.insert(below(entry.path)) }
+        if chown != nil { paths.formUnion(["etc/passwd", "etc/group"]) }
+        paths.remove("")
+        return paths
+    }
+
     /// The number of entries (directories, files, links, archives) the copy writes.
     public var entryCount: Int { entries.count }
 

@@ -44,13 +44,18 @@ public struct PlannedFileOperation: Sendable {
     /// Each written path and a digest of what is written there, for `--explain-cache` to name
     /// the file that changed; nil when not recorded (very large copies).
     public var sourceFiles: [String: String]?
+    /// The rootfs paths (relative, no leading `/`) whose state decides what ``apply`` does
+    /// there, as far as the plan knows them: where it writes and the files `--chown` names
+    /// resolve in. nil when not known.
+    public var consultedPaths: Set<String>?
 
     /// Creates a planned operation.
     public init(contentDigest: Digest, description: String?, sourceFiles: [String: String]? = nil,
-                apply: @escaping @Sendable (URL) async throws -> Void) {
+                consultedPaths: Set<String>? = nil, apply: @escaping @Sendable (URL) async throws -> Void) {
         self.contentDigest = contentDigest
         self.description = description
         self.sourceFiles = sourceFiles
+        self.consultedPaths = consultedPaths
         self.apply = apply
     }
 }

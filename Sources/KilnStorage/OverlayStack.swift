@@ -90,6 +90,13 @@ public struct OverlayStack: Sendable {
         }
     }
 
+    /// The relative path of every entry in the current step's upper directory (nothing when no
+    /// step is mounted): what the step wrote, and the directories above it that overlayfs copied up.
+    public func writtenPaths() async throws -> [String] {
+        guard let upper = current?.upper else { return [] }
+        return Array(try await Snapshot.capture(upper).entries.keys)
+    }
+
     /// Unmounts the current step and hands back its upper directory (its work directory is
     /// removed); nil when no step was mounted. The upper is no lower until ``push(_:)``.
     public mutating func endStep() -> URL? {
@@ -98,6 +105,12 @@ public struct OverlayStack: Sendable {
         try? FileManager.default.removeItem(at: work)
         current = nil
         return upper
+    }
+
+    /// Puts `directory` in place of the bottom lower, while no step is mounted (the next step sees it).
+    public mutating func replaceBottom(with directory: URL) {
+        precondition(current == nil && !lowers.isEmpty, "the bottom lower is replaced between steps")
+        lowers[0] = directory
     }
 
     /// Puts `directory` on top of the lowers (the next step sees it).

@@ -45,7 +45,8 @@ struct CancellationTests {
     @Test("SIGTERM while a base layer is unpacked (4 GiB of zeros) stops within the layer and removes the temp snapshot")
     func duringUnpack() throws {
         let bomb = try BoundsFixtures.bomb("bytes", 4096, in: harness.directory)
-        let build = try start("FROM bomb\nCOPY hello /hello\n", bomb.contextFlag + ["--min-free-space", "0"])
+        // A RUN needs the whole root unpacked (a lone COPY reads the layer without unpacking it).
+        let build = try start("FROM bomb\nRUN true\n", bomb.contextFlag + ["--min-free-space", "0"])
         let unpacking = poll(build) {
             guard let temp = BoundsFixtures.temporarySnapshots(harness.root).first else { return false }
             var info = stat()
@@ -118,7 +119,8 @@ struct CancellationTests {
     @Test("kill -9 while a layer is unpacked: the next build removes the temp snapshot")
     func killedDuringUnpack() throws {
         let bomb = try BoundsFixtures.bomb("bytes", 4096, in: harness.directory)
-        let build = try start("FROM bomb\nCOPY hello /hello\n", bomb.contextFlag + ["--min-free-space", "0"])
+        // A RUN needs the whole root unpacked (a lone COPY reads the layer without unpacking it).
+        let build = try start("FROM bomb\nRUN true\n", bomb.contextFlag + ["--min-free-space", "0"])
         let unpacking = poll(build) {
             !BoundsFixtures.temporarySnapshots(harness.root).isEmpty
         }

@@ -24,7 +24,8 @@ struct DiskReserveTests {
     func bombOfBytes() throws {
         let bomb = try BoundsFixtures.bomb("bytes", 512, in: harness.directory)
         let tmpfs = try BoundsFixtures.Tmpfs(at: harness.directory.appendingPathComponent("small-root"), options: "size=192m")
-        let result = try build("FROM bomb\nCOPY hello /hello\n", root: tmpfs.path, flags: bomb.contextFlag + ["--min-free-space", "96M"])
+        // A RUN needs the whole root unpacked (a lone COPY would read the layer without unpacking it).
+        let result = try build("FROM bomb\nRUN true\n", root: tmpfs.path, flags: bomb.contextFlag + ["--min-free-space", "96M"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("stopped unpacking layer \(bomb.layer)"), "\(result.stderr)")
         #expect(result.stderr.contains("below the reserve of 96.0 MiB"), "\(result.stderr)")
@@ -35,11 +36,21 @@ struct DiskReserveTests {
         #expect(tmpfs.usedBytes < 16 << 20, "\(tmpfs.usedBytes) bytes still used")
     }
 
+    @Test("a COPY on a gzip bomb base reads the layer without unpacking it: the build succeeds on a root smaller than the layer")
+    func copyOnABombReadsWithoutUnpacking() throws {
+        let bomb = try BoundsFixtures.bomb("bytes", 512, in: harness.directory)
+        let tmpfs = try BoundsFixtures.Tmpfs(at: harness.directory.appendingPathComponent("copy-root"), options: "size=192m")
+        let result = try build("FROM bomb\nCOPY hello /hello\n", root: tmpfs.path, flags: bomb.contextFlag + ["--min-free-space", "96M"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(BoundsFixtures.leftovers(KilnRoot(url: tmpfs.path)).isEmpty)
+        #expect(tmpfs.usedBytes < 32 << 20, "\(tmpfs.usedBytes) bytes used")
+    }
+
     @Test("a bomb of empty files stops at KILN_MIN_FREE_INODES and leaves nothing")
     func bombOfInodes() throws {
         let bomb = try BoundsFixtures.bomb("files", 20_000, in: harness.directory)
         let tmpfs = try BoundsFixtures.Tmpfs(at: harness.directory.appendingPathComponent("few-inodes"), options: "size=256m,nr_inodes=4000")
-        let result = try build("FROM bomb\nCOPY hello /hello\n", root: tmpfs.path, flags: bomb.contextFlag,
+        let result = try build("FROM bomb\nRUN true\n", root: tmpfs.path, flags: bomb.contextFlag,
                                environment: ["KILN_MIN_FREE_INODES": "1500"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("stopped unpacking layer \(bomb.layer)"), "\(result.stderr)")

@@ -1,0 +1,50 @@
+import Foundation
+import KilnCache
+import KilnFileOps
+import KilnOCI
+import KilnStorage
+
+extension StageRunner {
+    /// Whether the COPY/ADD `steps[index]`, alone in its commit, runs on a ``PartialWorkingRoot``
+    /// of `layers`: roots are overlays here, no later RUN of the stage will run and no other
+    /// stage reads this one (either would need the whole root anyway), and either `partial` already holds `layers` or this machine lacks
+    /// a snapshot of some of them (with every snapshot present, stacking them costs nothing).
+    func runsOnPartialRoot(_ steps: [PlannedStep], at index: Int, below layers: [StageLayer],
+                           hits: [CacheKey: [CacheHit]], partial: PartialWorkingRoot?) async -> Bool {
+        guard steps[index].definition?.copy != nil, !layers.isEmpty, !readByOtherStages else { return false }
+        let laterRunRuns = steps.indices.dropFirst(index + 1).contains { later in
+            guard steps[later].definition?.run != nil,
+                  let commit = steps[later...].first(where: \.isCommitPoint)?.key else { return false }
+            return hits[commit]?.isEmpty ?? true
+        }
+        guard !laterRunRuns else { return false }
+        if partial?.height == layers.count { return true }
+        guard await session.stacksLayerSnapshots() else { return false }
+        let references = layers.map { LayerReference(blob: session.store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
+        return !session.snapshots.missingLayerSnapshots(references).isEmpty
+    }
+
+    /// Does the COPY/ADD `steps[index]` on `partial` (opened on `layers` first when it holds
+    /// other layers, choosing what the stage's later copies planned so far consult too, so they
+    /// need not read the blobs again) and writes its layer. Nil when it cannot be decided
+    /// there; then `partial` is released and the caller does the step on the whole root.
+    func copyOnPartialRoot(_ steps: [PlannedStep], at index: Int, below layers: [StageLayer],
+                           partial: inout PartialWorkingRoot?) async throws -> CachedLayer?? {
+        let step = steps[index]
+        let operation = try await fileOperation(for: step)
+        if partial?.height != layers.count {
+            partial?.release()
+            partial = nil
+            if var consulted = operation.consultedPaths {
+                for later in steps[(index + 1)...] { consulted.formUnion(later.fileOperation?.consultedPaths ?? []) }
+                partial = try await PartialWorkingRoot.open(layers, consulting: consulted, for: step.identity, session: session)
+            }
+        }
+        let layer = try await partial?.copy(operation, session: session)
+        if layer == nil {
+            partial?.release()
+            partial = nil
+        }
+        return layer ?? nil
+    }
+}
