@@ -312,7 +312,7 @@ public struct Builder: Sendable {
             var runner = StageRunner(session: session, stage: stage, firstStepNumber: firstNumbers[stage.index]!,
                                      platform: try Self.platform(stage.platform, default: platform),
                                      fromText: dockerfile.stages[stage.index].from.source.original)
-            runner.readByOtherStages = plan.stages.contains { $0.dependencies.contains(stage.index) }
+            runner.othersNeedWholeRoot = StageRunner.othersNeedWholeRoot(of: stage.index, in: plan.stages)
             return runner
         }
         return try await withThrowingTaskGroup(of: (Int, StageOutcome).self) { group in

@@ -58,9 +58,9 @@ struct StageRunner: Sendable {
     let firstStepNumber: Int
     let platform: Platform
     let fromText: String
-    /// Whether another stage of the build starts from this one or reads its files (then its
-    /// whole root is made anyway, and a partial root would read the blobs once more).
-    var readByOtherStages = false
+    /// Whether another stage of the build needs this one's whole root (``othersNeedWholeRoot(of:in:)``):
+    /// then it is made anyway, and a partial root would read the blobs once more.
+    var othersNeedWholeRoot = false
 
     var stepCount: Int { stage.instructions.count + 1 }
 

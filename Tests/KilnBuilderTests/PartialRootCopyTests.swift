@@ -125,6 +125,10 @@ struct PartialRootCopyTests {
         try writeContext()
         let copyOnly = try await harness.build("FROM busybox\nCOPY f.txt /usr/share/f.txt\n")
         #expect(copyOnly.unpackedLayers == 0)
+        // A stage of copies that another stage of copies starts from: still nothing unpacked.
+        let chained = try await harness.build("FROM busybox AS first\nCOPY f.txt /usr/share/f.txt\nFROM first\nCOPY src/ /srv/\n")
+        #expect(harness.executedSteps == ["COPY src/ /srv/"])
+        #expect(chained.unpackedLayers == 0)
         let withRun = try await harness.build("FROM busybox\nCOPY f.txt /usr/share/f.txt\nRUN cat /usr/share/f.txt /bin/sh > /dev/null\n")
         #expect(harness.executedSteps == ["RUN cat /usr/share/f.txt /bin/sh > /dev/null"])
         #expect(withRun.unpackedLayers == 2)
