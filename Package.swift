@@ -54,6 +54,8 @@ let package = Package(
         // The chroot isolation's spawn: what runs between fork and execve (async-signal-safe
         // calls, variadic prctl/syscall) and the mounts of /proc, which Swift cannot call.
         .target(name: "CChroot"),
+        // Replays a recorded rootless entry before main (see IsolationEntry+Record.swift).
+        .target(name: "CRecordedEntry"),
         // Runs RUN steps in an OCI runtime (runc or crun) on a rootfs directory, without a daemon,
         // or chrooted where no namespace can be made.
         .target(
@@ -110,6 +112,7 @@ let package = Package(
                 "KilnCache",
                 "KilnBuilder",
                 "KilnFileOps",
+                "CRecordedEntry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -21,7 +21,20 @@ public enum ProcessNamespace: Sendable, Equatable {
     /// refuses proc mounts in other user namespaces); in another, whatever a trial shows.
     public static var current: ProcessNamespace { decided }
 
-    private static let decided: ProcessNamespace = UserNamespace.isNested && !freshProcMountWorks() ? .shared : .own
+    private static let decided: ProcessNamespace = UserNamespace.isNested && !freshProcMountWorksHere() ? .shared : .own
+
+    /// ``freshProcMountWorks()``, tried once per boot and process standing: a trial that worked
+    /// is remembered beside the runtime probes (``RuntimeProbeRecord``, the same key: binary,
+    /// boot, user and namespace maps, capabilities, seccomp, cgroup), so a rootless build does not
+    /// start a trial namespace every time. A failure is tried again.
+    static func freshProcMountWorksHere(records: RuntimeProbeRecord = .standard) -> Bool {
+        let unshare = URL(fileURLWithPath: "/usr/bin/unshare")
+        let file = records.file(for: unshare)?.appendingPathExtension("fresh-proc-mount")
+        if let file, records.worked(file) { return true }
+        guard freshProcMountWorks() else { return false }
+        if let file { records.recordWorked(unshare, in: file) }
+        return true
+    }
 
     /// Tries it: util-linux's `unshare` makes a PID and mount namespace, mounts proc there
     /// and runs `/bin/true`.

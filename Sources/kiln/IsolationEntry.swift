@@ -35,7 +35,7 @@ enum IsolationEntry {
     static func current() throws -> (mode: Isolation, summary: String) {
         if let summary = ProcessInfo.processInfo.environment[enteredVariable] {
             let mode = ProcessInfo.processInfo.environment[enteredModeVariable].flatMap(Isolation.init(rawValue:)) ?? .rootless
-            return (mode, summary)
+            return (mode, replayedRecord ? summary + "; " + replayedNote : summary)
         }
         let facts = Isolation.Facts.current()
         let mode = try Isolation.decide(try requested(in: CommandLine.arguments), facts: facts)
@@ -46,11 +46,15 @@ enum IsolationEntry {
     /// and the mode is rootless, or userns-pod where root of the pod may not make the other
     /// namespaces itself (no `CAP_SYS_ADMIN` there); returns only when nothing is to be done.
     static func enterIfNeeded() throws {
+        adoptReplayedEntry()
         let arguments = CommandLine.arguments
         guard arguments.count > 1, commands.contains(arguments[1]),
               ProcessInfo.processInfo.environment[enteredVariable] == nil,
               !arguments.contains("--help"), !arguments.contains("-h")
-        else { return }
+        else {
+            recordEntry()
+            return
+        }
         let facts = Isolation.Facts.current()
         let mode: Isolation
         do {

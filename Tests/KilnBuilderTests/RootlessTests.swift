@@ -57,6 +57,45 @@ extension IsolationSuites {
             #expect(prune.status == 0, "\(prune.stderr)")
         }
 
+        @Test("the second start replays the recorded entry (no re-execution) and builds the same image; a record others could write is ignored")
+        func recordedEntryIsReplayed() throws {
+            let user = try TestUser.withSubordinateIDs()
+            let work = try user.directory("replay")
+            defer { try? FileManager.default.removeItem(at: work) }
+            let environment = ["SOURCE_DATE_EPOCH": "0", "KILN_ROOT": work.appendingPathComponent("root").path, "XDG_RUNTIME_DIR": work.path]
+            let replayed = "entered before start as recorded earlier in this boot"
+            let digest = { (result: KilnBinary.Result) in result.stdout.split(separator: "\n").last { $0.hasPrefix("image sha256:") } }
+            func build(_ name: String, _ extra: [String] = []) throws -> KilnBinary.Result {
+                let result = try user.runKiln(try arguments(output: work.appendingPathComponent(name)) + extra + ["--no-cache"],
+                                              environment: environment, in: work)
+                #expect(result.status == 0, "\(result.stderr)")
+                return result
+            }
+            let first = try build("first")
+            #expect(!first.stderr.contains(replayed), "\(first.stderr)")
+            let record = work.appendingPathComponent("kiln-entry")
+            let text = try String(contentsOf: record, encoding: .utf8)
+            #expect(text.contains("uidmap 0 \(user.uid) 1 1 "), "\(text)")
+            let attributes = try FileManager.default.attributesOfItem(atPath: record.path)
+            #expect((attributes[.ownerAccountID] as? Int) == Int(user.uid))
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+            let second = try build("second")
+            #expect(second.stderr.contains("isolation: rootless (uid \(user.uid)"), "\(second.stderr)")
+            #expect(second.stderr.contains(replayed), "\(second.stderr)")
+            #expect(digest(second) != nil && digest(second) == digest(first))
+            // Asking for the recorded mode by name replays too; asking for another is decided anew.
+            #expect(try build("named", ["--isolation", "rootless"]).stderr.contains(replayed))
+
+            // A record that others could have written is not used (and is written afresh).
+            _ = try ProcessRunner.checked("/bin/chmod", ["666", record.path])
+            let ignored = try build("third")
+            #expect(!ignored.stderr.contains(replayed), "\(ignored.stderr)")
+            #expect(digest(ignored) == digest(first))
+            let rewritten = try FileManager.default.attributesOfItem(atPath: record.path)
+            #expect((rewritten[.posixPermissions] as? Int) == 0o600)
+        }
+
         @Test("--isolation root as a non-root user is refused; without subordinate ids the mapping is single-id, and says what it cannot represent")
         func refusalsAndSingleID() throws {
             let user = try TestUser.withSubordinateIDs()

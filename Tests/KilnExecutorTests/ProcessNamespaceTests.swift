@@ -10,6 +10,21 @@ struct ProcessNamespaceTests {
     let step = ExecutionStep(rootfs: URL(fileURLWithPath: "/tmp/rootfs"), arguments: ["x"], network: .none)
     let user = ResolvedUser(uid: 0, gid: 0, home: "/root")
 
+    @Test("a fresh proc mount that worked is recorded for this boot and standing, beside the runtime probes, and then trusted",
+          .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
+    func freshProcMountIsRecorded() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-proc-probe-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let records = RuntimeProbeRecord(directory: directory)
+        #expect(ProcessNamespace.freshProcMountWorksHere(records: records))
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(names.count == 1 && names[0].hasSuffix(".fresh-proc-mount"), "\(names)")
+        // The record is what the next process goes by.
+        let file = try #require(records.file(for: URL(fileURLWithPath: "/usr/bin/unshare"))?.appendingPathExtension("fresh-proc-mount"))
+        #expect(records.worked(file))
+        #expect(ProcessNamespace.freshProcMountWorksHere(records: records))
+    }
+
     @Test("own: a new PID namespace and a fresh proc mount, as Docker's spec")
     func own() {
         let spec = RuntimeSpec.forStep(step, user: user, etcFiles: [], processNamespace: .own)
