@@ -119,9 +119,13 @@ struct BuildSession: Sendable {
     /// The layer snapshots of `layers`, bottom first. Only the layers this machine has no
     /// snapshot of are fetched and unpacked.
     func layerStack(_ layers: [StageLayer], for step: StepIdentity?) async throws -> [URL] {
-        let references = layers.map { LayerReference(blob: store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
-        let missing = snapshots.missingLayerSnapshots(references)
+        let missing = snapshots.missingLayerSnapshots(references(layers))
         return try await unpacking(layers, fetching: missing.map { layers[$0] }, for: step) { try await snapshots.layerStack($0) }
+    }
+
+    /// `layers` as the snapshot store names them: their blobs in the content store, and diffIDs.
+    func references(_ layers: [StageLayer]) -> [LayerReference] {
+        layers.map { LayerReference(blob: store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
     }
 
     /// Runs `body` (which unpacks `layers`) once the blobs of `fetching` (default: all of
@@ -131,7 +135,7 @@ struct BuildSession: Sendable {
     /// cache entry misses without its blob).
     func unpacking<T>(_ layers: [StageLayer], fetching: [StageLayer]? = nil, for step: StepIdentity?,
                       _ body: ([LayerReference]) async throws -> T) async throws -> T {
-        let references = layers.map { LayerReference(blob: store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
+        let references = references(layers)
         try await ensureBlobs(fetching ?? layers, for: step)
         do {
             return try await body(references)

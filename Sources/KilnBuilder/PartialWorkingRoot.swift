@@ -32,8 +32,7 @@ struct PartialWorkingRoot: Sendable {
             try await PartialRoot.make(references, consulting: consulted, store: session.store, scratch: session.scratch)
         }) else { return nil }
         do {
-            var stack = try OverlayStack.make(lowers: [root.directory], scratch: session.scratch)
-            _ = stack.endStep().map { try? FileManager.default.removeItem(at: $0) }
+            let stack = try OverlayStack.make(lowers: [root.directory], scratch: session.scratch)
             return PartialWorkingRoot(root: root, stack: stack, height: layers.count)
         } catch {
             root.release()
@@ -84,6 +83,7 @@ struct PartialWorkingRoot: Sendable {
     /// Reads the partial root again with `paths` chosen too; false when it cannot be made.
     private mutating func widen(by paths: Set<String>) async throws -> Bool {
         guard let wider = try await root.widened(by: paths) else { return false }
+        discardStep()
         root.release()
         root = wider
         stack.replaceBottom(with: wider.directory)

@@ -21,8 +21,9 @@ extension StageRunner {
 
     /// Whether the COPY/ADD `steps[index]`, alone in its commit, runs on a ``PartialWorkingRoot``
     /// of `layers`: roots are overlays here, no later RUN of the stage will run and no other
-    /// stage needs this one's whole root (either would unpack it anyway), and either `partial` already holds `layers` or this machine lacks
-    /// a snapshot of some of them (with every snapshot present, stacking them costs nothing).
+    /// stage needs this one's whole root (either would unpack it anyway), and either `partial`
+    /// already holds `layers` or this machine lacks a snapshot of some of them (with every
+    /// snapshot present, stacking them costs nothing).
     func runsOnPartialRoot(_ steps: [PlannedStep], at index: Int, below layers: [StageLayer],
                            hits: [CacheKey: [CacheHit]], partial: PartialWorkingRoot?) async -> Bool {
         guard steps[index].definition?.copy != nil, !layers.isEmpty, !othersNeedWholeRoot else { return false }
@@ -34,14 +35,13 @@ extension StageRunner {
         guard !laterRunRuns else { return false }
         if partial?.height == layers.count { return true }
         guard await session.stacksLayerSnapshots() else { return false }
-        let references = layers.map { LayerReference(blob: session.store.path(for: $0.descriptor.digest), diffID: $0.diffID) }
-        return !session.snapshots.missingLayerSnapshots(references).isEmpty
+        return !session.snapshots.missingLayerSnapshots(session.references(layers)).isEmpty
     }
 
     /// Does the COPY/ADD `steps[index]` on `partial` (opened on `layers` first when it holds
     /// other layers, choosing what the stage's later copies planned so far consult too, so they
     /// need not read the blobs again) and writes its layer. Nil when it cannot be decided
-    /// there; then `partial` is released and the caller does the step on the whole root.
+    /// there; then the caller releases `partial` and does the step on the whole root.
     func copyOnPartialRoot(_ steps: [PlannedStep], at index: Int, below layers: [StageLayer],
                            partial: inout PartialWorkingRoot?) async throws -> CachedLayer?? {
         let step = steps[index]
@@ -54,11 +54,6 @@ extension StageRunner {
                 partial = try await PartialWorkingRoot.open(layers, consulting: consulted, for: step.identity, session: session)
             }
         }
-        let layer = try await partial?.copy(operation, session: session)
-        if layer == nil {
-            partial?.release()
-            partial = nil
-        }
-        return layer ?? nil
+        return try await partial?.copy(operation, session: session) ?? nil
     }
 }

@@ -65,9 +65,10 @@ public struct PartialRoot: Sendable {
     /// The paths, of `paths` and where they lead through the symbolic links here, whose entry
     /// was left out: what a step reading `paths` needs chosen as well.
     public func notCovered(resolving paths: some Sequence<String>) -> Set<String> {
+        let contained = try? ContainedRoot(path: directory.path)
         var found = Set<String>()
         for path in paths {
-            for reached in [path, resolved(path)] where !covers(reached) { found.insert(reached) }
+            for reached in [path, resolved(path, in: contained)] where !covers(reached) { found.insert(reached) }
         }
         return found
     }
@@ -97,30 +98,13 @@ public struct PartialRoot: Sendable {
         }
     }
 
-    /// `path` with every symbolic link on the way followed inside this directory (never above
-    /// its root), as a chroot would; the path as far as it got after too many links.
-    func resolved(_ path: String) -> String {
-        var done: [String] = []
-        var pending = path.split(separator: "/").map(String.init).reversed() as [String]
-        var hops = 0
-        while let component = pending.popLast() {
-            switch component {
-            case ".", "": continue
-            case "..": _ = done.popLast(); continue
-            default: break
-            }
-            let candidate = (done + [component]).joined(separator: "/")
-            var info = stat()
-            guard lstat(directory.path + "/" + candidate, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, hops < 40,
-                  let target = try? FileManager.default.destinationOfSymbolicLink(atPath: directory.path + "/" + candidate)
-            else {
-                done.append(component)
-                continue
-            }
-            hops += 1
-            if target.hasPrefix("/") { done = [] }
-            pending.append(contentsOf: target.split(separator: "/").map(String.init).reversed())
-        }
-        return done.joined(separator: "/")
+    /// `path` with every symbolic link on the way followed inside this directory, as a chroot
+    /// would (``ContainedRoot``); `path` itself where it cannot be resolved (a loop, a file
+    /// where a directory should be: the step then fails here and is done on the whole root).
+    func resolved(_ path: String, in contained: ContainedRoot? = nil) -> String {
+        guard let contained = contained ?? (try? ContainedRoot(path: directory.path)),
+              let components = try? contained.resolve(path, followFinal: true)
+        else { return path }
+        return components.joined(separator: "/")
     }
 }
