@@ -53,14 +53,7 @@ public actor RuntimeDetector {
     /// keeps which runtimes worked in `probeRecords` (nil: nowhere).
     public init(searchPath: [String]? = nil, probeRecords: URL? = RuntimeDetector.standardProbeRecords) {
         records = RuntimeProbeRecord(directory: probeRecords)
-        if let searchPath {
-            self.searchPath = searchPath
-        } else {
-            let path = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map(String.init) ?? []
-            var seen = Set<String>()
-            self.searchPath = (path + ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
-                .filter { seen.insert($0).inserted }
-        }
+        self.searchPath = searchPath ?? ExecutableSearch.standard.directories
     }
 
     /// The runtime for `choice`. An explicit runtime is only checked for existence; `auto`
@@ -107,9 +100,7 @@ public actor RuntimeDetector {
     }
 
     private func find(_ name: String) -> URL? {
-        searchPath.lazy
-            .map { URL(fileURLWithPath: $0).appendingPathComponent(name) }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+        ExecutableSearch(directories: searchPath).find(name).map { URL(fileURLWithPath: $0) }
     }
 
     /// Runs `/bin/true` from the host's read-only /usr, /bin and /lib in an empty rootfs, with

@@ -36,7 +36,7 @@ final class SandboxNetwork: Sendable {
     /// Creates the namespace at `namespacePath`, starts slirp4netns on it (its output goes to
     /// `log`) and waits until the interface is configured.
     static func create(at namespacePath: URL, log: URL) async throws -> SandboxNetwork {
-        guard let slirp = findExecutable("slirp4netns") else {
+        guard let slirp = ExecutableSearch.standard.find("slirp4netns") else {
             throw ExecutorError.sandboxNetworkUnavailable(
                 "slirp4netns is not installed (apt-get install slirp4netns)")
         }
@@ -132,7 +132,7 @@ final class SandboxNetwork: Sendable {
 
     /// Runs a setup command; its failure is the step's failure, with the command's message.
     private static func checked(_ command: String, _ arguments: [String]) async throws {
-        guard let executable = findExecutable(command) else {
+        guard let executable = ExecutableSearch.standard.find(command) else {
             throw ExecutorError.sandboxNetworkUnavailable("\(command) is not installed (it comes with util-linux and iproute2)")
         }
         let result = try await Subprocess.run(.path(FilePath(executable)), arguments: Arguments(arguments),
@@ -141,11 +141,5 @@ final class SandboxNetwork: Sendable {
             let message = (result.standardError + result.standardOutput).trimmingCharacters(in: .whitespacesAndNewlines)
             throw ExecutorError.sandboxNetworkUnavailable("\(command) \(arguments.joined(separator: " ")) failed: \(message)")
         }
-    }
-
-    private static func findExecutable(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let directories = path.split(separator: ":").map(String.init) + ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        return directories.lazy.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }

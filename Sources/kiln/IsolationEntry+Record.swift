@@ -37,7 +37,7 @@ extension IsolationEntry {
               let uidMap = mapArguments("/proc/self/uid_map"), let gidMap = mapArguments("/proc/self/gid_map"),
               uidMap.count >= 6, gidMap.count >= 6, uidMap[0] == "0", gidMap[0] == "0",
               let outerUID = UInt32(uidMap[1]), let outerGID = UInt32(gidMap[1]),
-              let newuidmap = executable(named: "newuidmap"), let newgidmap = executable(named: "newgidmap"),
+              let newuidmap = ExecutableSearch.standard.find("newuidmap"), let newgidmap = ExecutableSearch.standard.find("newgidmap"),
               let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8),
               let exe = identity("/proc/self/exe"), let subuid = identity("/etc/subuid"), let subgid = identity("/etc/subgid")
         else { return }
@@ -63,12 +63,6 @@ extension IsolationEntry {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         let fields = text.split(whereSeparator: \.isWhitespace).map(String.init)
         return fields.isEmpty || fields.count % 3 != 0 ? nil : fields
-    }
-
-    /// `name` in `$PATH`, as util-linux's `unshare` finds it.
-    private static func executable(named name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
     }
 
     /// `<dev> <ino> <size> <mtime s> <mtime ns>` of `path`, the form `CRecordedEntry` compares.
