@@ -8,10 +8,17 @@ import KilnOCI
 /// theirs on the same parent), the one that lets the most following steps hit is taken, then
 /// the newest; so a cached build replays one build's chain from end to end and never
 /// assembles an image that no build produced.
+///
+/// The one rule for a shared cache that may have lost variants from a key's list to
+/// concurrent writers: when the variants at hand cannot carry this build as far as a later
+/// step the cache knows, every variant of the stage's remaining keys is asked for once
+/// (``BuildCache/completeVariants(_:joining:store:)``) before choosing.
 struct VariantChooser {
     let runner: StageRunner
     let steps: [PlannedStep]
-    let hits: [CacheKey: [CacheHit]]
+    private(set) var hits: [CacheKey: [CacheHit]]
+    /// Whether every variant of the stage's keys has been asked for already.
+    private var completed = false
     /// Hits that follow from step index and chain, already worked out.
     private var runs: [Position: Int] = [:]
 
@@ -29,13 +36,13 @@ struct VariantChooser {
     /// The variant to replay for commit point `index` on layers with chain ID `chain` (below the
     /// first step its layer holds); nil is a miss.
     mutating func choose(at index: Int, chain: Digest?) async throws -> CacheHit? {
-        var candidates = try await fitting(at: index, chain: chain)
-        if candidates.isEmpty, let key = steps[index].key, hits[key]?.isEmpty == false {
-            // The key is known but none of its listed variants fits: a shared store may have
-            // lost this build's variant from the list to a concurrent writer; ask for it by basis.
-            let basis = try await runner.basis(ofCommitAt: index, in: steps, on: chain)
-            candidates = await runner.session.cache.lookup(key, basis: basis, store: runner.session.store)
+        if !completed, try await hitRun(from: index, chain: chain) < knownCommits(from: index) {
+            completed = true
+            let keys = steps[index...].compactMap(\.key)
+            hits = await runner.session.cache.completeVariants(keys, joining: hits, store: runner.session.store)
+            runs = [:]
         }
+        let candidates = try await fitting(at: index, chain: chain)
         guard candidates.count > 1 else { return candidates.first }
         var best: (hit: CacheHit, run: Int)?
         for hit in candidates {
@@ -46,6 +53,14 @@ struct VariantChooser {
             }
         }
         return best?.hit
+    }
+
+    /// How many commit points from `index` on up to the last one whose key the cache knows:
+    /// what a complete set of variants could let hit.
+    private func knownCommits(from index: Int) -> Int {
+        let commits = steps.indices.filter { $0 >= index && steps[$0].isCommitPoint }
+        guard let last = commits.lastIndex(where: { steps[$0].key.map { hits[$0]?.isEmpty == false } ?? false }) else { return 0 }
+        return last + 1
     }
 
     /// The variants of step `index` whose basis is what this build has there.

@@ -84,45 +84,45 @@ public actor BuildCache {
         var missing = Set(keys.filter { hits[$0] == nil })
         for source in remotes where source.reads && !missing.isEmpty && !failed.contains(source.backend.name) {
             let backend = source.backend
-            let found: [CacheKey: [CacheEntry]]
             do {
-                found = try await Self.withTimeout(timeout) { try await backend.lookup(keys) }
+                let found = try await Self.withTimeout(timeout) { try await backend.lookup(keys) }
+                join(found, from: backend, into: &hits, store: store)
+                missing.subtract(found.keys)
             } catch {
                 warn(backend.name, error)
-                continue
-            }
-            for (key, entries) in found {
-                let known = hits[key] ?? []
-                hits[key] = known + entries.filter { entry in !known.contains { $0.entry.variant == entry.variant } }.map { entry in
-                    let isLocal = entry.layer.map { store.size(of: $0.descriptor.digest) == $0.descriptor.size } ?? true
-                    return CacheHit(entry: entry, backendName: backend.name, isLocal: isLocal)
-                }
-                missing.remove(key)
             }
         }
         return hits
     }
 
-    /// The variants of `key` built on exactly `basis`, from the readable remotes: for a step
-    /// whose key was found but none of whose listed variants fits (a concurrent writer may have
-    /// dropped it from the list; the basis record keeps it).
-    public func lookup(_ key: CacheKey, basis: [String: Digest], store: ContentStore) async -> [CacheHit] {
-        guard !skipLookups else { return [] }
+    /// `hits` with every variant of `keys` the readable remotes hold added, also those a key's
+    /// list lost to a concurrent writer (``CacheBackend/completeVariants(_:)``): for a build
+    /// whose fitting variants cannot reach a step the cache knows.
+    public func completeVariants(_ keys: [CacheKey], joining hits: [CacheKey: [CacheHit]],
+                                 store: ContentStore) async -> [CacheKey: [CacheHit]] {
+        guard !skipLookups, !keys.isEmpty else { return hits }
+        var hits = hits
         for source in remotes where source.reads && !failed.contains(source.backend.name) {
             let backend = source.backend
             do {
-                let found = try await Self.withTimeout(timeout) { try await backend.lookup(key, basis: basis) }
-                if !found.isEmpty {
-                    return found.map { entry in
-                        let isLocal = entry.layer.map { store.size(of: $0.descriptor.digest) == $0.descriptor.size } ?? true
-                        return CacheHit(entry: entry, backendName: backend.name, isLocal: isLocal)
-                    }
-                }
+                join(try await Self.withTimeout(timeout) { try await backend.completeVariants(keys) }, from: backend, into: &hits, store: store)
             } catch {
                 warn(backend.name, error)
             }
         }
-        return []
+        return hits
+    }
+
+    /// Adds `found`'s variants that `hits` lacks, each marked local when its blob is in `store`.
+    private func join(_ found: [CacheKey: [CacheEntry]], from backend: any CacheBackend,
+                      into hits: inout [CacheKey: [CacheHit]], store: ContentStore) {
+        for (key, entries) in found {
+            let known = hits[key] ?? []
+            hits[key] = known + entries.filter { entry in !known.contains { $0.entry.variant == entry.variant } }.map { entry in
+                let isLocal = entry.layer.map { store.size(of: $0.descriptor.digest) == $0.descriptor.size } ?? true
+                return CacheHit(entry: entry, backendName: backend.name, isLocal: isLocal)
+            }
+        }
     }
 
     /// Gives every writable remote, in the background, an entry this build used that it found

@@ -10,10 +10,10 @@ public protocol CacheBackend: Sendable {
     /// layer blob is gone is left out; a key with none is absent.
     func lookup(_ keys: [CacheKey]) async throws -> [CacheKey: [CacheEntry]]
 
-    /// The variants of `key` built on exactly `basis`: asked when none of those ``lookup(_:)``
-    /// returned fits, since a shared store may have lost a variant from the key's list to a
-    /// concurrent writer, never from this narrower record.
-    func lookup(_ key: CacheKey, basis: [String: Digest]) async throws -> [CacheEntry]
+    /// Every variant of `keys` the backend holds, also those a key's list lost to a concurrent
+    /// writer: asked when the variants ``lookup(_:)`` returned cannot carry a build as far as a
+    /// step the cache knows.
+    func completeVariants(_ keys: [CacheKey]) async throws -> [CacheKey: [CacheEntry]]
 
     /// Records `entry` beside the key's other variants (one with the same basis and layer is
     /// the same variant). Its layer blob, if any, is already in `store`.
@@ -29,8 +29,8 @@ public protocol CacheBackend: Sendable {
 
 extension CacheBackend {
     /// A backend that never loses a variant answers from its ordinary lookup.
-    public func lookup(_ key: CacheKey, basis: [String: Digest]) async throws -> [CacheEntry] {
-        (try await lookup([key])[key] ?? []).filter { $0.basis == basis }
+    public func completeVariants(_ keys: [CacheKey]) async throws -> [CacheKey: [CacheEntry]] {
+        try await lookup(keys)
     }
 
     /// A backend whose blobs live in the content store itself has nothing to fetch: the blob

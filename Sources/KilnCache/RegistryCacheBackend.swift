@@ -10,12 +10,12 @@ import KilnConcurrency
 /// variants (at most ``maximumVariants``, newest kept): one layer per variant — the step's
 /// layer blob, or the OCI empty descriptor for a step that changed nothing — a config that is
 /// the variants as a JSON array, and the same array in an annotation, so a lookup is exactly
-/// one manifest GET per key. A store reads the manifest and writes it back with its variant
-/// added, so two builds racing on one key may drop each other's variant from that list; each
-/// variant is therefore also written under a tag of its own key *and basis*
-/// (``basisTag(_:_:)``), which only builds on the same content write. A build that finds no
-/// fitting variant in a key's list asks that narrower tag: a chain of steps stored by one
-/// build stays whole whatever other builds stored at the same time.
+/// one manifest GET per key. A store reads that list and writes it back with its variant
+/// added, so two builds racing on one key may drop each other's variant from it. Every variant
+/// is therefore first written under a tag of its own (``variantTag(_:)``, no other writer's
+/// tag), and ``completeVariants(_:)`` finds the ones a list lacks from the repository's tags:
+/// a chain of steps one build stored stays reachable whatever other builds stored at the same
+/// time.
 public struct RegistryCacheBackend: CacheBackend {
     /// The config and artifact type of a key's manifest.
     public static let entryMediaType: MediaType = "application/vnd.kiln.cache.entries.v2+json"
@@ -53,16 +53,45 @@ public struct RegistryCacheBackend: CacheBackend {
         return found
     }
 
-    /// The tag of the variants of `key` built on `basis`: `kiln-<32 hex>-<32 hex>`.
-    public static func basisTag(_ key: CacheKey, _ basis: [String: Digest]) -> String {
-        let probe = CacheEntry(key: key, layer: nil, definition: .null, basis: basis, created: "")
-        let basisText = probe.basis.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
-        return "kiln-" + key.digest.encoded.prefix(32) + "-" + Digest.sha256(of: Data(basisText.utf8)).encoded.prefix(32)
+    /// The start of every variant tag of `key`: `kiln-<32 hex>-`.
+    static func variantTagPrefix(_ key: CacheKey) -> String {
+        "kiln-" + key.digest.encoded.prefix(32) + "-"
     }
 
-    /// The variants of `key` built on `basis`, from their own tag.
-    public func lookup(_ key: CacheKey, basis: [String: Digest]) async throws -> [CacheEntry] {
-        try await fetchEntries(key, tag: Self.basisTag(key, basis)).filter { $0.basis == basis }
+    /// The tag only `entry`'s variant is written under: `kiln-<32 hex of the key>-<32 hex of
+    /// the variant>`. Two builds write the same tag only for the same variant.
+    public static func variantTag(_ entry: CacheEntry) -> String {
+        variantTagPrefix(entry.key) + entry.variant.encoded.prefix(32)
+    }
+
+    /// Every variant of `keys` the repository holds: each key's list, and the variants whose
+    /// own tags the list lacks (a concurrent writer dropped them, or they were older than the
+    /// list keeps), at most ``maximumVariants`` more per key. One tag listing of the repository
+    /// (distribution 2.8 ignores `n` and `last`), so a build asks it only when its lookahead
+    /// cannot reach a step the cache knows. A registry that refuses the listing answers with
+    /// the lists alone.
+    public func completeVariants(_ keys: [CacheKey]) async throws -> [CacheKey: [CacheEntry]] {
+        var found = try await lookup(keys)
+        guard let tags = try? await client.listTags(in: repository) else { return found }
+        let byPrefix = Dictionary(keys.map { (Self.variantTagPrefix($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let prefixLength = 5 + 32 + 1
+        var unlisted: [(key: CacheKey, tag: String)] = []
+        var perKey: [CacheKey: Int] = [:]
+        for tag in tags.sorted() where tag.count == prefixLength + 32 {
+            guard let key = byPrefix[String(tag.prefix(prefixLength))] else { continue }
+            let variant = tag.suffix(32)
+            if found[key]?.contains(where: { $0.variant.encoded.hasPrefix(variant) }) == true { continue }
+            guard perKey[key, default: 0] < Self.maximumVariants else { continue }
+            perKey[key, default: 0] += 1
+            unlisted.append((key, tag))
+        }
+        try await forEachConcurrently(unlisted, limit: parallelism, { (key, tag) in (key, try await self.fetchEntries(key, tag: tag)) },
+                                      receive: { key, entries in
+            for entry in entries where found[key]?.contains(where: { $0.variant == entry.variant }) != true {
+                found[key, default: []].append(entry)
+            }
+        })
+        return found
     }
 
     /// The variants tagged with `key`; empty when there is none or the tag is not a Kiln entry.
@@ -113,9 +142,8 @@ public struct RegistryCacheBackend: CacheBackend {
                 }) ?? error
             }
         }
-        // The basis tag first: once the key's list names the variant, its own tag exists too.
-        let basisTag = Self.basisTag(entry.key, entry.basis)
-        try await pushVariants(merging: entry, into: try await fetchEntries(entry.key, tag: basisTag), tag: basisTag)
+        // The variant's own tag first: once the key's list names the variant, that tag exists too.
+        try await pushVariants(merging: entry, into: [], tag: Self.variantTag(entry))
         try await pushVariants(merging: entry, into: try await fetchEntries(entry.key), tag: entry.key.tag)
     }
 
@@ -167,32 +195,37 @@ extension RegistryCacheBackend {
 }
 
 extension RegistryCacheBackend {
-    /// Every Kiln entry in the repository (tags `kiln-<hex>`), read `parallelism` at a time.
+    /// Every Kiln entry in the repository (tags `kiln-<hex>`, and the variants their lists
+    /// lack), read `parallelism` at a time.
     public func entries() async throws -> [CacheEntry] {
-        let keys = try await client.listTags(in: repository).compactMap { tag -> CacheKey? in
-            guard tag.hasPrefix("kiln-"), let digest = Digest("sha256:" + tag.dropFirst(5)) else { return nil }
-            return CacheKey(digest: digest)
-        }
-        return try await lookup(keys).values.flatMap { $0 }.sorted {
+        let keys = try await client.listTags(in: repository).compactMap(Self.key(tagged:))
+        return try await completeVariants(keys).values.flatMap { $0 }.sorted {
             ($0.key.digest, $0.created) < ($1.key.digest, $1.created)
         }
     }
 
-    /// Deletes the keys whose newest variant was created before `cutoff`, with the basis tags
-    /// of those variants (their manifests; the registry's garbage collector reclaims blobs no
-    /// manifest uses). Returns how many keys were deleted.
+    /// The key whose list `tag` is, if it is one.
+    static func key(tagged tag: String) -> CacheKey? {
+        guard tag.hasPrefix("kiln-"), let digest = Digest("sha256:" + tag.dropFirst(5)) else { return nil }
+        return CacheKey(digest: digest)
+    }
+
+    /// Deletes the keys whose newest variant was created before `cutoff`: each key's list and
+    /// every variant tag of the key (their manifests; the registry's garbage collector reclaims
+    /// blobs no manifest uses). Returns how many keys were deleted.
     public func prune(createdBefore cutoff: Date) async throws -> Int {
+        let tags = try await client.listTags(in: repository)
+        let keys = tags.compactMap(Self.key(tagged:))
         var newest: [CacheKey: Date] = [:]
-        var variants: [CacheKey: [CacheEntry]] = [:]
-        for entry in try await entries() {
+        for entry in try await completeVariants(keys).values.flatMap({ $0 }) {
             guard let created = ISO8601DateFormatter().date(from: entry.created) else { continue }
             newest[entry.key] = max(newest[entry.key] ?? .distantPast, created)
-            variants[entry.key, default: []].append(entry)
         }
         var deleted = 0
         for (key, created) in newest where created < cutoff {
-            let tags = [key.tag] + Set((variants[key] ?? []).map { Self.basisTag(key, $0.basis) }).sorted()
-            for (index, tag) in tags.enumerated() {
+            let prefix = Self.variantTagPrefix(key)
+            let doomed = [key.tag] + tags.filter { $0.hasPrefix(prefix) && $0.count == prefix.count + 32 }.sorted()
+            for (index, tag) in doomed.enumerated() {
                 guard let digest = try await client.manifestDescriptor(.tag(tag), in: repository)?.digest else { continue }
                 do {
                     try await client.deleteManifest(digest, in: repository)

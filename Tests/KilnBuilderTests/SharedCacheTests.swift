@@ -124,15 +124,22 @@ struct SharedCacheTests {
         }
     }
 
+    /// `One.Dockerfile` and `Two.Dockerfile` on the pushed base: the same first step, which is
+    /// not reproducible (every machine that runs it makes a variant of its own), then a COPY of
+    /// `one.txt` or `two.txt`.
+    func writeTwoServicesSharingAnUnreproducibleStep(_ registry: TestRegistry) throws {
+        let base = try pushBase(to: registry)
+        for name in ["one", "two"] {
+            try write("FROM \(base)\nRUN head -c 16 /dev/urandom > /shared-step\nCOPY \(name).txt /file\n",
+                      to: name.prefix(1).uppercased() + name.dropFirst() + ".Dockerfile")
+            try write("\(name)\n", to: "\(name).txt")
+        }
+    }
+
     @Test("a machine with its own variant of a shared step still hits what another machine built on that step's other variant")
     func ownVariantDoesNotHideTheFleets() async throws {
         try await withTestRegistry { registry in
-            let base = try pushBase(to: registry)
-            // The shared step is not reproducible: every machine that runs it makes a variant of its own.
-            try write("FROM \(base)\nRUN head -c 16 /dev/urandom > /shared-step\nCOPY one.txt /file\n", to: "One.Dockerfile")
-            try write("FROM \(base)\nRUN head -c 16 /dev/urandom > /shared-step\nCOPY two.txt /file\n", to: "Two.Dockerfile")
-            try write("one\n", to: "one.txt")
-            try write("two\n", to: "two.txt")
+            try writeTwoServicesSharingAnUnreproducibleStep(registry)
             let cache = ["--cache-repo", "\(registry.host)/cache/fleet"]
             let machineA = freshRoot("variant-a"), machineB = freshRoot("variant-b")
             #expect(try build(root: machineA, cache, dockerfile: "One.Dockerfile").metadata.statuses == ["executed", "executed"])
@@ -141,6 +148,40 @@ struct SharedCacheTests {
             // A's chain is in the registry: both of its steps are hits on B, as on an empty machine.
             let onB = try build(root: machineB, cache, dockerfile: "One.Dockerfile")
             #expect(onB.metadata.statuses == ["cached", "cached"], "\(onB.stderr)")
+        }
+    }
+
+    @Test("a chain whose first variant a concurrent writer dropped from the key's list still hits end to end")
+    func variantLostFromTheListStillHits() async throws {
+        try await withTestRegistry { registry in
+            try writeTwoServicesSharingAnUnreproducibleStep(registry)
+            let repo = "\(registry.host)/cache/lost"
+            let cache = ["--cache-repo", repo]
+            // Machine A builds service one: its variant of the shared step, and its COPY on it.
+            let one = try build(root: freshRoot("lost-a"), cache, dockerfile: "One.Dockerfile")
+            #expect(one.metadata.statuses == ["executed", "executed"])
+            // Machine B ran the shared step itself (its own variant) and shares it with the fleet.
+            let machineB = freshRoot("lost-b")
+            _ = try build(root: machineB, [], dockerfile: "Two.Dockerfile")
+            let two = try build(root: machineB, cache, dockerfile: "Two.Dockerfile")
+            #expect(two.metadata.statuses == ["cached", "cached"])
+            // The race of the two stores: B read the shared step's list before A wrote it, and
+            // wrote it back with its own variant only. Each variant's own tag is still there.
+            let sharedKey = try #require((one.metadata.steps[0]["cacheKey"] as? String)?.split(separator: ":").last)
+            let bLayer = try #require(two.metadata.steps[0]["layer"] as? String)
+            let tags = try ProcessRunner.checked("skopeo", ["list-tags", "--tls-verify=false", "docker://\(repo)"]).stdout
+            let variantTags = tags.split(whereSeparator: { !"0123456789abcdefkiln-".contains($0) })
+                .map(String.init).filter { $0.hasPrefix("kiln-\(sharedKey.prefix(32))-") }
+            #expect(variantTags.count == 2, "\(tags)")
+            let bTag = try #require(try variantTags.first { tag in
+                try ProcessRunner.checked("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(repo):\(tag)"]).stdout.contains(bLayer)
+            })
+            _ = try ProcessRunner.checked("skopeo", ["copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                                                     "docker://\(repo):\(bTag)", "docker://\(repo):kiln-\(sharedKey)"])
+            // A new machine builds service one: A's chain, whole, not B's variant and a re-run COPY.
+            let again = try build(root: freshRoot("lost-c"), cache, dockerfile: "One.Dockerfile")
+            #expect(again.metadata.statuses == ["cached", "cached"], "\(again.stderr)")
+            #expect(again.metadata.imageDigest == one.metadata.imageDigest)
         }
     }
 

@@ -101,3 +101,40 @@ extension RegistryCacheBackendTests {
         }
     }
 }
+
+extension RegistryCacheBackendTests {
+    @Test func aVariantAConcurrentWriterDroppedFromTheListIsStillFound() async throws {
+        try await withTestRegistry { registry in
+            let root = try makeRoot()
+            defer { try? FileManager.default.removeItem(at: root.url) }
+            let store = ContentStore(root: root)
+            let step = input("not reproducible")
+            let key = CacheKey(document: step.document)
+            let parent = Digest.sha256(of: Data("base".utf8))
+            func variant(_ bytes: String, created: String) async throws -> CacheEntry {
+                let blob = try await store.ingest(data: Data(bytes.utf8))
+                let layer = CachedLayer(descriptor: Descriptor(mediaType: .ociLayerGzip, digest: blob.digest, size: blob.size),
+                                        diffID: Digest.sha256(of: Data(bytes.utf8)))
+                return CacheEntry(key: key, layer: layer, definition: step.document, basis: ["parent": parent], created: created)
+            }
+            let first = try await variant("machine one's result", created: "2026-11-22T00:00:00Z")
+            let second = try await variant("machine two's result", created: "2026-11-22T00:00:01Z")
+            let backend = RegistryCacheBackend(client: RegistryClient(registry: registry.host), repository: "team/cache")
+            try await backend.store(first, blobsIn: store)
+            try await backend.store(second, blobsIn: store)
+            // The race: the second writer read the list before the first wrote it, and wrote it
+            // back holding its own variant only.
+            let onlySecond = try await backend.client.fetchManifest(.tag(RegistryCacheBackend.variantTag(second)), in: "team/cache")
+            try await backend.client.pushManifest(try onlySecond.manifest(), to: .tag(key.tag), in: "team/cache")
+            #expect(try await backend.lookup([key])[key]?.map(\.variant) == [second.variant])
+
+            let complete = try await backend.completeVariants([key])[key] ?? []
+            #expect(Set(complete.map(\.variant)) == [first.variant, second.variant])
+            #expect(Set(try await backend.entries().map(\.variant)) == [first.variant, second.variant])
+
+            // Pruning a key deletes its variant tags too.
+            #expect(try await backend.prune(createdBefore: Date()) == 1)
+            #expect(try await backend.client.listTags(in: "team/cache").filter { $0.hasPrefix("kiln-") }.isEmpty)
+        }
+    }
+}
