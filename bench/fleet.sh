@@ -7,8 +7,10 @@
 #    same dependency-install RUN and the same COPY of a shared library on the same base, then
 #    installs its own dependency list, copies and "compiles" its sources (a builder stage), and
 #    copies the result and its config onto a second shared base (the runtime stage).
-#    Commit k edits different files: each service's src/mod-k.txt; every 3rd commit one
-#    service's deps.txt, every 4th the shared library, every 5th one service's config.
+#    Commit k edits different files: each service's src/mod-k.txt (FLEET_HISTORY=every, the
+#    default: every build compiles) or only service k % S's (FLEET_HISTORY=one: a commit touches
+#    one service, as most monorepo commits do); and in both, every 3rd commit one service's
+#    deps.txt, every 4th the shared library, every 5th one service's config.
 #  * builds: every service at every commit, in history order; build j (commit j / S, service
 #    j % S) goes to builder j % N (round-robin: a commit is built on a machine that did not build
 #    its parent, the case a shared cache is for) and starts once its builder is free and the
@@ -29,6 +31,7 @@
 #   FLEET_BUILDERS=N   builders (default 4)        FLEET_SERVICES=S  services (default 3)
 #   FLEET_COMMITS=C    commits (default 10)        FLEET_TOOLS="kiln buildah buildkit"
 #   FLEET_DEPS_MB=M    size of the shared dependency-install step's output (default 24)
+#   FLEET_HISTORY=every|one  which services' sources a commit edits (default every)
 #   FLEET_EPHEMERAL=1  every build starts on empty storage (a Kubernetes Job with an emptyDir
 #                      KILN_ROOT, a fresh dockerd): only the registry remembers; the reset is
 #                      not timed, so compare the "sum" column (machine time) there
@@ -41,6 +44,8 @@ builders="${FLEET_BUILDERS:-4}"
 services="${FLEET_SERVICES:-3}"
 commits="${FLEET_COMMITS:-10}"
 deps_mb="${FLEET_DEPS_MB:-24}"
+history="${FLEET_HISTORY:-every}"
+case "$history" in every|one) ;; *) echo "FLEET_HISTORY is every or one" >&2; exit 2 ;; esac
 tools=(${FLEET_TOOLS:-kiln buildah buildkit})
 ephemeral="${FLEET_EPHEMERAL:-}"
 driver="${BUILDAH_DRIVER:-overlay}"
@@ -86,9 +91,9 @@ done
 build_args=(--build-arg "BASE=$registry/base/busybox:1" --build-arg "RUNTIME=$registry/base/runtime:1")
 
 # --- the history: one monorepo tree per commit (copied with mtimes kept, then edited) -------------
-python3 - "$work/history" "$services" "$commits" "$deps_mb" <<'PY'
+python3 - "$work/history" "$services" "$commits" "$deps_mb" "$history" <<'PY'
 import os, random, shutil, sys
-root, services, commits, deps_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+root, services, commits, deps_mb, history = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 rng = random.Random(13)
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -127,7 +132,7 @@ for s, svc in enumerate(names):
 for k in range(1, commits):
     here = os.path.join(root, f"c{k}")
     shutil.copytree(os.path.join(root, f"c{k - 1}"), here, symlinks=True)
-    for svc in names:
+    for svc in (names if history == "every" else [names[k % services]]):
         write(f"{here}/{svc}/src/mod-{k:02}.txt", blob(f"{svc} mod{k} commit{k}"))
     if k % 3 == 0:
         svc = names[(k // 3) % services]
@@ -207,7 +212,8 @@ run_fleet() {
     wait "${pids[@]}" # not a bare wait: the registry is a child of this shell too
 }
 
-echo "fleet: $builders builders${ephemeral:+ (ephemeral: empty storage for every build)}, $services services x $commits commits ($((services * commits)) builds), $(nproc) cores;" \
+echo "fleet: $builders builders${ephemeral:+ (ephemeral: empty storage for every build)}, $services services x $commits commits ($((services * commits)) builds)," \
+     "a commit edits the sources of $([ "$history" = every ] && echo "every service" || echo "one service"), $(nproc) cores;" \
      "$(buildah --version | cut -d' ' -f1-3); $(/usr/bin/docker --version | cut -d, -f1)"
 for tool in "${tools[@]}"; do
     case "$tool" in

@@ -82,31 +82,69 @@ final class ParallelGzipCompressor: ByteSink {
 
 /// A libdeflate compressor at one level, reused for every block of one worker.
 ///
+/// A block deflate cannot shrink (random bytes, or files compressed already: jars, wheels,
+/// archives, images) is stored instead: compressing it at any level costs about 10 ms per MiB
+/// and gains nothing, while storing runs at memory speed and makes the pull's inflate a copy
+/// too. The test looks at the block's bytes only (``isIncompressible(_:)``), so the output
+/// stays a function of the input.
+///
 /// `@unchecked Sendable`: libdeflate compressors are not thread-safe, and each is used only
 /// on its own worker's serial queue, which orders every call.
 final class BlockDeflater: @unchecked Sendable {
     private let level: Int32
     private let compressor: OpaquePointer?
+    /// Level 1, for the samples of ``isIncompressible(_:)``.
+    private let probe: OpaquePointer?
+    /// Level 0: stored blocks.
+    private let store: OpaquePointer?
+
+    /// How many samples of a block are tried, and their size.
+    static let samples = 4
+    static let sampleSize = 16 << 10
+    /// A sample counts as incompressible when level 1 saves less than 1/32 of it.
+    static let savingNeeded = 32
 
     init(level: Int32) {
         self.level = level
         compressor = libdeflate_alloc_compressor(level)
+        probe = libdeflate_alloc_compressor(1)
+        store = libdeflate_alloc_compressor(0)
     }
 
     deinit {
-        if let compressor { libdeflate_free_compressor(compressor) }
+        for pointer in [compressor, probe, store] { if let pointer { libdeflate_free_compressor(pointer) } }
     }
 
     /// `input` as one complete gzip member (header with mtime 0 and no name, data, crc32 and
     /// size trailer), in a buffer sized by libdeflate's bound so compression always fits.
     func member(of input: UnsafeRawBufferPointer) throws -> [UInt8] {
-        guard let compressor else { throw ArchiveError.codec("libdeflate could not make a compressor at level \(level)") }
-        let bound = libdeflate_gzip_compress_bound(compressor, input.count)
+        guard let compressor, let store else { throw ArchiveError.codec("libdeflate could not make a compressor at level \(level)") }
+        let chosen = isIncompressible(input) ? store : compressor
+        let bound = libdeflate_gzip_compress_bound(chosen, input.count)
         return try [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
-            let written = libdeflate_gzip_compress(compressor, input.baseAddress, input.count, buffer.baseAddress, bound)
+            let written = libdeflate_gzip_compress(chosen, input.baseAddress, input.count, buffer.baseAddress, bound)
             guard written > 0 else { throw ArchiveError.codec("libdeflate did not finish a member of \(input.count) bytes") }
             count = written
         }
+    }
+
+    /// Whether every one of ``samples`` slices spread evenly over `input` stays incompressible
+    /// at level 1; a block too small to sample is compressed.
+    func isIncompressible(_ input: UnsafeRawBufferPointer) -> Bool {
+        let size = Self.sampleSize
+        guard let probe, level > 0, input.count >= Self.samples * size * 2 else { return false }
+        let limit = size - size / Self.savingNeeded
+        var output = [UInt8](repeating: 0, count: limit)
+        let stride = input.count / Self.samples
+        for sample in 0..<Self.samples {
+            let start = sample * stride
+            let written = output.withUnsafeMutableBytes { buffer in
+                // An output limit below the sample: libdeflate returns 0 when it does not fit.
+                libdeflate_deflate_compress(probe, input.baseAddress! + start, size, buffer.baseAddress, limit)
+            }
+            if written != 0 { return false }
+        }
+        return true
     }
 }
 

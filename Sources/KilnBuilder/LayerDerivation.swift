@@ -28,7 +28,7 @@ struct LayerDerivation: CacheKeyed, Hashable {
         switch compression {
         case .none: return "none"
         case .gzip(let level): return "gzip level \(level)"
-        case .parallelGzip(let level, let blockSize, _): return "gzip level \(level) members of \(blockSize) bytes by libdeflate"
+        case .parallelGzip(let level, let blockSize, _): return "gzip level \(level) members of \(blockSize) bytes by libdeflate, incompressible ones stored"
         case .zstd(let level): return "zstd level \(level)"
         }
     }

@@ -59,6 +59,40 @@ import Testing
         #expect(Digest.sha256(of: try Tool.output("gzip", ["-dc", layer.path])) == result.diffID)
     }
 
+    @Test func incompressibleBlocksAreStoredAndTheRestCompressed() throws {
+        let scratch = try Scratch()
+        let source = try scratch.directory("source")
+        var state: UInt64 = 0x2545_f491_4f6c_dd1d
+        var noise = [UInt8](repeating: 0, count: 3 << 20)
+        for i in noise.indices {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            noise[i] = UInt8(truncatingIfNeeded: state)
+        }
+        try Data(noise).write(to: source.appendingPathComponent("a-noise"))
+        try Data(String(repeating: "a line of text that repeats\n", count: (3 << 20) / 28).utf8)
+            .write(to: source.appendingPathComponent("b-text"))
+        let layer = scratch.path("layer.tar.gz")
+        let result = try LayerWriter(compression: .parallelGzip(level: 6, blockSize: 1 << 20, threads: 2))
+            .write(directory: source, to: layer)
+        #expect(Digest.sha256(of: try Tool.output("gzip", ["-dc", layer.path])) == result.diffID)
+        // Each member's first deflate block type, read by Python: 0 is stored, 1 or 2 compressed.
+        let kinds = try Tool.python("""
+            import sys, zlib
+            data, kinds = open(sys.argv[1], "rb").read(), []
+            while data:
+                assert data[:3] == b"\\x1f\\x8b\\x08" and data[3] == 0, "a minimal gzip header"
+                kinds.append("stored" if (data[10] >> 1) & 3 == 0 else "compressed")
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                d.decompress(data)
+                data = d.unused_data
+            print(" ".join(kinds))
+            """, [layer.path]).split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        // Blocks 0–2 lie inside the noise; block 3 starts with its last 512 bytes, then the text.
+        #expect(kinds == ["stored", "stored", "stored", "compressed", "compressed", "compressed", "compressed"])
+        // The noise costs its size and a little; the text almost nothing.
+        #expect(result.size < (3 << 20) + (3 << 20) / 50, "\(result.size)")
+    }
+
     /// Counts gzip members by inflating one after another, as Python's zlib sees them.
     static func memberCount(_ file: URL) throws -> Int {
         let out = try Tool.python("""
