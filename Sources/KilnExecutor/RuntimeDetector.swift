@@ -41,7 +41,7 @@ public actor RuntimeDetector {
     public static let shared = RuntimeDetector()
 
     /// Where processes of this boot keep which runtimes worked: `/run/kiln/runtime-probes` for
-    /// root, `$KILN_ROOT/runtime-probes` in a user namespace (``RuntimeProbeRecord``).
+    /// root, a directory of the user's own in a user namespace (``RuntimeProbeRecord``).
     public static var standardProbeRecords: URL? { RuntimeProbeRecord.standard.directory }
 
     /// The directories searched for `runc` and `crun`, in order.

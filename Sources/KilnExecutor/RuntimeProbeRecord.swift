@@ -10,8 +10,11 @@ import KilnStorage
 /// container can start. Only success is kept: a failure is probed again, for its message.
 ///
 /// Records live in `/run/kiln/runtime-probes` for root (a memory filesystem emptied at boot,
-/// shared by every Kiln root), and in `$KILN_ROOT/runtime-probes` in a user namespace (rootless,
-/// userns-pod), where `/run` is not writable; the key holds the boot ID either way.
+/// shared by every Kiln root). In a user namespace (rootless, userns-pod), where `/run` is not
+/// writable, they live in a directory of the user's own, shared by all the user's Kiln roots
+/// too: `$XDG_RUNTIME_DIR/kiln/runtime-probes`, else `/tmp/kiln-<host uid>/runtime-probes`
+/// when that directory is the user's and no one else may write it, else
+/// `$KILN_ROOT/runtime-probes`. The key holds the boot ID either way.
 struct RuntimeProbeRecord: Sendable {
     /// Where records are kept; nil keeps none.
     let directory: URL?
@@ -21,7 +24,34 @@ struct RuntimeProbeRecord: Sendable {
         if geteuid() == 0, !UserNamespace.isNested {
             return RuntimeProbeRecord(directory: URL(fileURLWithPath: "/run/kiln/runtime-probes"))
         }
+        let environment = ProcessInfo.processInfo.environment
+        if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/"), isPrivate(runtime) {
+            return RuntimeProbeRecord(directory: URL(fileURLWithPath: runtime).appendingPathComponent("kiln/runtime-probes"))
+        }
+        let shared = "/tmp/kiln-\(hostUID)"
+        if mkdir(shared, 0o700) == 0 || errno == EEXIST, isPrivate(shared) {
+            return RuntimeProbeRecord(directory: URL(fileURLWithPath: shared).appendingPathComponent("runtime-probes"))
+        }
         return RuntimeProbeRecord(directory: KilnRoot.fromEnvironment().url.appendingPathComponent("runtime-probes"))
+    }
+
+    /// Whether `path` is a directory (not a link to one) this process's user owns and no one
+    /// else may write: a record another user could plant there would skip a probe.
+    static func isPrivate(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR && info.st_uid == geteuid()
+            && info.st_mode & 0o022 == 0
+    }
+
+    /// This process's user id as the host sees it (through `/proc/self/uid_map`).
+    static var hostUID: UInt32 {
+        let map = (try? String(contentsOfFile: "/proc/self/uid_map", encoding: .utf8)) ?? ""
+        let uid = UInt64(geteuid())
+        for line in map.split(separator: "\n") {
+            let fields = line.split(whereSeparator: \.isWhitespace).compactMap { UInt64($0) }
+            if fields.count == 3, uid >= fields[0], uid - fields[0] < fields[2] { return UInt32(truncatingIfNeeded: fields[1] + uid - fields[0]) }
+        }
+        return UInt32(uid)
     }
 
     /// Where the record of `executable` for this process's key is (nil: none can be kept).

@@ -96,6 +96,47 @@ extension IsolationSuites {
             #expect((rewritten[.posixPermissions] as? Int) == 0o600)
         }
 
+        @Test("the runtime probe's record is shared by the user's Kiln roots, in a directory only the user may write")
+        func runtimeProbesAreSharedByTheUsersRoots() throws {
+            let user = try TestUser.withSubordinateIDs()
+            let work = try user.directory("probes")
+            defer { try? FileManager.default.removeItem(at: work) }
+            func build(root: String, runtimeDirectory: URL) throws {
+                let result = try user.runKiln(try arguments(output: work.appendingPathComponent("out-\(root)")) + ["--no-cache"],
+                                              environment: ["KILN_ROOT": work.appendingPathComponent(root).path,
+                                                            "XDG_RUNTIME_DIR": runtimeDirectory.path], in: work)
+                #expect(result.status == 0, "\(result.stderr)")
+            }
+            let runtime = try user.directory("probes-runtime")
+            defer { try? FileManager.default.removeItem(at: runtime) }
+            let records = runtime.appendingPathComponent("kiln/runtime-probes")
+            func stamps() throws -> [String: Date] {
+                var stamps: [String: Date] = [:]
+                for name in try FileManager.default.contentsOfDirectory(atPath: records.path) {
+                    stamps[name] = try FileManager.default.attributesOfItem(atPath: records.appendingPathComponent(name).path)[.modificationDate] as? Date
+                }
+                return stamps
+            }
+            try build(root: "root-a", runtimeDirectory: runtime)
+            let first = try stamps()
+            #expect(!first.isEmpty)
+            // A new root: the runtime is not probed again (the record is not written anew), and
+            // nothing is recorded in the root.
+            try build(root: "root-b", runtimeDirectory: runtime)
+            #expect(try stamps() == first)
+            #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("root-b/runtime-probes").path))
+
+            // A runtime directory others may write is not used: the records go to the user's own.
+            _ = try ProcessRunner.checked("/bin/chmod", ["777", runtime.path])
+            try FileManager.default.removeItem(at: runtime.appendingPathComponent("kiln"))
+            try build(root: "root-c", runtimeDirectory: runtime)
+            #expect(!FileManager.default.fileExists(atPath: runtime.appendingPathComponent("kiln").path))
+            let own = try FileManager.default.attributesOfItem(atPath: "/tmp/kiln-\(user.uid)")
+            #expect((own[.ownerAccountID] as? Int) == Int(user.uid))
+            #expect(((own[.posixPermissions] as? Int) ?? 0o777) & 0o022 == 0)
+            #expect(try !FileManager.default.contentsOfDirectory(atPath: "/tmp/kiln-\(user.uid)/runtime-probes").isEmpty)
+        }
+
         @Test("--isolation root as a non-root user is refused; without subordinate ids the mapping is single-id, and says what it cannot represent")
         func refusalsAndSingleID() throws {
             let user = try TestUser.withSubordinateIDs()
