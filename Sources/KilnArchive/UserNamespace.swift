@@ -21,6 +21,18 @@ public enum UserNamespace {
         }
     }
 
+    /// This process's user id as the host's user namespace sees it (through
+    /// `/proc/self/uid_map`); the id itself when the map does not hold it.
+    public static var hostUID: UInt32 {
+        let map = (try? String(contentsOfFile: "/proc/self/uid_map", encoding: .utf8)) ?? ""
+        let uid = UInt64(geteuid())
+        for line in map.split(separator: "\n") {
+            let fields = line.split(whereSeparator: \.isWhitespace).compactMap { UInt64($0) }
+            if fields.count == 3, uid >= fields[0], uid - fields[0] < fields[2] { return UInt32(truncatingIfNeeded: fields[1] + uid - fields[0]) }
+        }
+        return UInt32(uid)
+    }
+
     /// Whether this process may make device nodes: root of the host's user namespace.
     public static var canMakeDevices: Bool { geteuid() == 0 && !isNested }
 }

@@ -16,7 +16,7 @@ import KilnOCI
 struct VariantChooser {
     let runner: StageRunner
     let steps: [PlannedStep]
-    private(set) var hits: [CacheKey: [CacheHit]]
+    private var hits: [CacheKey: [CacheHit]]
     /// Whether every variant of the stage's keys has been asked for already.
     private var completed = false
     /// Hits that follow from step index and chain, already worked out.

@@ -71,19 +71,22 @@ public struct RegistryCacheBackend: CacheBackend {
     /// cannot reach a step the cache knows. A registry that refuses the listing answers with
     /// the lists alone.
     public func completeVariants(_ keys: [CacheKey]) async throws -> [CacheKey: [CacheEntry]] {
-        var found = try await lookup(keys)
+        let found = try await lookup(keys)
         guard let tags = try? await client.listTags(in: repository) else { return found }
-        let byPrefix = Dictionary(keys.map { (Self.variantTagPrefix($0), $0) }, uniquingKeysWith: { first, _ in first })
-        let prefixLength = 5 + 32 + 1
+        return try await completeVariants(keys, found: found, listed: tags)
+    }
+
+    /// `found` (the lists of `keys`) with the variants of `keys` whose tags in `tags` the lists
+    /// lack, at most ``maximumVariants`` more per key.
+    private func completeVariants(_ keys: [CacheKey], found: [CacheKey: [CacheEntry]],
+                                  listed tags: [String]) async throws -> [CacheKey: [CacheEntry]] {
+        var found = found
         var unlisted: [(key: CacheKey, tag: String)] = []
-        var perKey: [CacheKey: Int] = [:]
-        for tag in tags.sorted() where tag.count == prefixLength + 32 {
-            guard let key = byPrefix[String(tag.prefix(prefixLength))] else { continue }
-            let variant = tag.suffix(32)
-            if found[key]?.contains(where: { $0.variant.encoded.hasPrefix(variant) }) == true { continue }
-            guard perKey[key, default: 0] < Self.maximumVariants else { continue }
-            perKey[key, default: 0] += 1
-            unlisted.append((key, tag))
+        for (key, variantTags) in Self.variantTags(of: keys, in: tags) {
+            let missing = variantTags.filter { tag in
+                found[key]?.contains(where: { $0.variant.encoded.hasPrefix(tag.suffix(32)) }) != true
+            }
+            unlisted += missing.prefix(Self.maximumVariants).map { (key, $0) }
         }
         try await forEachConcurrently(unlisted, limit: parallelism, { (key, tag) in (key, try await self.fetchEntries(key, tag: tag)) },
                                       receive: { key, entries in
@@ -91,6 +94,18 @@ public struct RegistryCacheBackend: CacheBackend {
                 found[key, default: []].append(entry)
             }
         })
+        return found
+    }
+
+    /// The variant tags among `tags` of each of `keys` (`kiln-<32 hex of the key>-<32 hex>`),
+    /// sorted; a key with none is absent.
+    static func variantTags(of keys: [CacheKey], in tags: [String]) -> [CacheKey: [String]] {
+        let byPrefix = Dictionary(keys.map { (variantTagPrefix($0), $0) }, uniquingKeysWith: { first, _ in first })
+        guard let prefixLength = byPrefix.keys.first?.count else { return [:] }
+        var found: [CacheKey: [String]] = [:]
+        for tag in tags.sorted() where tag.count == prefixLength + 32 {
+            if let key = byPrefix[String(tag.prefix(prefixLength))] { found[key, default: []].append(tag) }
+        }
         return found
     }
 
@@ -198,8 +213,9 @@ extension RegistryCacheBackend {
     /// Every Kiln entry in the repository (tags `kiln-<hex>`, and the variants their lists
     /// lack), read `parallelism` at a time.
     public func entries() async throws -> [CacheEntry] {
-        let keys = try await client.listTags(in: repository).compactMap(Self.key(tagged:))
-        return try await completeVariants(keys).values.flatMap { $0 }.sorted {
+        let tags = try await client.listTags(in: repository)
+        let keys = tags.compactMap(Self.key(tagged:))
+        return try await completeVariants(keys, found: lookup(keys), listed: tags).values.flatMap { $0 }.sorted {
             ($0.key.digest, $0.created) < ($1.key.digest, $1.created)
         }
     }
@@ -216,15 +232,15 @@ extension RegistryCacheBackend {
     public func prune(createdBefore cutoff: Date) async throws -> Int {
         let tags = try await client.listTags(in: repository)
         let keys = tags.compactMap(Self.key(tagged:))
+        let variantTags = Self.variantTags(of: keys, in: tags)
         var newest: [CacheKey: Date] = [:]
-        for entry in try await completeVariants(keys).values.flatMap({ $0 }) {
+        for entry in try await completeVariants(keys, found: lookup(keys), listed: tags).values.flatMap({ $0 }) {
             guard let created = ISO8601DateFormatter().date(from: entry.created) else { continue }
             newest[entry.key] = max(newest[entry.key] ?? .distantPast, created)
         }
         var deleted = 0
         for (key, created) in newest where created < cutoff {
-            let prefix = Self.variantTagPrefix(key)
-            let doomed = [key.tag] + tags.filter { $0.hasPrefix(prefix) && $0.count == prefix.count + 32 }.sorted()
+            let doomed = [key.tag] + (variantTags[key] ?? [])
             for (index, tag) in doomed.enumerated() {
                 guard let digest = try await client.manifestDescriptor(.tag(tag), in: repository)?.digest else { continue }
                 do {

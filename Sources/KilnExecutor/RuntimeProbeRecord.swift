@@ -28,7 +28,7 @@ struct RuntimeProbeRecord: Sendable {
         if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/"), isPrivate(runtime) {
             return RuntimeProbeRecord(directory: URL(fileURLWithPath: runtime).appendingPathComponent("kiln/runtime-probes"))
         }
-        let shared = "/tmp/kiln-\(hostUID)"
+        let shared = "/tmp/kiln-\(UserNamespace.hostUID)"
         if mkdir(shared, 0o700) == 0 || errno == EEXIST, isPrivate(shared) {
             return RuntimeProbeRecord(directory: URL(fileURLWithPath: shared).appendingPathComponent("runtime-probes"))
         }
@@ -41,17 +41,6 @@ struct RuntimeProbeRecord: Sendable {
         var info = stat()
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR && info.st_uid == geteuid()
             && info.st_mode & 0o022 == 0
-    }
-
-    /// This process's user id as the host sees it (through `/proc/self/uid_map`).
-    static var hostUID: UInt32 {
-        let map = (try? String(contentsOfFile: "/proc/self/uid_map", encoding: .utf8)) ?? ""
-        let uid = UInt64(geteuid())
-        for line in map.split(separator: "\n") {
-            let fields = line.split(whereSeparator: \.isWhitespace).compactMap { UInt64($0) }
-            if fields.count == 3, uid >= fields[0], uid - fields[0] < fields[2] { return UInt32(truncatingIfNeeded: fields[1] + uid - fields[0]) }
-        }
-        return UInt32(uid)
     }
 
     /// Where the record of `executable` for this process's key is (nil: none can be kept).
