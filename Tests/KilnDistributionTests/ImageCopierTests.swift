@@ -19,7 +19,12 @@ struct ImageCopierTests {
                     try DistributionFixtures.skopeoPushBusybox(to: "\(source.host)/base/busybox:1")
                     try await withFaultProxy(for: source, faults: .init(dropBlobGets: 1)) { proxy in
                         // Uploads from a file would go in 256 KiB PATCHes; a streamed blob is one PUT.
-                        let pool = try RegistryPool(options: DistributionFixtures.options(directory: directory))
+                        // A streamed PUT's deadline covers its whole body (60 s plus 64 KiB/s by
+                        // default); in one CI run, under a burst of parallel suites, the copy most
+                        // likely overran it and fell back to the file, correctly. Here the deadline
+                        // is out of reach, so only a stream that cannot resume falls back.
+                        let pool = try RegistryPool(options: DistributionFixtures.options(
+                            directory: directory, requestTimeout: .seconds(900)))
                         let digest = try await ImageCopier(pool: pool).copy(
                             try Reference(parsing: "\(proxy.host)/base/busybox:1"),
                             to: try Reference(parsing: "\(target.host)/copied/busybox:2"))
