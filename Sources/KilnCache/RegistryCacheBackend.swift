@@ -73,16 +73,16 @@ public struct RegistryCacheBackend: CacheBackend {
     public func completeVariants(_ keys: [CacheKey]) async throws -> [CacheKey: [CacheEntry]] {
         let found = try await lookup(keys)
         guard let tags = try? await client.listTags(in: repository) else { return found }
-        return try await completeVariants(keys, found: found, listed: tags)
+        return try await completeVariants(found, variantTags: Self.variantTags(of: keys, in: tags))
     }
 
-    /// `found` (the lists of `keys`) with the variants of `keys` whose tags in `tags` the lists
-    /// lack, at most ``maximumVariants`` more per key.
-    private func completeVariants(_ keys: [CacheKey], found: [CacheKey: [CacheEntry]],
-                                  listed tags: [String]) async throws -> [CacheKey: [CacheEntry]] {
+    /// `found` (keys' lists) with the variants under `variantTags` (each key's variant tags)
+    /// the lists lack, at most ``maximumVariants`` more per key.
+    private func completeVariants(_ found: [CacheKey: [CacheEntry]],
+                                  variantTags: [CacheKey: [String]]) async throws -> [CacheKey: [CacheEntry]] {
         var found = found
         var unlisted: [(key: CacheKey, tag: String)] = []
-        for (key, variantTags) in Self.variantTags(of: keys, in: tags) {
+        for (key, variantTags) in variantTags {
             let missing = variantTags.filter { tag in
                 found[key]?.contains(where: { $0.variant.encoded.hasPrefix(tag.suffix(32)) }) != true
             }
@@ -213,11 +213,17 @@ extension RegistryCacheBackend {
     /// Every Kiln entry in the repository (tags `kiln-<hex>`, and the variants their lists
     /// lack), read `parallelism` at a time.
     public func entries() async throws -> [CacheEntry] {
-        let tags = try await client.listTags(in: repository)
-        let keys = tags.compactMap(Self.key(tagged:))
-        return try await completeVariants(keys, found: lookup(keys), listed: tags).values.flatMap { $0 }.sorted {
+        try await inventory().entries.values.flatMap { $0 }.sorted {
             ($0.key.digest, $0.created) < ($1.key.digest, $1.created)
         }
+    }
+
+    /// Every Kiln entry in the repository by key, and each key's variant tags: one tag listing.
+    private func inventory() async throws -> (entries: [CacheKey: [CacheEntry]], variantTags: [CacheKey: [String]]) {
+        let tags = try await client.listTags(in: repository)
+        let keys = tags.compactMap(Self.key(tagged:))
+        let variantTags = Self.variantTags(of: keys, in: tags)
+        return (try await completeVariants(lookup(keys), variantTags: variantTags), variantTags)
     }
 
     /// The key whose list `tag` is, if it is one.
@@ -230,11 +236,9 @@ extension RegistryCacheBackend {
     /// every variant tag of the key (their manifests; the registry's garbage collector reclaims
     /// blobs no manifest uses). Returns how many keys were deleted.
     public func prune(createdBefore cutoff: Date) async throws -> Int {
-        let tags = try await client.listTags(in: repository)
-        let keys = tags.compactMap(Self.key(tagged:))
-        let variantTags = Self.variantTags(of: keys, in: tags)
+        let (entries, variantTags) = try await inventory()
         var newest: [CacheKey: Date] = [:]
-        for entry in try await completeVariants(keys, found: lookup(keys), listed: tags).values.flatMap({ $0 }) {
+        for entry in entries.values.flatMap({ $0 }) {
             guard let created = ISO8601DateFormatter().date(from: entry.created) else { continue }
             newest[entry.key] = max(newest[entry.key] ?? .distantPast, created)
         }
